@@ -1,0 +1,93 @@
+import convict from 'convict';
+import { schema } from './schema';
+
+export type FlowConfig = Readonly<ReturnType<ReturnType<typeof build>['getProperties']>>;
+
+/** A configuration value that failed validation, named by its environment variable. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+function build(env: NodeJS.ProcessEnv) {
+  return convict(schema, { env, args: [] });
+}
+
+/** Maps a convict path such as `redis.port` to its environment variable. */
+function envNameOf(path: string): string | undefined {
+  let node: unknown = schema;
+  for (const part of path.split('.')) {
+    if (typeof node !== 'object' || node === null) return undefined;
+    node = (node as Record<string, unknown>)[part];
+  }
+  return typeof node === 'object' && node !== null && 'env' in node
+    ? String((node as { env: unknown }).env)
+    : undefined;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null) {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/**
+ * Reads and validates the configuration once. Only this module reads the
+ * environment; everything else receives the frozen result.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): FlowConfig {
+  const config = build(env);
+  try {
+    config.validate({ allowed: 'strict' });
+  } catch (err) {
+    const lines = String((err as Error).message).split('\n').filter(Boolean);
+    throw new ConfigError(
+      lines.map((line) => {
+        const match = /^([\w.]+): (.*)$/.exec(line);
+        const name = match?.[1] ? envNameOf(match[1]) : undefined;
+        return name && match ? `${name}: ${match[2]}` : line;
+      }),
+    );
+  }
+  return deepFreeze(config.getProperties());
+}
+
+/** A test or embedding helper: defaults overridden by the given variables only. */
+export function configFrom(vars: Record<string, string>): FlowConfig {
+  return loadConfig({ ...vars });
+}
+
+export interface ConfigEntry {
+  env: string;
+  value: string;
+  doc: string;
+  sensitive: boolean;
+}
+
+/** The effective configuration as environment variables, secrets masked. */
+export function describeConfig(config: FlowConfig): ConfigEntry[] {
+  const entries: ConfigEntry[] = [];
+  const walk = (node: Record<string, unknown>, values: Record<string, unknown>) => {
+    for (const [key, child] of Object.entries(node)) {
+      const value = values[key];
+      if (typeof child === 'object' && child !== null && 'env' in child) {
+        const spec = child as { env: string; doc: string; sensitive?: boolean };
+        const sensitive = spec.sensitive === true;
+        const shown = sensitive && value !== '' ? '********' : String(value);
+        entries.push({ env: spec.env, value: shown, doc: spec.doc, sensitive });
+      } else if (typeof child === 'object' && child !== null) {
+        walk(child as Record<string, unknown>, (value ?? {}) as Record<string, unknown>);
+      }
+    }
+  };
+  walk(schema as unknown as Record<string, unknown>, config as unknown as Record<string, unknown>);
+  return entries;
+}
+
+export function redisDebugEnabled(config: FlowConfig): boolean {
+  return config.debug.split(/[\s,]+/).some((ns) => ns === 'redis:*' || ns === '*');
+}

@@ -1,0 +1,82 @@
+import { entityProblem } from '../protocol/validate';
+import type { DocState, JsonObject, Op } from '../protocol/messages';
+
+/**
+ * The op semantics of PROTOCOL.md section 2, shared by the server (memory
+ * backend, tests) and the SDK (optimistic apply). The Redis backend applies
+ * the same rules in Lua; the property tests hold both to this module.
+ */
+
+/** Applies one op in place. Never fails: limits are checked by `applyMessage`. */
+export function applyOp(state: DocState, op: Op): void {
+  const coll = state[op.coll];
+  switch (op.op) {
+    case 'set':
+      (state[op.coll] ??= {})[op.id] = op.value;
+      return;
+    case 'del':
+      if (coll && op.id in coll) {
+        delete coll[op.id];
+        if (Object.keys(coll).length === 0) delete state[op.coll];
+      }
+      return;
+    case 'patch': {
+      const current = coll?.[op.id];
+      if (coll && current) coll[op.id] = patched(current, op.fields);
+      return;
+    }
+  }
+}
+
+export function applyOps(state: DocState, ops: readonly Op[]): void {
+  for (const op of ops) applyOp(state, op);
+}
+
+/** A shallow merge where a `null` field removes that field. */
+export function patched(entity: JsonObject, fields: JsonObject): JsonObject {
+  const next: JsonObject = { ...entity };
+  for (const [key, value] of Object.entries(fields)) {
+    if (value === null) delete next[key];
+    else next[key] = value;
+  }
+  return next;
+}
+
+/**
+ * Applies the ops of one op message atomically: either all of them, or none
+ * when a patch would make an entity break the size or depth limit. Returns
+ * the reason for a refusal, or undefined when applied.
+ */
+export function applyMessage(state: DocState, ops: readonly Op[]): string | undefined {
+  // Stage the final entity of every (coll, id) this message touches, so that a
+  // refusal found at the last op changes nothing.
+  const staged = new Map<string, { coll: string; id: string; entity: JsonObject | undefined }>();
+  for (const [index, op] of ops.entries()) {
+    const key = `${op.coll}\u0000${op.id}`;
+    const before = staged.has(key) ? staged.get(key)?.entity : state[op.coll]?.[op.id];
+    let entity: JsonObject | undefined;
+    if (op.op === 'set') entity = op.value;
+    else if (op.op === 'del') entity = undefined;
+    else {
+      if (!before) continue;
+      entity = patched(before, op.fields);
+      const problem = entityProblem(entity);
+      if (problem) return `ops[${index}] would make ${op.coll}/${op.id} too big: ${problem}`;
+    }
+    staged.set(key, { coll: op.coll, id: op.id, entity });
+  }
+  for (const { coll, id, entity } of staged.values()) {
+    if (entity) (state[coll] ??= {})[id] = entity;
+    else applyOp(state, { op: 'del', coll, id });
+  }
+  return undefined;
+}
+
+export function emptyState(): DocState {
+  return {};
+}
+
+/** A deep copy, so a snapshot handed out cannot be changed by later applies. */
+export function cloneState(state: DocState): DocState {
+  return JSON.parse(JSON.stringify(state)) as DocState;
+}

@@ -1,0 +1,6 @@
+/** The wire protocol, version 1: the one module server, worker, SDK and load test share. */
+export * from './errors';
+export * from './limits';
+export * from './messages';
+export { entityProblem, jsonBytes, parseClientMessage, utf8Length, withinDepth } from './validate';
+export type { ParseResult, Rejection } from './validate';
