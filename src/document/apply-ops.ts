@@ -7,22 +7,55 @@ import type { DocState, JsonObject, Op } from '../protocol/messages';
  * the same rules in Lua; the property tests hold both to this module.
  */
 
+/**
+ * Own-property read. A document state and its collections are plain objects,
+ * so `state[name]` would find Object.prototype members for names such as
+ * `toString` or `valueOf`, which are valid collection names and entity ids.
+ */
+function own<T>(obj: Record<string, T> | undefined, key: string): T | undefined {
+  return obj !== undefined && Object.hasOwn(obj, key) ? obj[key] : undefined;
+}
+
+/** Own-property write; `__proto__` (rejected by the validator) would set the prototype. */
+function put<T>(obj: Record<string, T>, key: string, value: T): void {
+  if (key === '__proto__') {
+    Object.defineProperty(obj, key, {
+      value,
+      writable: true,
+      enumerable: true,
+      configurable: true,
+    });
+  } else obj[key] = value;
+}
+
+function setEntity(state: DocState, coll: string, id: string, entity: JsonObject): void {
+  let entities = own(state, coll);
+  if (entities === undefined) {
+    entities = {};
+    put(state, coll, entities);
+  }
+  put(entities, id, entity);
+}
+
+function deleteEntity(state: DocState, coll: string, id: string): void {
+  const entities = own(state, coll);
+  if (entities === undefined || !Object.hasOwn(entities, id)) return;
+  delete entities[id];
+  if (Object.keys(entities).length === 0) delete state[coll];
+}
+
 /** Applies one op in place. Never fails: limits are checked by `applyMessage`. */
 export function applyOp(state: DocState, op: Op): void {
-  const coll = state[op.coll];
   switch (op.op) {
     case 'set':
-      (state[op.coll] ??= {})[op.id] = op.value;
+      setEntity(state, op.coll, op.id, op.value);
       return;
     case 'del':
-      if (coll && op.id in coll) {
-        delete coll[op.id];
-        if (Object.keys(coll).length === 0) delete state[op.coll];
-      }
+      deleteEntity(state, op.coll, op.id);
       return;
     case 'patch': {
-      const current = coll?.[op.id];
-      if (coll && current) coll[op.id] = patched(current, op.fields);
+      const current = own(own(state, op.coll), op.id);
+      if (current !== undefined) setEntity(state, op.coll, op.id, patched(current, op.fields));
       return;
     }
   }
@@ -37,7 +70,7 @@ export function patched(entity: JsonObject, fields: JsonObject): JsonObject {
   const next: JsonObject = { ...entity };
   for (const [key, value] of Object.entries(fields)) {
     if (value === null) delete next[key];
-    else next[key] = value;
+    else put(next, key, value);
   }
   return next;
 }
@@ -53,7 +86,7 @@ export function applyMessage(state: DocState, ops: readonly Op[]): string | unde
   const staged = new Map<string, { coll: string; id: string; entity: JsonObject | undefined }>();
   for (const [index, op] of ops.entries()) {
     const key = `${op.coll}\u0000${op.id}`;
-    const before = staged.has(key) ? staged.get(key)?.entity : state[op.coll]?.[op.id];
+    const before = staged.has(key) ? staged.get(key)?.entity : own(own(state, op.coll), op.id);
     let entity: JsonObject | undefined;
     if (op.op === 'set') entity = op.value;
     else if (op.op === 'del') entity = undefined;
@@ -66,8 +99,8 @@ export function applyMessage(state: DocState, ops: readonly Op[]): string | unde
     staged.set(key, { coll: op.coll, id: op.id, entity });
   }
   for (const { coll, id, entity } of staged.values()) {
-    if (entity) (state[coll] ??= {})[id] = entity;
-    else applyOp(state, { op: 'del', coll, id });
+    if (entity) setEntity(state, coll, id, entity);
+    else deleteEntity(state, coll, id);
   }
   return undefined;
 }

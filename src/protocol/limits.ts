@@ -5,7 +5,11 @@ export const COLLECTION_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 export const ENTITY_ID_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;
 
 /** Names that would reach Object.prototype when used as a key. */
-export const RESERVED_NAMES: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
+export const RESERVED_NAMES: ReadonlySet<string> = new Set([
+  '__proto__',
+  'constructor',
+  'prototype',
+]);
 
 export const MAX_OPS_PER_MESSAGE = 100;
 /** Largest entity, as UTF-8 JSON bytes. */

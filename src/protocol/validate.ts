@@ -63,6 +63,10 @@ export function withinDepth(value: unknown, maxDepth: number): boolean {
   return true;
 }
 
+function isLowSurrogate(code: number): boolean {
+  return code >= 0xdc00 && code <= 0xdfff;
+}
+
 /** UTF-8 length of a string without Buffer or TextEncoder, so the SDK runs in browsers. */
 export function utf8Length(text: string): number {
   let bytes = 0;
@@ -70,11 +74,11 @@ export function utf8Length(text: string): number {
     const code = text.charCodeAt(i);
     if (code < 0x80) bytes += 1;
     else if (code < 0x800) bytes += 2;
-    else if (code >= 0xd800 && code <= 0xdbff && i + 1 < text.length) {
+    else if (code >= 0xd800 && code <= 0xdbff && isLowSurrogate(text.charCodeAt(i + 1))) {
       // A surrogate pair is one 4-byte code point.
       bytes += 4;
       i++;
-    } else bytes += 3;
+    } else bytes += 3; // a lone surrogate is encoded as U+FFFD, also 3 bytes
   }
   return bytes;
 }
@@ -132,6 +136,10 @@ function opOf(raw: unknown, index: number): Op {
   return { op, coll, id, fields: fields as JsonObject };
 }
 
+function isValidCseq(cseq: unknown): cseq is number {
+  return typeof cseq === 'number' && Number.isInteger(cseq) && cseq >= 1 && cseq <= MAX_CSEQ;
+}
+
 function presenceStateOf(value: unknown, field: string, allowNull: boolean): JsonObject | null {
   if (value === null && allowNull) return null;
   if (!isPlainObject(value)) fail(`"${field}" must be a JSON object${allowNull ? ' or null' : ''}`);
@@ -176,9 +184,7 @@ function messageOf(raw: Record<string, unknown>): ClientMessage {
     case 'op': {
       const doc = docOf(raw);
       const cseq = raw.cseq;
-      if (typeof cseq !== 'number' || !Number.isInteger(cseq) || cseq < 1 || cseq > MAX_CSEQ) {
-        fail('"cseq" must be a positive integer of at most 2^53 - 1');
-      }
+      if (!isValidCseq(cseq)) fail('"cseq" must be a positive integer of at most 2^53 - 1');
       const ops = raw.ops;
       if (!Array.isArray(ops) || ops.length < 1 || ops.length > MAX_OPS_PER_MESSAGE) {
         fail(`"ops" must be an array of 1 to ${MAX_OPS_PER_MESSAGE} ops`);
@@ -188,12 +194,22 @@ function messageOf(raw: Record<string, unknown>): ClientMessage {
     case 'presence': {
       const doc = docOf(raw);
       if (!('state' in raw)) fail('"state" is required (a JSON object, or null to clear)');
-      return withRef({ type: 'presence' as const, doc, state: presenceStateOf(raw.state, 'state', true) });
+      return withRef({
+        type: 'presence' as const,
+        doc,
+        state: presenceStateOf(raw.state, 'state', true),
+      });
     }
     case undefined:
       return fail('"type" is required');
     default:
-      return fail(`unknown message type ${JSON.stringify(String(raw.type)).slice(0, 80)}`);
+      // Only a string is quoted back: String() of a deeply nested array recurses
+      // (Array.prototype.join) and would overflow the stack.
+      return fail(
+        typeof raw.type === 'string'
+          ? `unknown message "type" ${JSON.stringify(raw.type.slice(0, 64))}; expected join, leave, op, presence or ping`
+          : '"type" must be a string: join, leave, op, presence or ping',
+      );
   }
 }
 
@@ -210,9 +226,15 @@ export function parseClientMessage(text: string): ParseResult {
     return { ok: false, error: { code: 'BAD_REQUEST', message: 'the frame is not valid JSON' } };
   }
   if (!isPlainObject(raw)) {
-    return { ok: false, error: { code: 'BAD_REQUEST', message: 'a message must be a JSON object' } };
+    return {
+      ok: false,
+      error: { code: 'BAD_REQUEST', message: 'a message must be a JSON object' },
+    };
   }
   const error: Rejection = { code: 'BAD_REQUEST', message: '' };
+  // Echo doc and cseq only when they are themselves valid.
+  if (typeof raw.doc === 'string' && DOC_ID_PATTERN.test(raw.doc)) error.doc = raw.doc;
+  if (isValidCseq(raw.cseq)) error.cseq = raw.cseq;
   const ref = raw.ref;
   if (ref !== undefined) {
     if (typeof ref !== 'string' || ref.length > MAX_REF_LENGTH) {
@@ -221,8 +243,6 @@ export function parseClientMessage(text: string): ParseResult {
     }
     error.ref = ref;
   }
-  if (typeof raw.doc === 'string' && DOC_ID_PATTERN.test(raw.doc)) error.doc = raw.doc;
-  if (typeof raw.cseq === 'number' && Number.isSafeInteger(raw.cseq)) error.cseq = raw.cseq;
   try {
     return { ok: true, message: messageOf(raw) };
   } catch (err) {

@@ -1,0 +1,70 @@
+#!/usr/bin/env node
+import { ConfigError, describeConfig, loadConfig } from './config';
+import { startFlow, type Role } from './app/flow-process';
+import { StartupError } from './services/startup-error';
+import { UwsUnavailableError } from './gateway/uws';
+
+const USAGE = `usage: flow <all|gateway|worker|config>
+  all      gateway and ordering in one process (the default for a first run)
+  gateway  WebSocket gateway only
+  worker   ordering worker only (needs USE_REDIS_EVENT_ORDERING=true)
+  config   print the effective configuration, secrets masked`;
+
+function printConfig(): void {
+  const entries = describeConfig(loadConfig());
+  const width = Math.max(...entries.map((e) => e.env.length));
+  for (const entry of entries) console.log(`${entry.env.padEnd(width)}  ${entry.value === '' ? '(empty)' : entry.value}`);
+}
+
+async function main(argv: string[]): Promise<number> {
+  const command = argv[0] ?? 'all';
+  if (command === 'config') {
+    printConfig();
+    return 0;
+  }
+  if (command !== 'all' && command !== 'gateway' && command !== 'worker') {
+    console.error(USAGE);
+    return 2;
+  }
+  const config = loadConfig();
+  const flow = await startFlow(config, command as Role);
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    flow.log.info({ signal }, 'shutting down: closing clients with 1001 and draining');
+    const force = setTimeout(() => {
+      flow.log.error({ drainMs: config.shutdown.drainMs }, 'shutdown took longer than SHUTDOWN_DRAIN_MS; exiting anyway');
+      process.exit(1);
+    }, config.shutdown.drainMs + 1000);
+    force.unref();
+    flow
+      .close()
+      .then(() => {
+        flow.log.info('stopped');
+        process.exit(0);
+      })
+      .catch((err: unknown) => {
+        flow.log.error({ err }, 'shutdown failed');
+        process.exit(1);
+      });
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  // pm2 wait_ready: tell it only once the process serves.
+  if (process.send) process.send('ready');
+  return -1;
+}
+
+main(process.argv.slice(2))
+  .then((code) => {
+    if (code >= 0) process.exit(code);
+  })
+  .catch((err: unknown) => {
+    if (err instanceof ConfigError || err instanceof StartupError || err instanceof UwsUnavailableError) {
+      console.error(`flow: ${err.message}`);
+    } else {
+      console.error('flow: failed to start:', err);
+    }
+    process.exit(1);
+  });

@@ -1,0 +1,38 @@
+import type { ErrorCode } from '../protocol/errors';
+
+/**
+ * Codes the SDK raises itself, for failures no server reply describes. They
+ * never collide with the protocol's codes (PROTOCOL.md section 6).
+ */
+export const ClientErrorCodes = {
+  /** `close()` was called, or the document was left, before the request was answered. */
+  CLIENT_CLOSED: 'CLIENT_CLOSED',
+  /** The connection ended: a ping in flight, or a close the SDK does not recover from (1008). */
+  DISCONNECTED: 'DISCONNECTED',
+  /** The server did not answer a keepalive or a ping in time. */
+  TIMEOUT: 'TIMEOUT',
+} as const;
+
+export type ClientErrorCode = (typeof ClientErrorCodes)[keyof typeof ClientErrorCodes];
+
+export type FlowErrorCode = ErrorCode | ClientErrorCode;
+
+export interface FlowErrorDetails {
+  doc?: string;
+  cseq?: number;
+}
+
+/** Every error the SDK hands out: a rejected promise or an `error` event. */
+export class FlowError extends Error {
+  readonly code: FlowErrorCode;
+  readonly doc?: string;
+  readonly cseq?: number;
+
+  constructor(code: FlowErrorCode, message: string, details: FlowErrorDetails = {}) {
+    super(message);
+    this.name = 'FlowError';
+    this.code = code;
+    if (details.doc !== undefined) this.doc = details.doc;
+    if (details.cseq !== undefined) this.cseq = details.cseq;
+  }
+}

@@ -1,0 +1,27 @@
+import type { Logger } from 'pino';
+import type { Metrics } from '../observability/metrics';
+import type { CollaborationService } from '../services/collaboration/collaboration-service';
+import type { RequestInput } from './http-routes';
+
+export interface HealthReport {
+  status: 'ok' | 'error';
+  node: string;
+  role: string;
+  uptimeSeconds: number;
+  /** Each dependency: `ok`, or what is wrong with it. */
+  checks: Record<string, string>;
+}
+
+/** What the HTTP routes need from the process they run in. */
+export interface GatewayContext {
+  log: Logger;
+  metrics: Metrics;
+  collaboration: CollaborationService;
+  health(): Promise<HealthReport>;
+  stats(): Promise<Record<string, unknown>>;
+  /** Null when reading `doc` is allowed; otherwise the HTTP answer (401 or 403). */
+  authorizeDocumentRead(
+    doc: string,
+    input: RequestInput,
+  ): Promise<{ status: number; body: unknown } | null>;
+}

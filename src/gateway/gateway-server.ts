@@ -1,0 +1,177 @@
+import type { TemplatedApp, us_listen_socket, WebSocket } from 'uWebSockets.js';
+import { CLIENT_ID_PATTERN, CloseCodes, ProtocolError } from '../protocol';
+import type { GatewayHub } from '../realtime/hub';
+import type { ConnectionIdentity } from '../realtime/client-connection';
+import type { GatewayContext } from './gateway-context';
+import { registerHttpRoutes } from './http-routes';
+import { loadUws } from './uws';
+import { UwsClientSocket, type SocketData } from './uws-socket';
+import { randomBytes } from 'node:crypto';
+
+/** Frames up to this many times the limit are read and answered TOO_LARGE; larger ones uWS drops at once. */
+const HARD_PAYLOAD_FACTOR = 4;
+
+export interface GatewayServerOptions {
+  host: string;
+  port: number;
+  maxPayloadBytes: number;
+  maxBackpressureBytes: number;
+  idleTimeoutSeconds: number;
+  /** Checks the upgrade's token; throws ProtocolError('UNAUTHORIZED') to refuse it. */
+  authenticate(token: string | null): Promise<Omit<ConnectionIdentity, 'client'>>;
+}
+
+function newClientId(): string {
+  return randomBytes(12).toString('base64url');
+}
+
+/**
+ * The only place that speaks uWebSockets.js: routes, upgrades, frames. The
+ * realtime core behind it sees ClientSocket and Broadcaster only.
+ */
+export class GatewayServer {
+  private listenSocket: us_listen_socket | null = null;
+  port = 0;
+
+  private constructor(
+    private readonly app: TemplatedApp,
+    private readonly hubRef: { hub?: GatewayHub },
+  ) {}
+
+  /**
+   * Builds the app. `makeHub` receives the broadcaster, which exists only once
+   * the ws route is registered (app.publish before any app.ws() crashes uWS).
+   */
+  static create(
+    options: GatewayServerOptions,
+    context: GatewayContext,
+    makeHub: (broadcaster: { broadcast(topic: string, text: string): void }) => GatewayHub,
+  ): GatewayServer {
+    const uWS = loadUws();
+    const app = uWS.App();
+    const hubRef: { hub?: GatewayHub } = {};
+    const { metrics } = context;
+    const slowConsumer = () => metrics.slowConsumerCloses.inc();
+
+    app.ws<SocketData>('/ws', {
+      maxPayloadLength: options.maxPayloadBytes * HARD_PAYLOAD_FACTOR,
+      maxBackpressure: options.maxBackpressureBytes,
+      closeOnBackpressureLimit: 0,
+      idleTimeout: options.idleTimeoutSeconds,
+      sendPingsAutomatically: true,
+      upgrade: (res, req, socketContext) => {
+        const query = new URLSearchParams(req.getQuery() ?? '');
+        const key = req.getHeader('sec-websocket-key');
+        const protocol = req.getHeader('sec-websocket-protocol');
+        const extensions = req.getHeader('sec-websocket-extensions');
+        let aborted = false;
+        res.onAborted(() => {
+          aborted = true;
+        });
+        const requested = query.get('client');
+        if (requested !== null && !CLIENT_ID_PATTERN.test(requested)) {
+          res.cork(() =>
+            res.writeStatus('400 Bad Request').end('"client" must be 1-64 characters of A-Z a-z 0-9 _ -'),
+          );
+          return;
+        }
+        options
+          .authenticate(query.get('token'))
+          .then((identity) => {
+            if (aborted) return;
+            const data: SocketData = { client: requested ?? newClientId(), ...identity };
+            res.cork(() => res.upgrade(data, key, protocol, extensions, socketContext));
+          })
+          .catch((err: unknown) => {
+            if (aborted) return;
+            const unauthorized = err instanceof ProtocolError && err.code === 'UNAUTHORIZED';
+            const message = unauthorized ? err.message : 'internal error; see the server log';
+            if (!unauthorized) context.log.error({ err }, 'upgrade failed');
+            res.cork(() =>
+              res
+                .writeStatus(unauthorized ? '401 Unauthorized' : '500 Internal Server Error')
+                .writeHeader('content-type', 'application/json')
+                .end(JSON.stringify({ error: unauthorized ? 'UNAUTHORIZED' : 'INTERNAL', message })),
+            );
+          });
+      },
+      open: (ws: WebSocket<SocketData>) => {
+        const data = ws.getUserData();
+        const adapter = new UwsClientSocket(ws, options.maxBackpressureBytes, slowConsumer);
+        data.adapter = adapter;
+        const hub = hubRef.hub;
+        if (!hub) {
+          adapter.end(CloseCodes.GOING_AWAY, 'gateway is starting');
+          return;
+        }
+        data.connection = hub.connect(adapter, { client: data.client, user: data.user, grants: data.grants });
+      },
+      message: (ws: WebSocket<SocketData>, message: ArrayBuffer, isBinary: boolean) => {
+        const { connection, adapter } = ws.getUserData();
+        if (!connection || !adapter) return;
+        if (message.byteLength > options.maxPayloadBytes) {
+          adapter.send(
+            JSON.stringify({
+              type: 'error',
+              code: 'TOO_LARGE',
+              message: `frames may be at most ${options.maxPayloadBytes} bytes; this one was ${message.byteLength}`,
+            }),
+          );
+          metrics.errors.inc({ code: 'TOO_LARGE' });
+          adapter.end(CloseCodes.MESSAGE_TOO_BIG, 'frame too large');
+          return;
+        }
+        if (isBinary) {
+          metrics.errors.inc({ code: 'BAD_REQUEST' });
+          adapter.send(
+            JSON.stringify({ type: 'error', code: 'BAD_REQUEST', message: 'binary frames are not accepted; send one JSON object per text frame' }),
+          );
+          return;
+        }
+        // The ArrayBuffer is only valid during this call: decode now.
+        connection.onText(Buffer.from(message).toString('utf8'));
+      },
+      drain: (ws: WebSocket<SocketData>) => {
+        ws.getUserData().adapter?.checkBackpressure();
+      },
+      close: (ws: WebSocket<SocketData>) => {
+        const { adapter, connection } = ws.getUserData();
+        if (adapter) adapter.closed = true;
+        if (connection) hubRef.hub?.disconnect(connection);
+      },
+    });
+
+    registerHttpRoutes(app, context);
+    hubRef.hub = makeHub({ broadcast: (topic, text) => void app.publish(topic, text, false) });
+    return new GatewayServer(app, hubRef);
+  }
+
+  get hub(): GatewayHub {
+    return this.hubRef.hub as GatewayHub;
+  }
+
+  listen(host: string, port: number): Promise<number> {
+    const uWS = loadUws();
+    return new Promise((resolve, reject) => {
+      this.app.listen(host, port, (socket) => {
+        if (!socket) {
+          reject(new Error(`cannot listen on ${host}:${port}: the port is in use or not allowed; set PORT to a free port`));
+          return;
+        }
+        this.listenSocket = socket;
+        this.port = uWS.us_socket_local_port(socket);
+        resolve(this.port);
+      });
+    });
+  }
+
+  /** Stops accepting connections, then closes every client with 1001. Idempotent. */
+  async close(): Promise<void> {
+    const uWS = loadUws();
+    if (this.listenSocket) {
+      uWS.us_listen_socket_close(this.listenSocket);
+      this.listenSocket = null;
+    }
+    await this.hub.close(CloseCodes.GOING_AWAY, 'gateway shutting down; reconnect');
+  }
+}

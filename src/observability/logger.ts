@@ -1,0 +1,19 @@
+import pino, { type Logger } from 'pino';
+import type { FlowConfig } from '../config';
+
+/**
+ * One JSON line per event. Secrets are redacted by path wherever a config,
+ * a token or a Redis password could end up in a log object.
+ */
+export function createLogger(config: Pick<FlowConfig, 'logLevel' | 'nodeId'>, role: string): Logger {
+  return pino({
+    level: config.logLevel,
+    base: { node: config.nodeId, role },
+    redact: {
+      paths: ['token', '*.token', 'password', '*.password', 'redis.password', 'auth.jwtSecret', 'headers.authorization'],
+      censor: '[redacted]',
+    },
+  });
+}
+
+export type { Logger };

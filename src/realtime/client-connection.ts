@@ -1,0 +1,240 @@
+import { randomUUID } from 'node:crypto';
+import {
+  ProtocolError,
+  parseClientMessage,
+  type ErrorCode,
+  type JoinMessage,
+  type OpMessage,
+  type PresenceMessage,
+  type Rejection,
+} from '../protocol';
+import { documentTopic, type ClientSocket } from './client-socket';
+import { encode } from './document-feed';
+import { accessTo, type Grants } from './grants';
+import type { GatewayHub } from './hub';
+import type { Member } from './member';
+import { TokenBucket } from './rate-limiter';
+
+export interface ConnectionIdentity {
+  client: string;
+  /** The token's `sub`; null when authentication is off. */
+  user: string | null;
+  grants: Grants;
+}
+
+/** One client connection: parses its frames and carries out its requests. */
+export class ClientConnection {
+  private readonly members = new Map<string, Member>();
+  private readonly messageBucket: TokenBucket;
+  private readonly presenceBucket: TokenBucket;
+
+  constructor(
+    private readonly hub: GatewayHub,
+    readonly socket: ClientSocket,
+    readonly identity: ConnectionIdentity,
+  ) {
+    const { limits } = hub.deps.config;
+    this.messageBucket = new TokenBucket(limits.messagesPerSecond, limits.messageBurst);
+    this.presenceBucket = new TokenBucket(limits.presencePerSecond, limits.presencePerSecond);
+  }
+
+  get client(): string {
+    return this.identity.client;
+  }
+
+  get documentCount(): number {
+    return this.members.size;
+  }
+
+  private reply(error: Rejection): void {
+    const { code, message, ref, doc, cseq } = error;
+    this.hub.deps.metrics.errors.inc({ code });
+    this.hub.deps.metrics.messagesOut.inc();
+    this.socket.send(
+      encode({
+        type: 'error',
+        code,
+        message,
+        ...(doc === undefined ? {} : { doc }),
+        ...(cseq === undefined ? {} : { cseq }),
+        ...(ref === undefined ? {} : { ref }),
+      }),
+    );
+  }
+
+  private send(text: string): void {
+    this.hub.deps.metrics.messagesOut.inc();
+    this.socket.send(text);
+  }
+
+  /** One text frame from the client. Never throws: bad input becomes an error reply. */
+  onText(text: string): void {
+    this.hub.messagesIn++;
+    if (!this.messageBucket.take()) {
+      this.hub.deps.metrics.messagesIn.inc({ type: 'dropped' });
+      this.reply({ code: 'RATE_LIMITED', message: `more than ${this.hub.deps.config.limits.messagesPerSecond} messages per second; this one was dropped, slow down` });
+      return;
+    }
+    const parsed = parseClientMessage(text);
+    if (!parsed.ok) {
+      this.hub.deps.metrics.messagesIn.inc({ type: 'invalid' });
+      this.reply(parsed.error);
+      return;
+    }
+    const message = parsed.message;
+    this.hub.deps.metrics.messagesIn.inc({ type: message.type });
+    switch (message.type) {
+      case 'ping':
+        this.send(encode({ type: 'pong', ...(message.ref === undefined ? {} : { ref: message.ref }) }));
+        return;
+      case 'join':
+        void this.join(message);
+        return;
+      case 'leave':
+        this.leave(message.doc, true);
+        this.send(encode({ type: 'left', doc: message.doc, ...(message.ref === undefined ? {} : { ref: message.ref }) }));
+        return;
+      case 'op':
+        this.op(message);
+        return;
+      case 'presence':
+        this.presence(message);
+        return;
+    }
+  }
+
+  private async join(message: JoinMessage): Promise<void> {
+    const { doc, ref } = message;
+    const { collaboration, config } = this.hub.deps;
+    if (accessTo(this.identity.grants, doc) === 'none') {
+      this.reply({ code: 'FORBIDDEN', message: `your token does not grant document "${doc}"; ask for a token that does`, doc, ref });
+      return;
+    }
+    // A second join of the same document starts the membership over.
+    if (this.members.has(doc)) this.leave(doc, false);
+    if (this.members.size >= config.limits.docsPerConnection) {
+      this.reply({ code: 'BAD_REQUEST', message: `a connection may join at most ${config.limits.docsPerConnection} documents; leave one first`, doc, ref });
+      return;
+    }
+    const member: Member = {
+      doc,
+      client: this.client,
+      user: this.identity.user,
+      socket: this.socket,
+      phase: 'joining',
+      seq: -1,
+      held: [],
+      inflight: new Map(),
+    };
+    this.members.set(doc, member);
+    const feed = this.hub.feed(doc);
+    feed.addMember(member);
+    try {
+      await feed.subscribed;
+      const resume =
+        message.since !== undefined && message.epoch !== undefined ? { seq: message.since, epoch: message.epoch } : undefined;
+      const catchUp = await collaboration.open(doc, resume);
+      if (message.presence) await this.publishPresence(member, message.presence);
+      const presence = await collaboration.listPresence(doc);
+      if (member.phase === 'gone') return;
+      feed.admit(member, catchUp, presence, ref);
+      const held = member.held;
+      member.held = [];
+      for (const op of held) this.submit(member, op);
+    } catch (err) {
+      if (member.phase !== 'gone') this.leave(doc, false);
+      this.replyFailure(err, { doc, ref }, 'join');
+    }
+  }
+
+  /** Drops the membership; `announce` says whether others hear a null presence. */
+  private leave(doc: string, announce: boolean): void {
+    const member = this.members.get(doc);
+    if (!member) return;
+    this.members.delete(doc);
+    const feed = this.hub.feed(doc);
+    feed.removeMember(member);
+    for (const op of member.held) {
+      this.reply({ code: 'UNAVAILABLE', message: 'you left the document before this op was sent; nothing was applied', doc, cseq: op.cseq, ref: op.ref });
+    }
+    if (announce || this.socket.closed) this.announceDeparture(member);
+    this.hub.release(feed);
+  }
+
+  private announceDeparture(member: Member): void {
+    const { collaboration, websockets, broadcaster, log } = this.hub.deps;
+    const { doc, client, user } = member;
+    broadcaster.broadcast(documentTopic(doc), encode({ type: 'presence', doc, client, user, state: null }));
+    collaboration
+      .clearPresence(doc, client)
+      .then(() => websockets.publish({ kind: 'presence', doc, origin: this.hub.nodeId, client, user, state: null }))
+      .catch((err: unknown) => log.warn({ doc, client, err }, 'presence cleanup failed'));
+  }
+
+  private op(message: OpMessage): void {
+    const member = this.members.get(message.doc);
+    const { doc, cseq, ref } = message;
+    if (!member) {
+      this.reply({ code: 'NOT_JOINED', message: `join document "${doc}" before sending ops to it`, doc, cseq, ref });
+      return;
+    }
+    if (accessTo(this.identity.grants, doc) !== 'write') {
+      this.reply({ code: 'FORBIDDEN', message: `your token grants document "${doc}" read only; ops need a write grant`, doc, cseq, ref });
+      return;
+    }
+    if (member.phase === 'joining') member.held.push(message);
+    else this.submit(member, message);
+  }
+
+  private submit(member: Member, message: OpMessage): void {
+    const { doc, cseq, ops, ref } = message;
+    member.inflight.set(cseq, performance.now());
+    this.hub.deps.ordering
+      .submit({ doc, client: this.client, cseq, ops, ...(ref === undefined ? {} : { ref }) })
+      .catch((err: unknown) => {
+        member.inflight.delete(cseq);
+        this.replyFailure(err, { doc, cseq, ref }, 'op');
+      });
+  }
+
+  private presence(message: PresenceMessage): void {
+    const { doc, ref } = message;
+    const member = this.members.get(doc);
+    if (!member) {
+      this.reply({ code: 'NOT_JOINED', message: `join document "${doc}" before sending presence to it`, doc, ref });
+      return;
+    }
+    if (!this.presenceBucket.take()) {
+      this.reply({ code: 'RATE_LIMITED', message: `more than ${this.hub.deps.config.limits.presencePerSecond} presence updates per second; this one was dropped`, doc, ref });
+      return;
+    }
+    this.publishPresence(member, message.state).catch((err: unknown) =>
+      this.hub.deps.log.warn({ doc, client: this.client, err }, 'presence update failed'),
+    );
+  }
+
+  private async publishPresence(member: Member, state: PresenceMessage['state']): Promise<void> {
+    const { collaboration, websockets } = this.hub.deps;
+    const { doc, client, user } = member;
+    member.socket.publishToOthers(documentTopic(doc), encode({ type: 'presence', doc, client, user, state }));
+    if (state === null) await collaboration.clearPresence(doc, client);
+    else await collaboration.setPresence(doc, { client, user, state, node: this.hub.nodeId });
+    await websockets.publish({ kind: 'presence', doc, origin: this.hub.nodeId, client, user, state });
+  }
+
+  private replyFailure(err: unknown, context: { doc: string; cseq?: number; ref?: string | undefined }, action: string): void {
+    if (err instanceof ProtocolError) {
+      this.reply({ code: err.code, message: err.message, ...context });
+      return;
+    }
+    const correlation = randomUUID();
+    this.hub.deps.log.error({ err, correlation, doc: context.doc, client: this.client, action }, 'request failed');
+    const code: ErrorCode = 'INTERNAL';
+    this.reply({ code, message: `internal error ${correlation}; the operators can find it in the logs`, ...context });
+  }
+
+  /** The socket is gone: leave every document, announcing the departure. */
+  closed(): void {
+    for (const doc of [...this.members.keys()]) this.leave(doc, true);
+  }
+}

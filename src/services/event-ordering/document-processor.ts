@@ -1,0 +1,58 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import { ProtocolError, type ErrorCode } from '../../protocol';
+import type { ApplyOutcome, CollaborationService, Fence, OpSubmission } from '../collaboration/collaboration-service';
+import type { WebSocketManager } from '../websocket-manager/websocket-manager';
+import type { BatchProcessor } from './event-ordering-service';
+
+export interface ProcessorDeps {
+  collaboration: CollaborationService;
+  websockets: WebSocketManager;
+  log: Logger;
+  /** Called once per applied event, for metrics. */
+  onApplied?: (count: number) => void;
+}
+
+/**
+ * The step every ordering backend runs for a batch: apply atomically, then
+ * publish the outcomes on the document's channel. Publishing after the apply
+ * is safe: pub/sub is at most once anyway, and a gateway that sees a seq gap
+ * recovers the missing events from the history.
+ */
+export function createDocumentProcessor(deps: ProcessorDeps, fence?: () => Fence | undefined): BatchProcessor {
+  return async (doc: string, batch: OpSubmission[]) => {
+    let outcomes: ApplyOutcome[];
+    try {
+      outcomes = await deps.collaboration.applyBatch(doc, batch, fence?.());
+    } catch (err) {
+      outcomes = failedOutcomes(doc, batch, err, deps.log);
+    }
+    const applied = outcomes.filter((o) => o.kind === 'applied').length;
+    if (applied > 0) deps.onApplied?.(applied);
+    await deps.websockets.publish({ kind: 'outcomes', doc, outcomes });
+  };
+}
+
+/** Turns a failed apply into one error per submission: nothing was applied. */
+function failedOutcomes(doc: string, batch: OpSubmission[], err: unknown, log: Logger): ApplyOutcome[] {
+  let code: ErrorCode = 'INTERNAL';
+  let message: string;
+  if (err instanceof ProtocolError) {
+    code = err.code;
+    message = err.message;
+    log.warn({ doc, code, err: err.message }, 'apply refused');
+  } else {
+    const correlation = randomUUID();
+    message = `internal error ${correlation}; nothing was applied; the operators can find it in the logs`;
+    log.error({ doc, correlation, err }, 'apply failed');
+  }
+  return batch.map((sub) => ({
+    kind: 'rejected' as const,
+    doc,
+    client: sub.client,
+    cseq: sub.cseq,
+    code,
+    message,
+    ...(sub.ref === undefined ? {} : { ref: sub.ref }),
+  }));
+}
