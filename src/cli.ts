@@ -13,7 +13,8 @@ const USAGE = `usage: flow <all|gateway|worker|config>
 function printConfig(): void {
   const entries = describeConfig(loadConfig());
   const width = Math.max(...entries.map((e) => e.env.length));
-  for (const entry of entries) console.log(`${entry.env.padEnd(width)}  ${entry.value === '' ? '(empty)' : entry.value}`);
+  for (const entry of entries)
+    console.log(`${entry.env.padEnd(width)}  ${entry.value === '' ? '(empty)' : entry.value}`);
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -34,7 +35,10 @@ async function main(argv: string[]): Promise<number> {
     stopping = true;
     flow.log.info({ signal }, 'shutting down: closing clients with 1001 and draining');
     const force = setTimeout(() => {
-      flow.log.error({ drainMs: config.shutdown.drainMs }, 'shutdown took longer than SHUTDOWN_DRAIN_MS; exiting anyway');
+      flow.log.error(
+        { drainMs: config.shutdown.drainMs },
+        'shutdown took longer than SHUTDOWN_DRAIN_MS; exiting anyway',
+      );
       process.exit(1);
     }, config.shutdown.drainMs + 1000);
     force.unref();
@@ -61,7 +65,11 @@ main(process.argv.slice(2))
     if (code >= 0) process.exit(code);
   })
   .catch((err: unknown) => {
-    if (err instanceof ConfigError || err instanceof StartupError || err instanceof UwsUnavailableError) {
+    if (
+      err instanceof ConfigError ||
+      err instanceof StartupError ||
+      err instanceof UwsUnavailableError
+    ) {
       console.error(`flow: ${err.message}`);
     } else {
       console.error('flow: failed to start:', err);

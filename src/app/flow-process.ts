@@ -37,7 +37,11 @@ export interface StartOptions {
  * The composition root of every role: builds the services from the config,
  * wires them, starts the gateway. Only here do the pieces meet.
  */
-export async function startFlow(config: FlowConfig, role: Role, options: StartOptions = {}): Promise<FlowProcess> {
+export async function startFlow(
+  config: FlowConfig,
+  role: Role,
+  options: StartOptions = {},
+): Promise<FlowProcess> {
   const log = options.log ?? createLogger(config, role);
   const metrics = new Metrics();
   const started = Date.now();
@@ -88,7 +92,11 @@ export async function startFlow(config: FlowConfig, role: Role, options: StartOp
           node: config.nodeId,
           role,
           uptimeSeconds: Math.round((Date.now() - started) / 1000),
-          services: { websockets: websockets.mode, collaboration: collaboration.mode, eventOrdering: ordering.mode },
+          services: {
+            websockets: websockets.mode,
+            collaboration: collaboration.mode,
+            eventOrdering: ordering.mode,
+          },
           connections: local.connections,
           documents: local.documents,
           messagesIn: local.messagesIn,
@@ -104,11 +112,15 @@ export async function startFlow(config: FlowConfig, role: Role, options: StartOp
         try {
           const identity = await verifier.verify(token);
           if (accessTo(identity.grants, doc) === 'none') {
-            return { status: 403, body: { error: 'FORBIDDEN', message: `the token does not grant document "${doc}"` } };
+            return {
+              status: 403,
+              body: { error: 'FORBIDDEN', message: `the token does not grant document "${doc}"` },
+            };
           }
           return null;
         } catch (err) {
-          const message = err instanceof ProtocolError ? err.message : 'the token could not be verified';
+          const message =
+            err instanceof ProtocolError ? err.message : 'the token could not be verified';
           return { status: 401, body: { error: 'UNAUTHORIZED', message } };
         }
       },
@@ -125,12 +137,16 @@ export async function startFlow(config: FlowConfig, role: Role, options: StartOp
         authenticate: (token) => verifier.verify(token),
       },
       context,
-      (broadcaster) => new GatewayHub({ config, collaboration, ordering, websockets, broadcaster, metrics, log }),
+      (broadcaster) =>
+        new GatewayHub({ config, collaboration, ordering, websockets, broadcaster, metrics, log }),
     );
     const port = await server.listen(config.host, config.port);
     // Registered last so it runs first: stop taking clients before the services go.
     closers.push(() => server.close());
-    log.info({ host: config.host, port }, `Flow Realtime ${role} listening on ws://${config.host}:${port}/ws`);
+    log.info(
+      { host: config.host, port },
+      `Flow Realtime ${role} listening on ws://${config.host}:${port}/ws`,
+    );
 
     let closing: Promise<void> | null = null;
     return {

@@ -29,9 +29,13 @@ export class TokenVerifier {
     if (!token) throw unauthorized('a token is required: connect with ?token=<JWT>');
     let payload: Record<string, unknown>;
     try {
-      ({ payload } = await jwtVerify(token, this.key, { algorithms: ['HS256'], requiredClaims: ['sub', 'exp'] }));
+      ({ payload } = await jwtVerify(token, this.key, {
+        algorithms: ['HS256'],
+        requiredClaims: ['sub', 'exp'],
+      }));
     } catch (err) {
-      if (err instanceof joseErrors.JWTExpired) throw unauthorized('the token has expired; get a new one');
+      if (err instanceof joseErrors.JWTExpired)
+        throw unauthorized('the token has expired; get a new one');
       if (err instanceof joseErrors.JWSSignatureVerificationFailed) {
         throw unauthorized('the token signature is not valid for this server');
       }
@@ -46,12 +50,19 @@ export class TokenVerifier {
 
 function grantsOf(docs: unknown): Grants {
   if (typeof docs !== 'object' || docs === null || Array.isArray(docs)) {
-    throw unauthorized('the token needs a "docs" claim: an object of document id (or "*") to "read" or "write"');
+    throw unauthorized(
+      'the token needs a "docs" claim: an object of document id (or "*") to "read" or "write"',
+    );
   }
-  const grants: Record<string, 'read' | 'write'> = Object.create(null) as Record<string, 'read' | 'write'>;
+  const grants: Record<string, 'read' | 'write'> = Object.create(null) as Record<
+    string,
+    'read' | 'write'
+  >;
   for (const [doc, access] of Object.entries(docs)) {
     if ((doc !== '*' && !DOC_ID_PATTERN.test(doc)) || (access !== 'read' && access !== 'write')) {
-      throw unauthorized(`the token's "docs" claim has an invalid entry for "${doc.slice(0, 128)}"`);
+      throw unauthorized(
+        `the token's "docs" claim has an invalid entry for "${doc.slice(0, 128)}"`,
+      );
     }
     grants[doc] = access;
   }

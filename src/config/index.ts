@@ -44,7 +44,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FlowConfig {
   try {
     config.validate({ allowed: 'strict' });
   } catch (err) {
-    const lines = String((err as Error).message).split('\n').filter(Boolean);
+    const lines = String((err as Error).message)
+      .split('\n')
+      .filter(Boolean);
     throw new ConfigError(
       lines.map((line) => {
         const match = /^([\w.]+): (.*)$/.exec(line);

@@ -10,6 +10,17 @@ import { randomBytes } from 'node:crypto';
 
 /** Frames up to this many times the limit are read and answered TOO_LARGE; larger ones uWS drops at once. */
 const HARD_PAYLOAD_FACTOR = 4;
+/**
+ * uWS closes a socket abruptly (no close frame) when a publish passes its
+ * maxBackpressure. The sweep below closes slow consumers with 1013 first, at
+ * WS_MAX_BACKPRESSURE_BYTES (and the document feeds check their members
+ * every few events); uWS's own cap, several times higher, is the
+ * hard stop that keeps memory bounded between sweeps. uWS never silently
+ * skips a subscriber with closeOnBackpressureLimit on.
+ */
+const HARD_BACKPRESSURE_FACTOR = 4;
+const HARD_BACKPRESSURE_SLACK = 1024 * 1024;
+const BACKPRESSURE_SWEEP_MS = 100;
 
 export interface GatewayServerOptions {
   host: string;
@@ -36,6 +47,7 @@ export class GatewayServer {
   private constructor(
     private readonly app: TemplatedApp,
     private readonly hubRef: { hub?: GatewayHub },
+    private readonly sweep: NodeJS.Timeout,
   ) {}
 
   /**
@@ -52,11 +64,18 @@ export class GatewayServer {
     const hubRef: { hub?: GatewayHub } = {};
     const { metrics } = context;
     const slowConsumer = () => metrics.slowConsumerCloses.inc();
+    const sockets = new Set<UwsClientSocket>();
+    // Fan-out happens inside uWS (topic publish), so buffers are checked here.
+    const sweep = setInterval(() => {
+      for (const socket of sockets) socket.checkBackpressure();
+    }, BACKPRESSURE_SWEEP_MS);
+    sweep.unref();
 
     app.ws<SocketData>('/ws', {
       maxPayloadLength: options.maxPayloadBytes * HARD_PAYLOAD_FACTOR,
-      maxBackpressure: options.maxBackpressureBytes,
-      closeOnBackpressureLimit: 0,
+      maxBackpressure:
+        options.maxBackpressureBytes * HARD_BACKPRESSURE_FACTOR + HARD_BACKPRESSURE_SLACK,
+      closeOnBackpressureLimit: 1,
       idleTimeout: options.idleTimeoutSeconds,
       sendPingsAutomatically: true,
       upgrade: (res, req, socketContext) => {
@@ -71,7 +90,9 @@ export class GatewayServer {
         const requested = query.get('client');
         if (requested !== null && !CLIENT_ID_PATTERN.test(requested)) {
           res.cork(() =>
-            res.writeStatus('400 Bad Request').end('"client" must be 1-64 characters of A-Z a-z 0-9 _ -'),
+            res
+              .writeStatus('400 Bad Request')
+              .end('"client" must be 1-64 characters of A-Z a-z 0-9 _ -'),
           );
           return;
         }
@@ -91,7 +112,9 @@ export class GatewayServer {
               res
                 .writeStatus(unauthorized ? '401 Unauthorized' : '500 Internal Server Error')
                 .writeHeader('content-type', 'application/json')
-                .end(JSON.stringify({ error: unauthorized ? 'UNAUTHORIZED' : 'INTERNAL', message })),
+                .end(
+                  JSON.stringify({ error: unauthorized ? 'UNAUTHORIZED' : 'INTERNAL', message }),
+                ),
             );
           });
       },
@@ -99,12 +122,17 @@ export class GatewayServer {
         const data = ws.getUserData();
         const adapter = new UwsClientSocket(ws, options.maxBackpressureBytes, slowConsumer);
         data.adapter = adapter;
+        sockets.add(adapter);
         const hub = hubRef.hub;
         if (!hub) {
           adapter.end(CloseCodes.GOING_AWAY, 'gateway is starting');
           return;
         }
-        data.connection = hub.connect(adapter, { client: data.client, user: data.user, grants: data.grants });
+        data.connection = hub.connect(adapter, {
+          client: data.client,
+          user: data.user,
+          grants: data.grants,
+        });
       },
       message: (ws: WebSocket<SocketData>, message: ArrayBuffer, isBinary: boolean) => {
         const { connection, adapter } = ws.getUserData();
@@ -124,7 +152,11 @@ export class GatewayServer {
         if (isBinary) {
           metrics.errors.inc({ code: 'BAD_REQUEST' });
           adapter.send(
-            JSON.stringify({ type: 'error', code: 'BAD_REQUEST', message: 'binary frames are not accepted; send one JSON object per text frame' }),
+            JSON.stringify({
+              type: 'error',
+              code: 'BAD_REQUEST',
+              message: 'binary frames are not accepted; send one JSON object per text frame',
+            }),
           );
           return;
         }
@@ -136,14 +168,17 @@ export class GatewayServer {
       },
       close: (ws: WebSocket<SocketData>) => {
         const { adapter, connection } = ws.getUserData();
-        if (adapter) adapter.closed = true;
+        if (adapter) {
+          adapter.closed = true;
+          sockets.delete(adapter);
+        }
         if (connection) hubRef.hub?.disconnect(connection);
       },
     });
 
     registerHttpRoutes(app, context);
     hubRef.hub = makeHub({ broadcast: (topic, text) => void app.publish(topic, text, false) });
-    return new GatewayServer(app, hubRef);
+    return new GatewayServer(app, hubRef, sweep);
   }
 
   get hub(): GatewayHub {
@@ -155,7 +190,11 @@ export class GatewayServer {
     return new Promise((resolve, reject) => {
       this.app.listen(host, port, (socket) => {
         if (!socket) {
-          reject(new Error(`cannot listen on ${host}:${port}: the port is in use or not allowed; set PORT to a free port`));
+          reject(
+            new Error(
+              `cannot listen on ${host}:${port}: the port is in use or not allowed; set PORT to a free port`,
+            ),
+          );
           return;
         }
         this.listenSocket = socket;
@@ -168,6 +207,7 @@ export class GatewayServer {
   /** Stops accepting connections, then closes every client with 1001. Idempotent. */
   async close(): Promise<void> {
     const uWS = loadUws();
+    clearInterval(this.sweep);
     if (this.listenSocket) {
       uWS.us_listen_socket_close(this.listenSocket);
       this.listenSocket = null;

@@ -34,7 +34,10 @@ function route(handler: (input: RequestInput) => Promise<Answer>, log: GatewayCo
     handler(input)
       .catch((err: unknown): Answer => {
         log.error({ err, url: input.url }, 'http handler failed');
-        return { status: 500, body: { error: 'INTERNAL', message: 'internal error; see the server log' } };
+        return {
+          status: 500,
+          body: { error: 'INTERNAL', message: 'internal error; see the server log' },
+        };
       })
       .then((answer) => {
         if (aborted) return;
@@ -56,33 +59,67 @@ export interface RequestInput {
 
 export function registerHttpRoutes(app: TemplatedApp, context: GatewayContext): void {
   const { log } = context;
-  app.get('/health', route(async () => {
-    const report = await context.health();
-    return { status: report.status === 'ok' ? 200 : 503, body: report };
-  }, log));
+  app.get(
+    '/health',
+    route(async () => {
+      const report = await context.health();
+      return { status: report.status === 'ok' ? 200 : 503, body: report };
+    }, log),
+  );
 
-  app.get('/ws/stats', route(async () => ({ status: 200, body: await context.stats() }), log));
+  app.get(
+    '/ws/stats',
+    route(async () => ({ status: 200, body: await context.stats() }), log),
+  );
 
-  app.get('/metrics', route(async () => ({
-    status: 200,
-    body: await context.metrics.registry.metrics(),
-    contentType: context.metrics.registry.contentType,
-  }), log));
+  app.get(
+    '/metrics',
+    route(
+      async () => ({
+        status: 200,
+        body: await context.metrics.registry.metrics(),
+        contentType: context.metrics.registry.contentType,
+      }),
+      log,
+    ),
+  );
 
-  app.get('/docs/:doc', route(async (input) => {
-    const doc = decodeURIComponent(input.param);
-    if (!DOC_ID_PATTERN.test(doc)) {
-      return { status: 400, body: { error: 'BAD_REQUEST', message: 'a document id is 1-128 characters of A-Z a-z 0-9 _ . : -' } };
-    }
-    const denied = await context.authorizeDocumentRead(doc, input);
-    if (denied) return denied;
-    const snapshot = await context.collaboration.snapshot(doc);
-    if (!snapshot) return { status: 404, body: { error: 'NOT_FOUND', message: `document "${doc}" has no session` } };
-    return { status: 200, body: snapshot };
-  }, log));
+  app.get(
+    '/docs/:doc',
+    route(async (input) => {
+      const doc = decodeURIComponent(input.param);
+      if (!DOC_ID_PATTERN.test(doc)) {
+        return {
+          status: 400,
+          body: {
+            error: 'BAD_REQUEST',
+            message: 'a document id is 1-128 characters of A-Z a-z 0-9 _ . : -',
+          },
+        };
+      }
+      const denied = await context.authorizeDocumentRead(doc, input);
+      if (denied) return denied;
+      const snapshot = await context.collaboration.snapshot(doc);
+      if (!snapshot)
+        return {
+          status: 404,
+          body: { error: 'NOT_FOUND', message: `document "${doc}" has no session` },
+        };
+      return { status: 200, body: snapshot };
+    }, log),
+  );
 
-  app.any('/*', route(async (input) => ({
-    status: 404,
-    body: { error: 'NOT_FOUND', message: `no route ${input.url}; see /health, /ws/stats, /metrics, /docs/:doc and /ws` },
-  }), log));
+  app.any(
+    '/*',
+    route(
+      async (input) => ({
+        status: 404,
+        body: {
+          error: 'NOT_FOUND',
+          message: `no route ${input.url}; see /health, /ws/stats, /metrics, /docs/:doc and /ws`,
+        },
+      }),
+      log,
+    ),
+  );
 }

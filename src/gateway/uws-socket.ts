@@ -35,7 +35,10 @@ export class UwsClientSocket implements ClientSocket {
   checkBackpressure(): void {
     if (!this.closed && this.ws.getBufferedAmount() > this.maxBackpressure) {
       this.onSlowConsumer();
-      this.end(CloseCodes.TRY_AGAIN_LATER, 'send buffer full: you are not reading fast enough; reconnect and resume');
+      this.end(
+        CloseCodes.TRY_AGAIN_LATER,
+        'send buffer full: you are not reading fast enough; reconnect and resume',
+      );
     }
   }
 

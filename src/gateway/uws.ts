@@ -18,7 +18,10 @@ export class UwsUnavailableError extends Error {
  * obscurely. The native build exposes LIBUS_LISTEN_EXCLUSIVE_PORT.
  */
 export function loadUws(): typeof uWS {
-  if (typeof (uWS as { LIBUS_LISTEN_EXCLUSIVE_PORT?: unknown }).LIBUS_LISTEN_EXCLUSIVE_PORT !== 'number') {
+  if (
+    typeof (uWS as { LIBUS_LISTEN_EXCLUSIVE_PORT?: unknown }).LIBUS_LISTEN_EXCLUSIVE_PORT !==
+    'number'
+  ) {
     throw new UwsUnavailableError();
   }
   return uWS;

@@ -5,15 +5,44 @@ import type { FlowConfig } from '../config';
  * One JSON line per event. Secrets are redacted by path wherever a config,
  * a token or a Redis password could end up in a log object.
  */
-export function createLogger(config: Pick<FlowConfig, 'logLevel' | 'nodeId'>, role: string): Logger {
+export function createLogger(
+  config: Pick<FlowConfig, 'logLevel' | 'nodeId' | 'nodeEnv'>,
+  role: string,
+): Logger {
   return pino({
+    // Readable lines for `npm run dev`; JSON everywhere else (pm2, containers).
+    ...(config.nodeEnv === 'development' && prettyAvailable()
+      ? {
+          transport: {
+            target: 'pino-pretty',
+            options: { ignore: 'pid,hostname', translateTime: 'HH:MM:ss.l' },
+          },
+        }
+      : {}),
     level: config.logLevel,
     base: { node: config.nodeId, role },
     redact: {
-      paths: ['token', '*.token', 'password', '*.password', 'redis.password', 'auth.jwtSecret', 'headers.authorization'],
+      paths: [
+        'token',
+        '*.token',
+        'password',
+        '*.password',
+        'redis.password',
+        'auth.jwtSecret',
+        'headers.authorization',
+      ],
       censor: '[redacted]',
     },
   });
 }
 
 export type { Logger };
+
+function prettyAvailable(): boolean {
+  try {
+    require.resolve('pino-pretty');
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -72,7 +72,10 @@ export class ClientConnection {
     this.hub.messagesIn++;
     if (!this.messageBucket.take()) {
       this.hub.deps.metrics.messagesIn.inc({ type: 'dropped' });
-      this.reply({ code: 'RATE_LIMITED', message: `more than ${this.hub.deps.config.limits.messagesPerSecond} messages per second; this one was dropped, slow down` });
+      this.reply({
+        code: 'RATE_LIMITED',
+        message: `more than ${this.hub.deps.config.limits.messagesPerSecond} messages per second; this one was dropped, slow down`,
+      });
       return;
     }
     const parsed = parseClientMessage(text);
@@ -85,14 +88,22 @@ export class ClientConnection {
     this.hub.deps.metrics.messagesIn.inc({ type: message.type });
     switch (message.type) {
       case 'ping':
-        this.send(encode({ type: 'pong', ...(message.ref === undefined ? {} : { ref: message.ref }) }));
+        this.send(
+          encode({ type: 'pong', ...(message.ref === undefined ? {} : { ref: message.ref }) }),
+        );
         return;
       case 'join':
         void this.join(message);
         return;
       case 'leave':
         this.leave(message.doc, true);
-        this.send(encode({ type: 'left', doc: message.doc, ...(message.ref === undefined ? {} : { ref: message.ref }) }));
+        this.send(
+          encode({
+            type: 'left',
+            doc: message.doc,
+            ...(message.ref === undefined ? {} : { ref: message.ref }),
+          }),
+        );
         return;
       case 'op':
         this.op(message);
@@ -107,13 +118,23 @@ export class ClientConnection {
     const { doc, ref } = message;
     const { collaboration, config } = this.hub.deps;
     if (accessTo(this.identity.grants, doc) === 'none') {
-      this.reply({ code: 'FORBIDDEN', message: `your token does not grant document "${doc}"; ask for a token that does`, doc, ref });
+      this.reply({
+        code: 'FORBIDDEN',
+        message: `your token does not grant document "${doc}"; ask for a token that does`,
+        doc,
+        ref,
+      });
       return;
     }
     // A second join of the same document starts the membership over.
     if (this.members.has(doc)) this.leave(doc, false);
     if (this.members.size >= config.limits.docsPerConnection) {
-      this.reply({ code: 'BAD_REQUEST', message: `a connection may join at most ${config.limits.docsPerConnection} documents; leave one first`, doc, ref });
+      this.reply({
+        code: 'BAD_REQUEST',
+        message: `a connection may join at most ${config.limits.docsPerConnection} documents; leave one first`,
+        doc,
+        ref,
+      });
       return;
     }
     const member: Member = {
@@ -132,7 +153,9 @@ export class ClientConnection {
     try {
       await feed.subscribed;
       const resume =
-        message.since !== undefined && message.epoch !== undefined ? { seq: message.since, epoch: message.epoch } : undefined;
+        message.since !== undefined && message.epoch !== undefined
+          ? { seq: message.since, epoch: message.epoch }
+          : undefined;
       const catchUp = await collaboration.open(doc, resume);
       if (message.presence) await this.publishPresence(member, message.presence);
       const presence = await collaboration.listPresence(doc);
@@ -155,7 +178,13 @@ export class ClientConnection {
     const feed = this.hub.feed(doc);
     feed.removeMember(member);
     for (const op of member.held) {
-      this.reply({ code: 'UNAVAILABLE', message: 'you left the document before this op was sent; nothing was applied', doc, cseq: op.cseq, ref: op.ref });
+      this.reply({
+        code: 'UNAVAILABLE',
+        message: 'you left the document before this op was sent; nothing was applied',
+        doc,
+        cseq: op.cseq,
+        ref: op.ref,
+      });
     }
     if (announce || this.socket.closed) this.announceDeparture(member);
     this.hub.release(feed);
@@ -164,10 +193,22 @@ export class ClientConnection {
   private announceDeparture(member: Member): void {
     const { collaboration, websockets, broadcaster, log } = this.hub.deps;
     const { doc, client, user } = member;
-    broadcaster.broadcast(documentTopic(doc), encode({ type: 'presence', doc, client, user, state: null }));
+    broadcaster.broadcast(
+      documentTopic(doc),
+      encode({ type: 'presence', doc, client, user, state: null }),
+    );
     collaboration
       .clearPresence(doc, client)
-      .then(() => websockets.publish({ kind: 'presence', doc, origin: this.hub.nodeId, client, user, state: null }))
+      .then(() =>
+        websockets.publish({
+          kind: 'presence',
+          doc,
+          origin: this.hub.nodeId,
+          client,
+          user,
+          state: null,
+        }),
+      )
       .catch((err: unknown) => log.warn({ doc, client, err }, 'presence cleanup failed'));
   }
 
@@ -175,11 +216,23 @@ export class ClientConnection {
     const member = this.members.get(message.doc);
     const { doc, cseq, ref } = message;
     if (!member) {
-      this.reply({ code: 'NOT_JOINED', message: `join document "${doc}" before sending ops to it`, doc, cseq, ref });
+      this.reply({
+        code: 'NOT_JOINED',
+        message: `join document "${doc}" before sending ops to it`,
+        doc,
+        cseq,
+        ref,
+      });
       return;
     }
     if (accessTo(this.identity.grants, doc) !== 'write') {
-      this.reply({ code: 'FORBIDDEN', message: `your token grants document "${doc}" read only; ops need a write grant`, doc, cseq, ref });
+      this.reply({
+        code: 'FORBIDDEN',
+        message: `your token grants document "${doc}" read only; ops need a write grant`,
+        doc,
+        cseq,
+        ref,
+      });
       return;
     }
     if (member.phase === 'joining') member.held.push(message);
@@ -201,11 +254,21 @@ export class ClientConnection {
     const { doc, ref } = message;
     const member = this.members.get(doc);
     if (!member) {
-      this.reply({ code: 'NOT_JOINED', message: `join document "${doc}" before sending presence to it`, doc, ref });
+      this.reply({
+        code: 'NOT_JOINED',
+        message: `join document "${doc}" before sending presence to it`,
+        doc,
+        ref,
+      });
       return;
     }
     if (!this.presenceBucket.take()) {
-      this.reply({ code: 'RATE_LIMITED', message: `more than ${this.hub.deps.config.limits.presencePerSecond} presence updates per second; this one was dropped`, doc, ref });
+      this.reply({
+        code: 'RATE_LIMITED',
+        message: `more than ${this.hub.deps.config.limits.presencePerSecond} presence updates per second; this one was dropped`,
+        doc,
+        ref,
+      });
       return;
     }
     this.publishPresence(member, message.state).catch((err: unknown) =>
@@ -216,21 +279,42 @@ export class ClientConnection {
   private async publishPresence(member: Member, state: PresenceMessage['state']): Promise<void> {
     const { collaboration, websockets } = this.hub.deps;
     const { doc, client, user } = member;
-    member.socket.publishToOthers(documentTopic(doc), encode({ type: 'presence', doc, client, user, state }));
+    member.socket.publishToOthers(
+      documentTopic(doc),
+      encode({ type: 'presence', doc, client, user, state }),
+    );
     if (state === null) await collaboration.clearPresence(doc, client);
     else await collaboration.setPresence(doc, { client, user, state, node: this.hub.nodeId });
-    await websockets.publish({ kind: 'presence', doc, origin: this.hub.nodeId, client, user, state });
+    await websockets.publish({
+      kind: 'presence',
+      doc,
+      origin: this.hub.nodeId,
+      client,
+      user,
+      state,
+    });
   }
 
-  private replyFailure(err: unknown, context: { doc: string; cseq?: number; ref?: string | undefined }, action: string): void {
+  private replyFailure(
+    err: unknown,
+    context: { doc: string; cseq?: number; ref?: string | undefined },
+    action: string,
+  ): void {
     if (err instanceof ProtocolError) {
       this.reply({ code: err.code, message: err.message, ...context });
       return;
     }
     const correlation = randomUUID();
-    this.hub.deps.log.error({ err, correlation, doc: context.doc, client: this.client, action }, 'request failed');
+    this.hub.deps.log.error(
+      { err, correlation, doc: context.doc, client: this.client, action },
+      'request failed',
+    );
     const code: ErrorCode = 'INTERNAL';
-    this.reply({ code, message: `internal error ${correlation}; the operators can find it in the logs`, ...context });
+    this.reply({
+      code,
+      message: `internal error ${correlation}; the operators can find it in the logs`,
+      ...context,
+    });
   }
 
   /** The socket is gone: leave every document, announcing the departure. */

@@ -12,6 +12,8 @@ export interface ClientSocket {
   publishToOthers(topic: string, text: string): void;
   /** Closes with a WebSocket close code; a no-op once closed. */
   end(code: number, reason: string): void;
+  /** Closes with 1013 when more than the limit is waiting to be sent to this client. */
+  checkBackpressure(): void;
   readonly closed: boolean;
 }
 

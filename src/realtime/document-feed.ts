@@ -7,7 +7,10 @@ import type {
   CollaborationService,
   PresenceRecord,
 } from '../services/collaboration/collaboration-service';
-import type { DocumentBroadcast, WebSocketManager } from '../services/websocket-manager/websocket-manager';
+import type {
+  DocumentBroadcast,
+  WebSocketManager,
+} from '../services/websocket-manager/websocket-manager';
 import { documentTopic, type Broadcaster } from './client-socket';
 import type { Member } from './member';
 
@@ -28,6 +31,11 @@ const RECENT_EVENTS = 512;
 /** Pause between history reads while a gap's missing event is not visible yet. */
 const RECOVERY_RETRY_MS = 20;
 const RECOVERY_MAX_ATTEMPTS = 100;
+/**
+ * Fan-out happens inside the transport, which does not report who fell
+ * behind; every this many events the feed checks its members' buffers.
+ */
+const BACKPRESSURE_CHECK_EVERY = 8;
 
 export function encode(message: ServerMessage): string {
   return JSON.stringify(message);
@@ -89,7 +97,10 @@ export class DocumentFeed {
       // The origin gateway delivered it to its own members already.
       if (message.origin === this.deps.nodeId) return;
       const { client, user, state } = message;
-      this.deps.broadcaster.broadcast(this.topic, encode({ type: 'presence', doc: this.doc, client, user, state }));
+      this.deps.broadcaster.broadcast(
+        this.topic,
+        encode({ type: 'presence', doc: this.doc, client, user, state }),
+      );
       return;
     }
     for (const outcome of message.outcomes) this.onOutcome(outcome);
@@ -106,7 +117,16 @@ export class DocumentFeed {
         for (const member of this.byClient.get(client) ?? []) {
           member.inflight.delete(cseq);
           this.deps.metrics.errors.inc({ code });
-          member.socket.send(encode({ type: 'error', code, message, doc: this.doc, cseq, ...(ref === undefined ? {} : { ref }) }));
+          member.socket.send(
+            encode({
+              type: 'error',
+              code,
+              message,
+              doc: this.doc,
+              cseq,
+              ...(ref === undefined ? {} : { ref }),
+            }),
+          );
         }
         return;
       }
@@ -156,6 +176,10 @@ export class DocumentFeed {
     // members track their own.
     for (const member of senders ?? []) {
       if (member.phase === 'live') this.sendAck(member, outcome);
+    }
+    if (seq % BACKPRESSURE_CHECK_EVERY === 0) {
+      for (const member of this.members)
+        if (member.phase === 'live') member.socket.checkBackpressure();
     }
   }
 
@@ -219,7 +243,10 @@ export class DocumentFeed {
       try {
         events = await this.deps.collaboration.eventsAfter(this.doc, this.epoch, this.seq);
       } catch (err) {
-        this.deps.log.warn({ doc: this.doc, err }, 'history read failed during gap recovery; retrying');
+        this.deps.log.warn(
+          { doc: this.doc, err },
+          'history read failed during gap recovery; retrying',
+        );
         events = [];
       }
       if (events === null) {
@@ -238,7 +265,10 @@ export class DocumentFeed {
         idle = 0;
         this.deps.metrics.recoveries.inc({ result: 'history' });
       } else if (++idle > RECOVERY_MAX_ATTEMPTS) {
-        this.deps.log.error({ doc: this.doc, seq: this.seq, target: this.recoverTarget }, 'gap recovery gave up; resyncing members from a snapshot');
+        this.deps.log.error(
+          { doc: this.doc, seq: this.seq, target: this.recoverTarget },
+          'gap recovery gave up; resyncing members from a snapshot',
+        );
         await this.resetFromSnapshot('gap could not be recovered');
         return;
       } else {
@@ -255,7 +285,10 @@ export class DocumentFeed {
     const catchUp = await this.deps.collaboration.open(this.doc);
     if (catchUp.kind !== 'snapshot') return;
     const { snapshot } = catchUp;
-    this.deps.log.warn({ doc: this.doc, reason, epoch: snapshot.epoch, seq: snapshot.seq }, 'document feed reset from snapshot');
+    this.deps.log.warn(
+      { doc: this.doc, reason, epoch: snapshot.epoch, seq: snapshot.seq },
+      'document feed reset from snapshot',
+    );
     this.epoch = snapshot.epoch;
     this.seq = snapshot.seq;
     this.ahead.clear();
@@ -296,7 +329,12 @@ export class DocumentFeed {
     void this.sync(member);
   }
 
-  private sendJoined(member: Member, catchUp: CatchUp, presence: PresenceRecord[], ref?: string): void {
+  private sendJoined(
+    member: Member,
+    catchUp: CatchUp,
+    presence: PresenceRecord[],
+    ref?: string,
+  ): void {
     const others = presence
       .filter((p) => p.client !== member.client)
       .map(({ client, user, state }) => ({ client, user, state }));
@@ -305,12 +343,22 @@ export class DocumentFeed {
     if (catchUp.kind === 'events') {
       member.seq = catchUp.seq;
       member.socket.send(
-        encode({ type: 'joined', doc: this.doc, epoch: catchUp.epoch, seq: catchUp.seq, events: catchUp.events, presence: others, ...withRef }),
+        encode({
+          type: 'joined',
+          doc: this.doc,
+          epoch: catchUp.epoch,
+          seq: catchUp.seq,
+          events: catchUp.events,
+          presence: others,
+          ...withRef,
+        }),
       );
     } else {
       const { epoch, seq, state } = catchUp.snapshot;
       member.seq = seq;
-      member.socket.send(encode({ type: 'joined', doc: this.doc, epoch, seq, state, presence: others, ...withRef }));
+      member.socket.send(
+        encode({ type: 'joined', doc: this.doc, epoch, seq, state, presence: others, ...withRef }),
+      );
     }
   }
 
@@ -329,7 +377,8 @@ export class DocumentFeed {
       }
       const first = this.recent[0]?.seq ?? Number.POSITIVE_INFINITY;
       if (member.seq + 1 >= first) {
-        for (const outcome of this.recent.slice(member.seq + 1 - first)) this.sendEventTo(member, outcome);
+        for (const outcome of this.recent.slice(member.seq + 1 - first))
+          this.sendEventTo(member, outcome);
         continue;
       }
       const epoch = this.epoch as string;

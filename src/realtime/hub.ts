@@ -42,7 +42,14 @@ export class GatewayHub {
     const connection = new ClientConnection(this, socket, identity);
     this.connections.add(connection);
     this.deps.metrics.connections.set(this.connections.size);
-    socket.send(encode({ type: 'welcome', protocol: PROTOCOL_VERSION, client: identity.client, node: this.nodeId }));
+    socket.send(
+      encode({
+        type: 'welcome',
+        protocol: PROTOCOL_VERSION,
+        client: identity.client,
+        node: this.nodeId,
+      }),
+    );
     return connection;
   }
 
@@ -75,7 +82,9 @@ export class GatewayHub {
       if (feed.members.size > 0 || this.feeds.get(feed.doc) !== feed) return;
       this.feeds.delete(feed.doc);
       this.deps.metrics.documents.set(this.feeds.size);
-      feed.close().catch((err: unknown) => this.deps.log.warn({ doc: feed.doc, err }, 'unsubscribe failed'));
+      feed
+        .close()
+        .catch((err: unknown) => this.deps.log.warn({ doc: feed.doc, err }, 'unsubscribe failed'));
     }, FEED_LINGER_MS);
     timer.unref();
     this.lingering.set(feed.doc, timer);

@@ -18,7 +18,10 @@ export class TokenBucket {
   /** Takes one token; false when the bucket is empty (the message is dropped). */
   take(): boolean {
     const now = this.now();
-    this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) * this.ratePerSecond) / 1000);
+    this.tokens = Math.min(
+      this.burst,
+      this.tokens + ((now - this.last) * this.ratePerSecond) / 1000,
+    );
     this.last = now;
     if (this.tokens < 1) return false;
     this.tokens -= 1;

@@ -90,7 +90,11 @@ export class MemoryCollaborationService implements CollaborationService {
     return session ? this.eventsOf(session, epoch, afterSeq) : null;
   }
 
-  private eventsOf(session: DocumentSession, epoch: string, afterSeq: number): EventRecord[] | null {
+  private eventsOf(
+    session: DocumentSession,
+    epoch: string,
+    afterSeq: number,
+  ): EventRecord[] | null {
     if (epoch !== session.epoch || afterSeq > session.seq) return null;
     if (afterSeq === session.seq) return [];
     const first = session.history[0]?.seq ?? session.seq + 1;
@@ -119,19 +123,45 @@ export class MemoryCollaborationService implements CollaborationService {
     const last = session.lastApplied.get(sub.client);
     if (last && sub.cseq <= last.cseq) {
       const seq = sub.cseq === last.cseq ? last.seq : null;
-      return { kind: 'duplicate', doc, epoch: session.epoch, seq, client: sub.client, cseq: sub.cseq, ...ref };
+      return {
+        kind: 'duplicate',
+        doc,
+        epoch: session.epoch,
+        seq,
+        client: sub.client,
+        cseq: sub.cseq,
+        ...ref,
+      };
     }
     const refusal = applyMessage(session.state, sub.ops);
     if (refusal) {
-      return { kind: 'rejected', doc, client: sub.client, cseq: sub.cseq, code: 'BAD_REQUEST', message: refusal, ...ref };
+      return {
+        kind: 'rejected',
+        doc,
+        client: sub.client,
+        cseq: sub.cseq,
+        code: 'BAD_REQUEST',
+        message: refusal,
+        ...ref,
+      };
     }
     const seq = ++session.seq;
     session.lastApplied.set(sub.client, { cseq: sub.cseq, seq });
     session.history.push({ seq, client: sub.client, cseq: sub.cseq, ops: sub.ops });
     // Trim in chunks so that the history costs amortised O(1) per event.
     const limit = this.options.historyLength;
-    if (session.history.length > limit * 2) session.history.splice(0, session.history.length - limit);
-    return { kind: 'applied', doc, epoch: session.epoch, seq, client: sub.client, cseq: sub.cseq, ops: sub.ops, ...ref };
+    if (session.history.length > limit * 2)
+      session.history.splice(0, session.history.length - limit);
+    return {
+      kind: 'applied',
+      doc,
+      epoch: session.epoch,
+      seq,
+      client: sub.client,
+      cseq: sub.cseq,
+      ops: sub.ops,
+      ...ref,
+    };
   }
 
   async setPresence(doc: string, record: PresenceRecord): Promise<void> {

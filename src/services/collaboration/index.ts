@@ -11,7 +11,9 @@ export function createCollaborationService(config: FlowConfig, log: Logger): Col
       'USE_REDIS_COLLABORATION=true, but this build has no Redis collaboration service yet; set USE_REDIS_COLLABORATION=false',
     );
   }
-  log.warn('⚠️ [RedisDI] Using In-Memory Collaboration Service (document state lives in this process only)');
+  log.warn(
+    '⚠️ [RedisDI] Using In-Memory Collaboration Service (document state lives in this process only)',
+  );
   return new MemoryCollaborationService({
     historyLength: config.history.length,
     sessionTtlSeconds: config.redis.sessionTtlSeconds,

@@ -1,7 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { ProtocolError, type ErrorCode } from '../../protocol';
-import type { ApplyOutcome, CollaborationService, Fence, OpSubmission } from '../collaboration/collaboration-service';
+import type {
+  ApplyOutcome,
+  CollaborationService,
+  Fence,
+  OpSubmission,
+} from '../collaboration/collaboration-service';
 import type { WebSocketManager } from '../websocket-manager/websocket-manager';
 import type { BatchProcessor } from './event-ordering-service';
 
@@ -19,7 +24,10 @@ export interface ProcessorDeps {
  * is safe: pub/sub is at most once anyway, and a gateway that sees a seq gap
  * recovers the missing events from the history.
  */
-export function createDocumentProcessor(deps: ProcessorDeps, fence?: () => Fence | undefined): BatchProcessor {
+export function createDocumentProcessor(
+  deps: ProcessorDeps,
+  fence?: () => Fence | undefined,
+): BatchProcessor {
   return async (doc: string, batch: OpSubmission[]) => {
     let outcomes: ApplyOutcome[];
     try {
@@ -34,7 +42,12 @@ export function createDocumentProcessor(deps: ProcessorDeps, fence?: () => Fence
 }
 
 /** Turns a failed apply into one error per submission: nothing was applied. */
-function failedOutcomes(doc: string, batch: OpSubmission[], err: unknown, log: Logger): ApplyOutcome[] {
+function failedOutcomes(
+  doc: string,
+  batch: OpSubmission[],
+  err: unknown,
+  log: Logger,
+): ApplyOutcome[] {
   let code: ErrorCode = 'INTERNAL';
   let message: string;
   if (err instanceof ProtocolError) {

@@ -26,7 +26,8 @@ export class MemoryEventOrderingService implements EventOrderingService {
   ) {}
 
   async submit(submission: OpSubmission): Promise<void> {
-    if (this.closing) throw new UnavailableError('the server is shutting down; resend the op to another gateway');
+    if (this.closing)
+      throw new UnavailableError('the server is shutting down; resend the op to another gateway');
     let queue = this.queues.get(submission.doc);
     if (!queue) {
       queue = { waiting: [], draining: null };

@@ -15,7 +15,9 @@ export function createEventOrderingService(
       'USE_REDIS_EVENT_ORDERING=true, but this build has no Redis event ordering service yet; set USE_REDIS_EVENT_ORDERING=false',
     );
   }
-  log.warn('⚠️ [RedisDI] Using In-Memory Event Ordering Service (orders the ops of this process only)');
+  log.warn(
+    '⚠️ [RedisDI] Using In-Memory Event Ordering Service (orders the ops of this process only)',
+  );
   return new MemoryEventOrderingService(processor, config.ordering.batchMax, (err, doc) =>
     log.error({ err, doc }, 'ordering batch failed'),
   );
