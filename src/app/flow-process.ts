@@ -138,7 +138,7 @@ export async function startFlow(
       },
       context,
       (broadcaster) =>
-        new GatewayHub({ config, collaboration, ordering, websockets, broadcaster, metrics, log }),
+        new GatewayHub({ config, collaboration, ordering, websockets, broadcaster, metrics, log, role }),
     );
     const port = await server.listen(config.host, config.port);
     // Registered last so it runs first: stop taking clients before the services go.

@@ -278,6 +278,42 @@ export class DocumentFeed {
   }
 
   /**
+   * Reads the history once for events this feed has not seen: after the
+   * pub/sub connection was re-established, or when an op stays unacked (its
+   * event, the last one so far, may have been lost, and no later event will
+   * reveal the gap).
+   */
+  async refresh(): Promise<void> {
+    if (this.epoch === null || this.recovering || this.members.size === 0) return;
+    const epoch = this.epoch;
+    const events = await this.deps.collaboration.eventsAfter(this.doc, epoch, this.seq);
+    if (epoch !== this.epoch) return;
+    if (events === null) {
+      const head = await this.deps.collaboration.snapshot(this.doc);
+      // Null also means "epoch changed" or "nothing new beyond seq": only a
+      // real change of history warrants a reset.
+      if (head && (head.epoch !== this.epoch || head.seq > this.seq)) await this.resetFromSnapshot('history moved on');
+      return;
+    }
+    for (const event of events) {
+      if (event.seq !== this.seq + 1) continue;
+      this.ahead.delete(event.seq);
+      this.deliver({ kind: 'applied', doc: this.doc, epoch, ...event });
+    }
+    this.advance();
+  }
+
+  /** The receive time of the oldest unacked op of any member here, or undefined. */
+  oldestInflight(): number | undefined {
+    let oldest: number | undefined;
+    for (const member of this.members) {
+      const first = member.inflight.values().next();
+      if (!first.done && (oldest === undefined || first.value < oldest)) oldest = first.value;
+    }
+    return oldest;
+  }
+
+  /**
    * Starts the feed over from the current snapshot (the epoch changed, or the
    * history lost events we missed) and sends every member a fresh `joined`.
    */

@@ -17,10 +17,16 @@ export interface HubDeps {
   broadcaster: Broadcaster;
   metrics: Metrics;
   log: Logger;
+  /** The process role, reported in the cluster registry. */
+  role: string;
 }
 
 /** A feed with no members stays subscribed this long, so quick re-joins stay cheap. */
 const FEED_LINGER_MS = 2000;
+/** How often the hub looks for ops left unacked and reports its figures. */
+const TICK_MS = 1000;
+/** An op unacked this long makes its document's feed read the history. */
+const UNACKED_REFRESH_MS = 1500;
 
 /**
  * The realtime core of one gateway: its connections and one feed per open
@@ -32,7 +38,33 @@ export class GatewayHub {
   private readonly lingering = new Map<string, NodeJS.Timeout>();
   messagesIn = 0;
 
-  constructor(readonly deps: HubDeps) {}
+  private readonly ticker: NodeJS.Timeout;
+
+  constructor(readonly deps: HubDeps) {
+    this.ticker = setInterval(() => this.tick(), TICK_MS);
+    this.ticker.unref();
+  }
+
+  private tick(): void {
+    const now = performance.now();
+    for (const feed of this.feeds.values()) {
+      const oldest = feed.oldestInflight();
+      if (oldest !== undefined && now - oldest > UNACKED_REFRESH_MS) this.refresh(feed);
+    }
+    const { documents, connections } = this.stats();
+    this.deps.websockets
+      .heartbeat({ node: this.nodeId, role: this.deps.role, connections, documents, updatedAt: Date.now() })
+      .catch((err: unknown) => this.deps.log.debug({ err }, 'heartbeat failed'));
+  }
+
+  private refresh(feed: DocumentFeed): void {
+    feed.refresh().catch((err: unknown) => this.deps.log.warn({ doc: feed.doc, err }, 'feed refresh failed'));
+  }
+
+  /** Every open document reads its history: pub/sub messages may have been lost. */
+  refreshAll(): void {
+    for (const feed of this.feeds.values()) this.refresh(feed);
+  }
 
   get nodeId(): string {
     return this.deps.config.nodeId;
@@ -98,6 +130,7 @@ export class GatewayHub {
 
   /** Closes every connection with `code` and drops every feed. Idempotent. */
   async close(code: number, reason: string): Promise<void> {
+    clearInterval(this.ticker);
     for (const connection of [...this.connections]) {
       connection.socket.end(code, reason);
       this.disconnect(connection);

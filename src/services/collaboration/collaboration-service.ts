@@ -81,6 +81,17 @@ export interface Fence {
   token: number;
 }
 
+/**
+ * The apply was refused because another worker claimed the document after
+ * the caller did. Nothing was applied; the caller must stop processing it.
+ */
+export class FencedError extends Error {
+  constructor(doc: string) {
+    super(`processing claim on document "${doc}" was taken over by another worker`);
+    this.name = 'FencedError';
+  }
+}
+
 /** Sessions, document state, bounded history and presence of every document. */
 export interface CollaborationService {
   readonly mode: 'memory' | 'redis';

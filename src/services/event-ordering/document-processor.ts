@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { ProtocolError, type ErrorCode } from '../../protocol';
-import type {
-  ApplyOutcome,
-  CollaborationService,
-  Fence,
-  OpSubmission,
+import { ProtocolError, UnavailableError, type ErrorCode } from '../../protocol';
+import {
+  FencedError,
+  type ApplyOutcome,
+  type CollaborationService,
+  type Fence,
+  type OpSubmission,
 } from '../collaboration/collaboration-service';
 import type { WebSocketManager } from '../websocket-manager/websocket-manager';
 import type { BatchProcessor } from './event-ordering-service';
@@ -39,6 +40,40 @@ export function createDocumentProcessor(
     if (applied > 0) deps.onApplied?.(applied);
     await deps.websockets.publish({ kind: 'outcomes', doc, outcomes });
   };
+}
+
+/**
+ * How long a transient failure (Redis failing over, a connection being
+ * re-established) is retried before the batch is refused with UNAVAILABLE.
+ * Retrying is safe: the apply dedupes by (client, doc, cseq).
+ */
+export interface RetryPolicy {
+  totalMs: number;
+  initialDelayMs: number;
+}
+
+const NO_RETRY: RetryPolicy = { totalMs: 0, initialDelayMs: 0 };
+
+async function applyWithRetry(
+  deps: ProcessorDeps,
+  retry: RetryPolicy,
+  doc: string,
+  batch: OpSubmission[],
+  fence: Fence | undefined,
+): Promise<ApplyOutcome[]> {
+  const deadline = Date.now() + retry.totalMs;
+  let delay = retry.initialDelayMs;
+  for (;;) {
+    try {
+      return await deps.collaboration.applyBatch(doc, batch, fence);
+    } catch (err) {
+      const transient = err instanceof UnavailableError && !(err instanceof FencedError);
+      if (!transient || Date.now() + delay > deadline) throw err;
+      deps.log.warn({ doc, delayMs: delay, err: err.message }, 'apply failed transiently; retrying');
+      await new Promise((resolve) => setTimeout(resolve, delay));
+      delay = Math.min(delay * 2, 2000);
+    }
+  }
 }
 
 /** Turns a failed apply into one error per submission: nothing was applied. */

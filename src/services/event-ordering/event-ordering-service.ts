@@ -1,11 +1,12 @@
-import type { OpSubmission } from '../collaboration/collaboration-service';
+import type { Fence, OpSubmission } from '../collaboration/collaboration-service';
 
 /**
  * Applies a batch of one document's submissions, in order, and publishes the
  * outcomes. The ordering service guarantees that calls for one document never
- * overlap and follow submission order.
+ * overlap and follow submission order. Rejects with FencedError when the
+ * caller's claim on the document was taken over (nothing was applied).
  */
-export type BatchProcessor = (doc: string, batch: OpSubmission[]) => Promise<void>;
+export type BatchProcessor = (doc: string, batch: OpSubmission[], fence?: Fence) => Promise<void>;
 
 /** The total order per document. */
 export interface EventOrderingService {

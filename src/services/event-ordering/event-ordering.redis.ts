@@ -1,0 +1,134 @@
+import { Queue } from 'bullmq';
+import type { Cluster, Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { UnavailableError } from '../../protocol';
+import type { OpSubmission } from '../collaboration/collaboration-service';
+import type { EventOrderingService } from './event-ordering-service';
+import { withClaimCommands } from './document-claim';
+import type { OrderingKeys } from './ordering-keys';
+
+/** The data of one BullMQ job: the op messages of one document gathered in one I/O turn. */
+export interface OpBatchJob {
+  submissions: OpSubmission[];
+}
+
+interface Pending {
+  submissions: OpSubmission[];
+  waiters: Array<{ resolve: () => void; reject: (err: unknown) => void }>;
+}
+
+/** Queue objects kept for recently active documents; they share one connection. */
+const QUEUE_CACHE_SIZE = 2000;
+
+export interface RedisOrderingOptions {
+  client: Redis | Cluster;
+  keys: OrderingKeys;
+  /** SPUBLISH on a cluster, PUBLISH on a single Redis. */
+  sharded: boolean;
+  log: Logger;
+  toUnavailable: (err: unknown) => UnavailableError;
+}
+
+/**
+ * The gateway side of Redis ordering: each document's op messages go to its
+ * BullMQ queue, consumed by worker processes (OrderingWorker). Messages of
+ * one document that arrive in the same I/O turn travel as one job, which is
+ * what keeps the per-job Redis cost off the per-op path.
+ */
+export class RedisEventOrderingService implements EventOrderingService {
+  readonly mode = 'redis' as const;
+  private readonly pending = new Map<string, Pending>();
+  private readonly queues = new Map<string, Queue>();
+  private flushScheduled = false;
+  private readonly inFlight = new Set<Promise<void>>();
+  private closing = false;
+
+  constructor(private readonly options: RedisOrderingOptions) {
+    withClaimCommands(options.client);
+  }
+
+  submit(submission: OpSubmission): Promise<void> {
+    if (this.closing) {
+      return Promise.reject(new UnavailableError('the gateway is shutting down; resend the op to another gateway'));
+    }
+    return new Promise((resolve, reject) => {
+      let entry = this.pending.get(submission.doc);
+      if (!entry) this.pending.set(submission.doc, (entry = { submissions: [], waiters: [] }));
+      entry.submissions.push(submission);
+      entry.waiters.push({ resolve, reject });
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    for (const [doc, entry] of this.pending) {
+      const sending = this.enqueue(doc, entry).finally(() => this.inFlight.delete(sending));
+      this.inFlight.add(sending);
+    }
+    this.pending.clear();
+  }
+
+  private async enqueue(doc: string, entry: Pending): Promise<void> {
+    const { keys, client, sharded } = this.options;
+    try {
+      const job: OpBatchJob = { submissions: entry.submissions };
+      await this.queueFor(doc).add('ops', job, { removeOnComplete: true, removeOnFail: true, attempts: 1 });
+      const shard = keys.shardOf(doc);
+      const fresh = await withClaimCommands(client).flowMarkReady(keys.ready(shard), doc, Date.now());
+      if (fresh === 1) {
+        // A wake-up is a hint; a worker that misses it finds the document in
+        // the ready set on its next poll.
+        const channel = keys.wakeChannel(shard);
+        await (sharded ? client.spublish(channel, doc) : client.publish(channel, doc));
+      }
+      for (const waiter of entry.waiters) waiter.resolve();
+    } catch (err) {
+      this.options.log.warn({ doc, err: (err as Error).message }, 'enqueue failed');
+      const unavailable = this.options.toUnavailable(err);
+      for (const waiter of entry.waiters) waiter.reject(unavailable);
+    }
+  }
+
+  private queueFor(doc: string): Queue {
+    let queue = this.queues.get(doc);
+    if (queue) {
+      // Re-insert: Map order doubles as least-recently-used order.
+      this.queues.delete(doc);
+      this.queues.set(doc, queue);
+      return queue;
+    }
+    queue = new Queue(this.options.keys.queueName(doc), {
+      connection: this.options.client,
+      prefix: this.options.keys.queuePrefix,
+      streams: { events: { maxLen: 10 } },
+    });
+    queue.on('error', (err) => this.options.log.warn({ doc, err: err.message }, 'queue error'));
+    this.queues.set(doc, queue);
+    if (this.queues.size > QUEUE_CACHE_SIZE) {
+      const [oldestDoc, oldest] = this.queues.entries().next().value as [string, Queue];
+      this.queues.delete(oldestDoc);
+      void oldest.close().catch(() => undefined);
+    }
+    return queue;
+  }
+
+  /** Op messages accepted but not yet written to their queue. */
+  depth(): number {
+    let total = 0;
+    for (const entry of this.pending.values()) total += entry.submissions.length;
+    return total;
+  }
+
+  async close(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    if (this.flushScheduled) this.flush();
+    await Promise.allSettled([...this.inFlight]);
+    await Promise.allSettled([...this.queues.values()].map((q) => q.close()));
+    this.queues.clear();
+  }
+}

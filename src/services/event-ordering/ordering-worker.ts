@@ -1,0 +1,194 @@
+import { Queue } from 'bullmq';
+import type { Cluster, Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { FencedError, type OpSubmission } from '../collaboration/collaboration-service';
+import { withClaimCommands } from './document-claim';
+import type { OpBatchJob } from './event-ordering.redis';
+import type { BatchProcessor } from './event-ordering-service';
+import { READY_SHARDS, type OrderingKeys } from './ordering-keys';
+
+export interface OrderingWorkerOptions {
+  /** Commands; shared by every document this worker processes. */
+  client: Redis | Cluster;
+  /** Receives wake-ups; subscribed to one channel per ready shard. */
+  subscriber: Redis | Cluster;
+  sharded: boolean;
+  keys: OrderingKeys;
+  processor: BatchProcessor;
+  /** Unique per process: the owner written into claims. */
+  owner: string;
+  log: Logger;
+  /** Documents processed at once by this process. */
+  concurrency: number;
+  /** Jobs (each one gateway's batch) read per apply. */
+  jobsPerBatch: number;
+  /** Lease of a claim; renewed every third of it while processing. */
+  leaseMs: number;
+  /** How often the ready sets are read, for wake-ups lost on the way. */
+  pollMs: number;
+  /** Seconds a document's fence counter is kept (its session TTL). */
+  fenceTtlSeconds: number;
+}
+
+/**
+ * Consumes per-document BullMQ queues with a bounded number of connections,
+ * however many documents are live: one command connection and one
+ * subscriber, no BullMQ Worker (which would hold a blocking connection per
+ * queue). A document with work is marked in a ready set and announced on a
+ * wake channel; a worker claims it (lease + fence), reads its waiting jobs
+ * oldest first, applies them as one batch, removes them, and repeats until
+ * the queue is empty. Jobs never enter BullMQ's `active` state, so a crash
+ * leaves them waiting, in order, for the next owner; whatever the dead worker
+ * had applied is recognised as a duplicate by the apply.
+ */
+export class OrderingWorker {
+  private readonly active = new Set<string>();
+  private readonly backlog = new Set<string>();
+  private readonly queues = new Map<string, Queue>();
+  private poller: NodeJS.Timeout | undefined;
+  private closing = false;
+  private readonly running = new Set<Promise<void>>();
+  applied = 0;
+
+  constructor(private readonly options: OrderingWorkerOptions) {
+    withClaimCommands(options.client);
+  }
+
+  async start(): Promise<void> {
+    const { subscriber, sharded, keys } = this.options;
+    const channels = Array.from({ length: READY_SHARDS }, (_, shard) => keys.wakeChannel(shard));
+    const onMessage = (_channel: string, doc: string) => this.offer(doc);
+    if (sharded) {
+      subscriber.on('smessage', onMessage);
+      for (const channel of channels) await subscriber.ssubscribe(channel);
+    } else {
+      subscriber.on('message', onMessage);
+      await subscriber.subscribe(...channels);
+    }
+    this.poller = setInterval(() => void this.poll(), this.options.pollMs);
+    this.poller.unref();
+    await this.poll();
+  }
+
+  /** Reads every ready set: the safety net under lost wake-ups and failed claims. */
+  private async poll(): Promise<void> {
+    const { client, keys, log } = this.options;
+    for (let shard = 0; shard < READY_SHARDS && !this.closing; shard++) {
+      try {
+        const docs = await client.zrange(keys.ready(shard), '0', '99');
+        for (const doc of docs) this.offer(doc);
+      } catch (err) {
+        log.warn({ shard, err: (err as Error).message }, 'reading a ready set failed');
+      }
+    }
+  }
+
+  private offer(doc: string): void {
+    if (this.closing || this.active.has(doc)) return;
+    if (this.active.size >= this.options.concurrency) {
+      this.backlog.add(doc);
+      return;
+    }
+    this.active.add(doc);
+    const run = this.process(doc)
+      .catch((err: unknown) => this.options.log.error({ doc, err }, 'processing a document failed'))
+      .finally(() => {
+        this.running.delete(run);
+        this.active.delete(doc);
+        const next = this.backlog.values().next();
+        if (!next.done) {
+          this.backlog.delete(next.value);
+          this.offer(next.value);
+        }
+      });
+    this.running.add(run);
+  }
+
+  private async process(doc: string): Promise<void> {
+    const { client, keys, owner, leaseMs, fenceTtlSeconds } = this.options;
+    const redis = withClaimCommands(client);
+    const claimKey = keys.claim(doc);
+    const token = await redis.flowClaim(claimKey, this.fenceKey(doc), owner, leaseMs, fenceTtlSeconds);
+    if (token === 0) return; // Another worker has it; the ready mark stays for whoever is next.
+    const ready = keys.ready(keys.shardOf(doc));
+    // Unmark before reading the queue: a job added from now on marks it again.
+    await client.zrem(ready, doc);
+    let lost = false;
+    const renew = setInterval(() => {
+      redis.flowRenew(claimKey, owner, leaseMs).then(
+        (held) => {
+          if (held === 0) lost = true;
+        },
+        () => undefined,
+      );
+    }, Math.max(100, Math.floor(leaseMs / 3)));
+    try {
+      await this.drain(doc, { owner, token }, () => lost);
+    } catch (err) {
+      if (!(err instanceof FencedError)) throw err;
+      this.options.log.warn({ doc, owner }, 'claim taken over by another worker; stopped processing the document');
+      return;
+    } finally {
+      clearInterval(renew);
+      await redis.flowRelease(claimKey, owner).catch(() => undefined);
+    }
+    // Work added while we held the claim but after our last read.
+    if ((await client.zscore(ready, doc)) !== null) setImmediate(() => this.offer(doc));
+  }
+
+  private async drain(doc: string, fence: { owner: string; token: number }, lost: () => boolean): Promise<void> {
+    const queue = this.queueFor(doc);
+    for (;;) {
+      if (this.closing || lost()) return;
+      const jobs = await queue.getJobs(['wait'], 0, this.options.jobsPerBatch - 1, true);
+      if (jobs.length === 0) return;
+      const submissions: OpSubmission[] = [];
+      for (const job of jobs) submissions.push(...((job.data as OpBatchJob).submissions ?? []));
+      await this.options.processor(doc, submissions, fence);
+      this.applied += submissions.length;
+      await Promise.all(jobs.map((job) => queue.remove(job.id as string)));
+    }
+  }
+
+  private fenceKey(doc: string): string {
+    return `${this.options.keys.prefix}fence:{${doc}}`;
+  }
+
+  private queueFor(doc: string): Queue {
+    let queue = this.queues.get(doc);
+    if (!queue) {
+      queue = new Queue(this.options.keys.queueName(doc), {
+        connection: this.options.client,
+        prefix: this.options.keys.queuePrefix,
+        streams: { events: { maxLen: 10 } },
+      });
+      queue.on('error', (err) => this.options.log.warn({ doc, err: err.message }, 'queue error'));
+      this.queues.set(doc, queue);
+      // Only documents being processed keep a Queue object.
+      if (this.queues.size > this.options.concurrency * 4) {
+        for (const [other, q] of this.queues) {
+          if (this.queues.size <= this.options.concurrency * 2) break;
+          if (this.active.has(other)) continue;
+          this.queues.delete(other);
+          void q.close().catch(() => undefined);
+        }
+      }
+    }
+    return queue;
+  }
+
+  /** Documents with queued work that this worker has seen but not started. */
+  get backlogSize(): number {
+    return this.backlog.size;
+  }
+
+  /** Stops taking documents, lets the current batches finish, releases claims. */
+  async close(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    if (this.poller) clearInterval(this.poller);
+    await Promise.allSettled([...this.running]);
+    await Promise.allSettled([...this.queues.values()].map((q) => q.close()));
+    this.queues.clear();
+  }
+}
