@@ -29,6 +29,8 @@ export type SeqPosition = 'next' | 'duplicate' | 'gap';
 export class DocumentReplica {
   epoch: string | undefined;
   seq = 0;
+  /** Set when the history cannot be continued: the next join asks for a snapshot. */
+  private stale = false;
   private confirmed: DocState = {};
   private pending: PendingOpMessage[] = [];
   /** The visible state; null when it must be recomputed, `confirmed` itself when nothing is pending. */
@@ -36,7 +38,7 @@ export class DocumentReplica {
 
   /** Whether a join can ask for the events since `seq` instead of a snapshot. */
   get known(): boolean {
-    return this.epoch !== undefined;
+    return this.epoch !== undefined && !this.stale;
   }
 
   get state(): DocState {
@@ -61,13 +63,14 @@ export class DocumentReplica {
   reset(epoch: string, seq: number, state: DocState): void {
     this.epoch = epoch;
     this.seq = seq;
+    this.stale = false;
     this.confirmed = state;
     this.view = this.pending.length === 0 ? this.confirmed : null;
   }
 
-  /** Forgets the epoch, so that the next join asks for a snapshot. */
+  /** The next join asks for a snapshot; `epoch` stays, to tell whether the new one differs. */
   forgetHistory(): void {
-    this.epoch = undefined;
+    this.stale = true;
   }
 
   /**

@@ -1,8 +1,9 @@
 import type { ServerMessage } from '../protocol/messages';
-import type { FlowError } from './errors';
+import { FlowError } from './errors';
 
 /** What to do with the reply to one request; called synchronously, in message order. */
 export interface ReplyHandler {
+  /** Any reply but an `error`. */
   reply(message: ServerMessage): void;
   fail(error: FlowError): void;
 }
@@ -23,12 +24,19 @@ export class PendingRequests {
     return ref;
   }
 
-  /** Hands a reply to its handler; false when no request waits for it. */
+  /** Hands a reply to its handler, an `error` as a FlowError; false when no request waits for it. */
   settle(ref: string, message: ServerMessage): boolean {
     const handler = this.handlers.get(ref);
     if (!handler) return false;
     this.handlers.delete(ref);
-    handler.reply(message);
+    if (message.type !== 'error') {
+      handler.reply(message);
+      return true;
+    }
+    const details: { doc?: string; cseq?: number } = {};
+    if (message.doc !== undefined) details.doc = message.doc;
+    if (message.cseq !== undefined) details.cseq = message.cseq;
+    handler.fail(new FlowError(message.code, message.message, details));
     return true;
   }
 

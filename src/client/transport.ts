@@ -3,15 +3,21 @@
  * one of Node 22+, or the `ws` package. The rest of the SDK sees `Transport`.
  */
 
+/**
+ * A handler slot that accepts the browser's and `ws`'s own handler types: a
+ * method signature is checked bivariantly, so their richer event types fit.
+ */
+type Handler<E> = { handle(event: E): void }['handle'];
+
 /** The members of the WHATWG WebSocket that the SDK uses; `ws` provides them too. */
 export interface WebSocketLike {
   readonly readyState: number;
   send(data: string): void;
   close(code?: number, reason?: string): void;
-  onopen: ((event: unknown) => void) | null;
-  onmessage: ((event: { data: unknown }) => void) | null;
-  onclose: ((event: { code: number; reason: string }) => void) | null;
-  onerror: ((event: unknown) => void) | null;
+  onopen: Handler<unknown> | null;
+  onmessage: Handler<{ data: unknown }> | null;
+  onclose: Handler<{ code: number; reason: string }> | null;
+  onerror: Handler<unknown> | null;
 }
 
 export type WebSocketConstructor = new (url: string) => WebSocketLike;
@@ -46,8 +52,7 @@ export function defaultWebSocket(): WebSocketConstructor {
   // Lazy so that browser bundles never evaluate it; `ws` maps itself to a stub there.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const ws = require('ws') as typeof import('ws');
-  // The `ws` class implements the members of WebSocketLike; its own typings are wider.
-  return ws.WebSocket as unknown as WebSocketConstructor;
+  return ws.WebSocket;
 }
 
 export function openTransport(

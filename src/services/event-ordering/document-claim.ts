@@ -48,7 +48,13 @@ return 0`;
 const MARK_READY = `return redis.call('ZADD', KEYS[1], 'NX', ARGV[2], ARGV[1])`;
 
 interface ClaimCommands {
-  flowClaim(claim: string, fence: string, owner: string, leaseMs: number, fenceTtl: number): Promise<number>;
+  flowClaim(
+    claim: string,
+    fence: string,
+    owner: string,
+    leaseMs: number,
+    fenceTtl: number,
+  ): Promise<number>;
   flowRenew(claim: string, owner: string, leaseMs: number): Promise<number>;
   flowRelease(claim: string, owner: string): Promise<number>;
   flowMarkReady(ready: string, doc: string, now: number): Promise<number>;

@@ -27,18 +27,25 @@ export interface ProcessorDeps {
  */
 export function createDocumentProcessor(
   deps: ProcessorDeps,
-  fence?: () => Fence | undefined,
+  retry: RetryPolicy = NO_RETRY,
 ): BatchProcessor {
-  return async (doc: string, batch: OpSubmission[]) => {
+  return async (doc: string, batch: OpSubmission[], fence?: Fence) => {
     let outcomes: ApplyOutcome[];
     try {
-      outcomes = await deps.collaboration.applyBatch(doc, batch, fence?.());
+      outcomes = await applyWithRetry(deps, retry, doc, batch, fence);
     } catch (err) {
+      if (err instanceof FencedError) throw err;
       outcomes = failedOutcomes(doc, batch, err, deps.log);
     }
     const applied = outcomes.filter((o) => o.kind === 'applied').length;
     if (applied > 0) deps.onApplied?.(applied);
-    await deps.websockets.publish({ kind: 'outcomes', doc, outcomes });
+    try {
+      await deps.websockets.publish({ kind: 'outcomes', doc, outcomes });
+    } catch (err) {
+      // Applied events are in the history: gateways recover them when they
+      // see the gap or when an op stays unacked.
+      deps.log.warn({ doc, err: (err as Error).message }, 'publishing outcomes failed');
+    }
   };
 }
 
@@ -69,7 +76,10 @@ async function applyWithRetry(
     } catch (err) {
       const transient = err instanceof UnavailableError && !(err instanceof FencedError);
       if (!transient || Date.now() + delay > deadline) throw err;
-      deps.log.warn({ doc, delayMs: delay, err: err.message }, 'apply failed transiently; retrying');
+      deps.log.warn(
+        { doc, delayMs: delay, err: err.message },
+        'apply failed transiently; retrying',
+      );
       await new Promise((resolve) => setTimeout(resolve, delay));
       delay = Math.min(delay * 2, 2000);
     }

@@ -49,7 +49,9 @@ export class RedisEventOrderingService implements EventOrderingService {
 
   submit(submission: OpSubmission): Promise<void> {
     if (this.closing) {
-      return Promise.reject(new UnavailableError('the gateway is shutting down; resend the op to another gateway'));
+      return Promise.reject(
+        new UnavailableError('the gateway is shutting down; resend the op to another gateway'),
+      );
     }
     return new Promise((resolve, reject) => {
       let entry = this.pending.get(submission.doc);
@@ -76,9 +78,17 @@ export class RedisEventOrderingService implements EventOrderingService {
     const { keys, client, sharded } = this.options;
     try {
       const job: OpBatchJob = { submissions: entry.submissions };
-      await this.queueFor(doc).add('ops', job, { removeOnComplete: true, removeOnFail: true, attempts: 1 });
+      await this.queueFor(doc).add('ops', job, {
+        removeOnComplete: true,
+        removeOnFail: true,
+        attempts: 1,
+      });
       const shard = keys.shardOf(doc);
-      const fresh = await withClaimCommands(client).flowMarkReady(keys.ready(shard), doc, Date.now());
+      const fresh = await withClaimCommands(client).flowMarkReady(
+        keys.ready(shard),
+        doc,
+        Date.now(),
+      );
       if (fresh === 1) {
         // A wake-up is a hint; a worker that misses it finds the document in
         // the ready set on its next poll.

@@ -108,25 +108,37 @@ export class OrderingWorker {
     const { client, keys, owner, leaseMs, fenceTtlSeconds } = this.options;
     const redis = withClaimCommands(client);
     const claimKey = keys.claim(doc);
-    const token = await redis.flowClaim(claimKey, this.fenceKey(doc), owner, leaseMs, fenceTtlSeconds);
+    const token = await redis.flowClaim(
+      claimKey,
+      this.fenceKey(doc),
+      owner,
+      leaseMs,
+      fenceTtlSeconds,
+    );
     if (token === 0) return; // Another worker has it; the ready mark stays for whoever is next.
     const ready = keys.ready(keys.shardOf(doc));
     // Unmark before reading the queue: a job added from now on marks it again.
     await client.zrem(ready, doc);
     let lost = false;
-    const renew = setInterval(() => {
-      redis.flowRenew(claimKey, owner, leaseMs).then(
-        (held) => {
-          if (held === 0) lost = true;
-        },
-        () => undefined,
-      );
-    }, Math.max(100, Math.floor(leaseMs / 3)));
+    const renew = setInterval(
+      () => {
+        redis.flowRenew(claimKey, owner, leaseMs).then(
+          (held) => {
+            if (held === 0) lost = true;
+          },
+          () => undefined,
+        );
+      },
+      Math.max(100, Math.floor(leaseMs / 3)),
+    );
     try {
       await this.drain(doc, { owner, token }, () => lost);
     } catch (err) {
       if (!(err instanceof FencedError)) throw err;
-      this.options.log.warn({ doc, owner }, 'claim taken over by another worker; stopped processing the document');
+      this.options.log.warn(
+        { doc, owner },
+        'claim taken over by another worker; stopped processing the document',
+      );
       return;
     } finally {
       clearInterval(renew);
@@ -136,7 +148,11 @@ export class OrderingWorker {
     if ((await client.zscore(ready, doc)) !== null) setImmediate(() => this.offer(doc));
   }
 
-  private async drain(doc: string, fence: { owner: string; token: number }, lost: () => boolean): Promise<void> {
+  private async drain(
+    doc: string,
+    fence: { owner: string; token: number },
+    lost: () => boolean,
+  ): Promise<void> {
     const queue = this.queueFor(doc);
     for (;;) {
       if (this.closing || lost()) return;

@@ -1,0 +1,302 @@
+import type { ClientMessage, ServerMessage, WelcomeMessage } from '../protocol/messages';
+import { DEFAULT_BACKOFF, type BackoffOptions } from './backoff';
+import { generateClientId, isValidClientId } from './client-id';
+import { Connection, ConnectionState, type StateChange, type TokenSource } from './connection';
+import type { DocumentHandle } from './document-handle';
+import { DocumentSession } from './document-session';
+import type { DocumentLink, JoinOptions } from './document-types';
+import { ClientErrorCodes, FlowError } from './errors';
+import { TypedEmitter } from './events';
+import { checkOutgoing } from './outgoing';
+import { PendingRequests, type ReplyHandler } from './requests';
+import { defaultWebSocket, type WebSocketConstructor } from './transport';
+
+export interface FlowClientOptions {
+  /** The gateway's WebSocket endpoint, e.g. `ws://localhost:3001/ws`. */
+  url: string;
+  /**
+   * A stable id (`^[A-Za-z0-9_-]{1,64}$`). Resends are idempotent only under
+   * the same id. The server treats an op message whose cseq is not above the
+   * id's last applied one as a resend, so with a given id the first cseq is
+   * taken from the clock (see `initialCseq`).
+   * @default a random id, new for each FlowClient
+   */
+  client?: string;
+  /** A JWT, or a function read before every connection attempt (to refresh it). */
+  token?: TokenSource;
+  /** @default globalThis.WebSocket, else the `ws` package */
+  WebSocket?: WebSocketConstructor;
+  /**
+   * Backoff between reconnects after an unexpected close; false to stay closed.
+   * @default { minDelayMs: 500, maxDelayMs: 30000 }
+   */
+  reconnect?: Partial<BackoffOptions> | false;
+  /**
+   * Silence after which a ping probes the connection; 0 turns it off.
+   * @default 25000
+   */
+  pingIntervalMs?: number;
+  /**
+   * How long a ping waits before the connection counts as dead.
+   * @default 10000
+   */
+  pongTimeoutMs?: number;
+  /**
+   * The gateway's frame limit: a larger op message is refused locally.
+   * @default 65536
+   */
+  maxFrameBytes?: number;
+  /**
+   * The cseq of the first op message of each document.
+   * @default 1 with a generated client id; with a given id, the current time
+   * in microseconds (Date.now() * 1000), so that a new FlowClient reusing the
+   * id of an earlier one keeps increasing its cseqs (below 2^53 until the
+   * year 2255, and unique while it sends fewer than 1000 op messages per ms).
+   */
+  initialCseq?: number;
+}
+
+export interface ClientEvents {
+  state: StateChange;
+  welcome: WelcomeMessage;
+  /** Failures no promise reports: server errors without a ref or cseq, a final close. */
+  error: FlowError;
+}
+
+const DEFAULT_PING_INTERVAL_MS = 25_000;
+const DEFAULT_PONG_TIMEOUT_MS = 10_000;
+const DEFAULT_MAX_FRAME_BYTES = 64 * 1024;
+
+/**
+ * A connection to a Flow gateway and the documents joined through it. It
+ * reconnects after an unexpected close, re-joins every document with the
+ * events it missed, and resends the op messages not yet acknowledged.
+ */
+export class FlowClient extends TypedEmitter<ClientEvents> {
+  private id: string;
+  private readonly connection: Connection;
+  private readonly requests = new PendingRequests();
+  private readonly sessions = new Map<string, DocumentSession>();
+  /** Last cseq per document, kept across leaves and reconnects: cseq must only increase. */
+  private readonly cseqs = new Map<string, number>();
+  private readonly initialCseq: number;
+  private readonly link: DocumentLink;
+  private closing = false;
+
+  constructor(options: FlowClientOptions) {
+    super();
+    const url = new URL(options.url);
+    if (url.protocol !== 'ws:' && url.protocol !== 'wss:') {
+      throw new TypeError(`url must be ws: or wss:, not ${url.protocol}`);
+    }
+    if (options.client !== undefined && !isValidClientId(options.client)) {
+      throw new TypeError('client must be 1-64 characters of A-Z a-z 0-9 _ -');
+    }
+    this.id = options.client ?? generateClientId();
+    this.initialCseq =
+      options.initialCseq ?? (options.client === undefined ? 1 : Date.now() * 1000);
+    if (!Number.isSafeInteger(this.initialCseq) || this.initialCseq < 1) {
+      throw new TypeError('initialCseq must be a positive integer');
+    }
+    const retry = { ...DEFAULT_BACKOFF, ...(options.reconnect || {}) };
+    this.connection = new Connection(
+      {
+        url,
+        clientId: () => this.id,
+        token: options.token,
+        WebSocket: options.WebSocket ?? defaultWebSocket(),
+        reconnect: options.reconnect === false ? false : retry,
+        pingIntervalMs: options.pingIntervalMs ?? DEFAULT_PING_INTERVAL_MS,
+        pongTimeoutMs: options.pongTimeoutMs ?? DEFAULT_PONG_TIMEOUT_MS,
+        random: Math.random,
+      },
+      {
+        state: (change) => this.stateChanged(change),
+        welcome: (message) => this.welcomed(message),
+        message: (message) => this.route(message),
+        down: () => this.connectionLost(),
+        error: (error) => this.emit('error', error),
+      },
+    );
+    this.link = this.createLink(options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES, retry);
+  }
+
+  get state(): ConnectionState {
+    return this.connection.state;
+  }
+
+  /** The id the server knows this client by. */
+  get clientId(): string {
+    return this.id;
+  }
+
+  /** Starts connecting; `join` does it too. Does nothing unless idle. */
+  connect(): void {
+    this.connection.open();
+  }
+
+  /**
+   * Joins `doc` and resolves once the server sent its state. Joining a
+   * document already joined (or joining) returns the same handle.
+   */
+  join(doc: string, options: JoinOptions = {}): Promise<DocumentHandle> {
+    if (this.state === ConnectionState.Closed) {
+      return Promise.reject(new FlowError(ClientErrorCodes.CLIENT_CLOSED, 'the client is closed'));
+    }
+    const existing = this.sessions.get(doc);
+    if (existing) return existing.ready;
+    try {
+      checkOutgoing({ type: 'join', doc, ...options }, Number.MAX_SAFE_INTEGER);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const session = new DocumentSession(doc, this.link, options);
+    this.sessions.set(doc, session);
+    if (this.state === ConnectionState.Idle) this.connect();
+    else if (this.connection.generation !== 0) session.connected();
+    return session.ready;
+  }
+
+  /** The handle of a joined (or joining) document. */
+  document(doc: string): DocumentHandle | undefined {
+    return this.sessions.get(doc)?.handle;
+  }
+
+  /** Round trip to the gateway, in milliseconds. */
+  ping(timeoutMs = DEFAULT_PONG_TIMEOUT_MS): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const started = Date.now();
+      const ref = this.request(
+        { type: 'ping' },
+        {
+          reply: () => {
+            clearTimeout(timer);
+            resolve(Date.now() - started);
+          },
+          fail: (error) => {
+            clearTimeout(timer);
+            reject(error);
+          },
+        },
+      );
+      if (ref === null) {
+        const code = this.closing ? ClientErrorCodes.CLIENT_CLOSED : ClientErrorCodes.DISCONNECTED;
+        reject(new FlowError(code, 'not connected'));
+        return;
+      }
+      // The handlers above run on a later frame, after this is set.
+      const timer = setTimeout(() => {
+        this.requests.fail(
+          ref,
+          new FlowError(ClientErrorCodes.TIMEOUT, `no pong within ${timeoutMs} ms`),
+        );
+      }, timeoutMs);
+    });
+  }
+
+  /**
+   * Closes the connection with 1000 and stops reconnecting. Every pending
+   * join, submit and ping rejects with CLIENT_CLOSED. Idempotent.
+   */
+  close(): void {
+    if (this.closing) return;
+    this.closing = true;
+    this.shutdown(new FlowError(ClientErrorCodes.CLIENT_CLOSED, 'the client was closed'));
+  }
+
+  // ---- connection events -----------------------------------------------------
+
+  private stateChanged(change: StateChange): void {
+    // A close the SDK does not recover from (1008, or reconnect off) ends
+    // everything waiting, as close() would.
+    if (change.state === ConnectionState.Closed && !this.closing) {
+      this.closing = true;
+      const reason = `the connection closed (${change.code ?? 'no code'}) and will not reopen`;
+      this.shutdown(new FlowError(ClientErrorCodes.DISCONNECTED, reason));
+    }
+    this.emit('state', change);
+  }
+
+  private welcomed(message: WelcomeMessage): void {
+    // The server's name for us is what its events carry.
+    if (isValidClientId(message.client)) this.id = message.client;
+    this.emit('welcome', message);
+    for (const session of [...this.sessions.values()]) session.connected();
+  }
+
+  private connectionLost(): void {
+    this.requests.failAll(new FlowError(ClientErrorCodes.DISCONNECTED, 'the connection was lost'));
+    for (const session of this.sessions.values()) session.disconnected();
+  }
+
+  private route(message: ServerMessage): void {
+    if ('ref' in message && message.ref !== undefined) {
+      if (this.requests.settle(message.ref, message)) return;
+    }
+    switch (message.type) {
+      case 'ack':
+      case 'event':
+      case 'presence':
+        this.sessions.get(message.doc)?.receive(message);
+        return;
+      case 'error': {
+        const session = message.doc === undefined ? undefined : this.sessions.get(message.doc);
+        if (session?.receive(message)) return;
+        const { doc, cseq } = message;
+        this.emit('error', new FlowError(message.code, message.message, { doc, cseq }));
+        return;
+      }
+      default:
+        // A late reply to a request given up on (a timed-out ping, a left document).
+        return;
+    }
+  }
+
+  /** Runs every cleanup even when one throws; the first error is rethrown at the end. */
+  private shutdown(error: FlowError): void {
+    const failures: unknown[] = [];
+    const attempt = (cleanup: () => void): void => {
+      try {
+        cleanup();
+      } catch (err) {
+        failures.push(err);
+      }
+    };
+    attempt(() => this.requests.failAll(error));
+    for (const session of [...this.sessions.values()]) attempt(() => session.destroy(error));
+    this.sessions.clear();
+    attempt(() => this.connection.close());
+    if (failures.length > 0) throw failures[0];
+  }
+
+  private createLink(maxFrameBytes: number, retry: BackoffOptions): DocumentLink {
+    return {
+      clientId: () => this.id,
+      generation: () => this.connection.generation,
+      maxFrameBytes,
+      retry,
+      send: (message) => this.connection.send(message),
+      request: (message, handler) => this.request(message, handler) !== null,
+      nextCseq: (doc) => {
+        const cseq = (this.cseqs.get(doc) ?? this.initialCseq - 1) + 1;
+        this.cseqs.set(doc, cseq);
+        return cseq;
+      },
+      observeCseq: (doc, cseq) => {
+        if (cseq > (this.cseqs.get(doc) ?? 0)) this.cseqs.set(doc, cseq);
+      },
+      detach: (doc, session) => {
+        if (this.sessions.get(doc) === session) this.sessions.delete(doc);
+      },
+    };
+  }
+
+  /** Sends `message` with a fresh ref; null, and nothing kept, when no connection is open. */
+  private request(message: ClientMessage, handler: ReplyHandler): string | null {
+    if (this.connection.generation === 0) return null;
+    const ref = this.requests.add(handler);
+    // A send that fails now is failed with the others when the socket's close arrives.
+    this.connection.send({ ...message, ref });
+    return ref;
+  }
+}

@@ -1,0 +1,50 @@
+import type { SubmitResult } from './document-types';
+import type { FlowError } from './errors';
+
+interface Waiter {
+  resolve(result: SubmitResult): void;
+  reject(error: FlowError): void;
+}
+
+/** The promises of submits, by cseq, until their op message is placed or refused. */
+export class SubmitWaiters {
+  private readonly waiters = new Map<number, Waiter>();
+
+  add(cseq: number): Promise<SubmitResult> {
+    const result = new Promise<SubmitResult>((resolve, reject) => {
+      this.waiters.set(cseq, { resolve, reject });
+    });
+    // Fire-and-forget submits are normal with optimistic updates, and a
+    // rejection also shows as a rollback `change`: an unawaited one must not
+    // crash Node as an unhandled rejection. Awaiting callers still see it.
+    result.catch(() => {});
+    return result;
+  }
+
+  has(cseq: number): boolean {
+    return this.waiters.has(cseq);
+  }
+
+  /** False when no submit waits for this cseq (settled already). */
+  resolve(cseq: number, result: SubmitResult): boolean {
+    const waiter = this.waiters.get(cseq);
+    if (!waiter) return false;
+    this.waiters.delete(cseq);
+    waiter.resolve(result);
+    return true;
+  }
+
+  reject(cseq: number, error: FlowError): boolean {
+    const waiter = this.waiters.get(cseq);
+    if (!waiter) return false;
+    this.waiters.delete(cseq);
+    waiter.reject(error);
+    return true;
+  }
+
+  rejectAll(error: FlowError): void {
+    const waiters = [...this.waiters.values()];
+    this.waiters.clear();
+    for (const waiter of waiters) waiter.reject(error);
+  }
+}
