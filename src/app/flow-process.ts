@@ -138,7 +138,16 @@ export async function startFlow(
       },
       context,
       (broadcaster) =>
-        new GatewayHub({ config, collaboration, ordering, websockets, broadcaster, metrics, log, role }),
+        new GatewayHub({
+          config,
+          collaboration,
+          ordering,
+          websockets,
+          broadcaster,
+          metrics,
+          log,
+          role,
+        }),
     );
     const port = await server.listen(config.host, config.port);
     // Registered last so it runs first: stop taking clients before the services go.

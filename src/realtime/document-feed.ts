@@ -292,7 +292,8 @@ export class DocumentFeed {
       const head = await this.deps.collaboration.snapshot(this.doc);
       // Null also means "epoch changed" or "nothing new beyond seq": only a
       // real change of history warrants a reset.
-      if (head && (head.epoch !== this.epoch || head.seq > this.seq)) await this.resetFromSnapshot('history moved on');
+      if (head && (head.epoch !== this.epoch || head.seq > this.seq))
+        await this.resetFromSnapshot('history moved on');
       return;
     }
     for (const event of events) {

@@ -53,12 +53,20 @@ export class GatewayHub {
     }
     const { documents, connections } = this.stats();
     this.deps.websockets
-      .heartbeat({ node: this.nodeId, role: this.deps.role, connections, documents, updatedAt: Date.now() })
+      .heartbeat({
+        node: this.nodeId,
+        role: this.deps.role,
+        connections,
+        documents,
+        updatedAt: Date.now(),
+      })
       .catch((err: unknown) => this.deps.log.debug({ err }, 'heartbeat failed'));
   }
 
   private refresh(feed: DocumentFeed): void {
-    feed.refresh().catch((err: unknown) => this.deps.log.warn({ doc: feed.doc, err }, 'feed refresh failed'));
+    feed
+      .refresh()
+      .catch((err: unknown) => this.deps.log.warn({ doc: feed.doc, err }, 'feed refresh failed'));
   }
 
   /** Every open document reads its history: pub/sub messages may have been lost. */

@@ -55,7 +55,10 @@ export class RedisWebSocketManager implements WebSocketManager {
     subscriber.on(sharded ? 'smessage' : 'message', deliver);
     subscriber.on('ready', () => {
       if (this.wasReady) {
-        log.info({ channels: this.listeners.size }, 'pub/sub reconnected; catching up open documents from their history');
+        log.info(
+          { channels: this.listeners.size },
+          'pub/sub reconnected; catching up open documents from their history',
+        );
         options.onResubscribed?.();
       }
       this.wasReady = true;
@@ -74,7 +77,8 @@ export class RedisWebSocketManager implements WebSocketManager {
     this.listeners.set(channel, listener);
     return this.chain(channel, async () => {
       const { subscriber, sharded } = this.options;
-      if (this.listeners.has(channel)) await (sharded ? subscriber.ssubscribe(channel) : subscriber.subscribe(channel));
+      if (this.listeners.has(channel))
+        await (sharded ? subscriber.ssubscribe(channel) : subscriber.subscribe(channel));
     });
   }
 
@@ -83,7 +87,8 @@ export class RedisWebSocketManager implements WebSocketManager {
     this.listeners.delete(channel);
     return this.chain(channel, async () => {
       const { subscriber, sharded } = this.options;
-      if (!this.listeners.has(channel)) await (sharded ? subscriber.sunsubscribe(channel) : subscriber.unsubscribe(channel));
+      if (!this.listeners.has(channel))
+        await (sharded ? subscriber.sunsubscribe(channel) : subscriber.unsubscribe(channel));
     });
   }
 

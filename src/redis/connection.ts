@@ -1,0 +1,137 @@
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
+import { redisDebugEnabled, type FlowConfig } from '../config';
+import type { Logger } from '../observability/logger';
+import { logConnectionLifecycle } from './connection-log';
+import { ClusterUnreachableError } from './errors';
+import { instrumentCommands } from './instrument';
+
+/** A connection to a single Redis or to a Redis Cluster; both speak the same commands. */
+export type RedisClient = Redis | Cluster;
+
+export interface CreateRedisOptions {
+  /**
+   * Overrides REDIS_MAX_RETRIES. BullMQ Workers need `null` (a blocking
+   * connection must wait for Redis forever instead of failing its command).
+   */
+  maxRetriesPerRequest?: number | null;
+  /** Sharded pub/sub on a cluster (SSUBSCRIBE); needs its own connection per shard. */
+  shardedSubscribers?: boolean;
+  /** Do not connect before the first command. */
+  lazyConnect?: boolean;
+}
+
+/** Milliseconds before reconnection attempt `times`: REDIS_RETRY_DELAY growing linearly to 5x. */
+export function retryDelay(config: FlowConfig, times: number): number {
+  const base = Math.max(config.redis.retryDelayMs, 10);
+  return Math.min(base * Math.max(times, 1), base * 5);
+}
+
+/** Cluster seed nodes from REDIS_CLUSTER_NODES, or an empty list in single-Redis mode. */
+export function clusterSeeds(config: FlowConfig): Array<{ host: string; port: number }> {
+  if (config.redis.clusterNodes === '') return [];
+  return config.redis.clusterNodes.split(',').map((part) => {
+    const [host = '', port = ''] = part.trim().split(':');
+    return { host, port: Number(port) };
+  });
+}
+
+/** Where the connection goes, for log lines: `host:port` or `cluster h1:p1,h2:p2`. Never the password. */
+export function describeTarget(config: FlowConfig): string {
+  const seeds = clusterSeeds(config);
+  if (seeds.length > 0) return `cluster ${seeds.map((s) => `${s.host}:${s.port}`).join(',')}`;
+  return `${config.redis.host}:${config.redis.port}`;
+}
+
+/**
+ * Opens a connection for one purpose (`collaboration`, `pubsub`, `queue`...):
+ * a Cluster when REDIS_CLUSTER_NODES is set, a single Redis otherwise. The
+ * purpose names the connection in `CLIENT LIST` and in every log line.
+ * The caller owns the connection and ends it with `quit()`.
+ */
+export function createRedis(
+  config: FlowConfig,
+  log: Logger,
+  purpose: string,
+  options: CreateRedisOptions = {},
+): RedisClient {
+  const r = config.redis;
+  const connectionLog = log.child({ component: 'redis' });
+  const common: RedisOptions = {
+    username: r.username === '' ? undefined : r.username,
+    password: r.password === '' ? undefined : r.password,
+    connectionName: `flow:${purpose}`,
+    maxRetriesPerRequest:
+      options.maxRetriesPerRequest === undefined ? r.maxRetries : options.maxRetriesPerRequest,
+    enableReadyCheck: true,
+    lazyConnect: options.lazyConnect ?? false,
+    tls: r.tls ? { rejectUnauthorized: r.tlsRejectUnauthorized } : undefined,
+  };
+
+  const seeds = clusterSeeds(config);
+  let client: RedisClient;
+  if (seeds.length > 0) {
+    const maxRetries = common.maxRetriesPerRequest ?? null;
+    const clusterOptions: ClusterOptions = {
+      redisOptions: common,
+      clusterRetryStrategy: (times: number) => {
+        // A single Redis fails its queued commands every maxRetriesPerRequest + 1
+        // attempts; a Cluster would keep them forever. Do the same for it, so
+        // that callers answer UNAVAILABLE instead of hanging while no node answers.
+        if (maxRetries !== null && times % (maxRetries + 1) === 0)
+          failQueuedCommands(client, times);
+        return retryDelay(config, times);
+      },
+      // Measured: with 500 ms, 16 redirections outlast a failover (DESIGN.md).
+      retryDelayOnFailover: 500,
+      retryDelayOnClusterDown: 500,
+      retryDelayOnTryAgain: 500,
+      slotsRefreshTimeout: 10_000,
+      enableReadyCheck: true,
+      lazyConnect: options.lazyConnect ?? false,
+      shardedSubscribers: options.shardedSubscribers ?? false,
+      // TLS certificates of managed clusters (ElastiCache) name the configured
+      // host, not the IP it resolves to: keep the name for the TLS handshake.
+      ...(r.tls
+        ? {
+            dnsLookup: (address: string, callback: (err: null, address: string) => void) =>
+              callback(null, address),
+          }
+        : {}),
+    };
+    client = new Cluster(seeds, clusterOptions);
+  } else {
+    client = new Redis({
+      ...common,
+      host: r.host,
+      port: r.port,
+      db: r.db,
+      retryStrategy: (times: number) => retryDelay(config, times),
+    });
+  }
+
+  logConnectionLifecycle(client, connectionLog, {
+    where: describeTarget(config),
+    purpose,
+    password: r.password,
+    username: r.username,
+  });
+  instrumentCommands(client, connectionLog, {
+    slowCommandMs: r.slowCommandMs,
+    trace: redisDebugEnabled(config),
+  });
+  return client;
+}
+
+/**
+ * Rejects the commands a Cluster holds while it has no node to send them to.
+ * `flushQueue` is internal to ioredis (no public equivalent exists); without
+ * it the call is skipped and commands wait for the cluster to come back.
+ */
+function failQueuedCommands(client: RedisClient | undefined, attempts: number): void {
+  const internals = client as unknown as { flushQueue?: (error: Error) => void } | undefined;
+  internals?.flushQueue?.(new ClusterUnreachableError(attempts));
+}
+
+export function isCluster(client: RedisClient): client is Cluster {
+  return client instanceof Cluster;
+}

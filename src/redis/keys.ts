@@ -1,0 +1,69 @@
+/**
+ * Every Redis key and channel of the product, built in one place.
+ *
+ * All keys of document D carry the hash tag `{D}` so that they share one Redis
+ * Cluster slot: a script may then touch all of them atomically, and different
+ * documents spread over the cluster. Document ids cannot contain `{` or `}`
+ * (PROTOCOL.md section 2), so the tag is always the document id. A prefix that
+ * itself contains `{...}` would put every key in one slot: keep braces out of
+ * REDIS_KEY_PREFIX.
+ *
+ * | key                         | type   | holds                                           | TTL                  |
+ * | --------------------------- | ------ | ----------------------------------------------- | -------------------- |
+ * | `flow:sessions:{D}`         | hash   | doc, epoch, seq, createdAt, updatedAt (ms)      | REDIS_SESSION_TTL    |
+ * | `flow:state:{D}`            | hash   | `coll\0id` -> entity JSON                       | REDIS_SESSION_TTL    |
+ * | `flow:history:{D}`          | stream | id `0-<seq>`: client, cseq, ops (JSON)          | REDIS_SESSION_TTL    |
+ * | `flow:dedupe:{D}`           | hash   | client -> `<highest applied cseq> <its seq>`    | REDIS_SESSION_TTL    |
+ * | `flow:presence:{D}`         | hash   | client -> presence record JSON (with node)      | REDIS_SESSION_TTL    |
+ * | `flow:fence:{D}`            | string | token of the latest processing claim (INCR)     | REDIS_SESSION_TTL    |
+ * | `flow:doc:{D}`              | channel| the document's events (pub/sub, sharded on a cluster) | -              |
+ * | `flow:presence-nodes`       | zset   | node id -> last presence heartbeat (ms)         | none (pruned)        |
+ * | `flow:nodes`                | -      | reserved for the WebSocket manager's node registry | -                 |
+ */
+export interface DocKeys {
+  /** The collaboration session hash (PROTOCOL.md section 9). */
+  readonly session: string;
+  readonly state: string;
+  readonly history: string;
+  readonly dedupe: string;
+  readonly presence: string;
+  readonly fence: string;
+  /** Pub/sub channel of the document's events, for the WebSocket manager. */
+  readonly channel: string;
+}
+
+/** The default of REDIS_KEY_PREFIX. */
+export const DEFAULT_KEY_PREFIX = 'flow:';
+
+export class RedisKeys {
+  constructor(readonly prefix: string = DEFAULT_KEY_PREFIX) {}
+
+  /** The hash tag of a document: every key of the document contains it. */
+  static tag(doc: string): string {
+    return `{${doc}}`;
+  }
+
+  doc(doc: string): DocKeys {
+    const tag = RedisKeys.tag(doc);
+    const p = this.prefix;
+    return {
+      session: `${p}sessions:${tag}`,
+      state: `${p}state:${tag}`,
+      history: `${p}history:${tag}`,
+      dedupe: `${p}dedupe:${tag}`,
+      presence: `${p}presence:${tag}`,
+      fence: `${p}fence:${tag}`,
+      channel: `${p}doc:${tag}`,
+    };
+  }
+
+  /** Sorted set: node id -> time (ms) of its last presence heartbeat. */
+  presenceNodes(): string {
+    return `${this.prefix}presence-nodes`;
+  }
+
+  /** The cluster-wide node registry; its layout belongs to the WebSocket manager. */
+  nodes(): string {
+    return `${this.prefix}nodes`;
+  }
+}

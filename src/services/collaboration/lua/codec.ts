@@ -1,0 +1,131 @@
+import { entityProblem } from '../../../protocol/validate';
+import type { DocState, EventRecord, JsonObject, Op } from '../../../protocol';
+import type { ApplyOutcome, OpSubmission } from '../collaboration-service';
+import { entityField } from './index';
+
+/**
+ * Turns submissions into the ARGV of apply-6 and the scripts' replies into
+ * the service's types. The contracts are in the headers of the Lua sources.
+ */
+
+/** A reply of an unexpected shape: a bug in a script or its codec, never a Redis outage. */
+export class ScriptReplyError extends Error {
+  constructor(script: string, what: string) {
+    super(`unexpected reply from Redis script ${script}: ${what}`);
+    this.name = 'ScriptReplyError';
+  }
+}
+
+/** Appends one op message to the ARGV of apply-6 (the entity texts are JSON.stringify output). */
+export function pushSubmission(args: Array<string | number>, sub: OpSubmission): void {
+  args.push(sub.client, String(sub.cseq), JSON.stringify(sub.ops), sub.ops.length);
+  for (const op of sub.ops) {
+    const field = entityField(op.coll, op.id);
+    if (op.op === 'set') args.push('set', field, JSON.stringify(op.value));
+    else if (op.op === 'del') args.push('del', field);
+    else {
+      const fields = Object.entries(op.fields);
+      args.push('patch', field, fields.length);
+      for (const [key, value] of fields)
+        args.push(JSON.stringify(key), value === null ? '' : JSON.stringify(value));
+    }
+  }
+}
+
+function asArray(script: string, value: unknown, what: string): unknown[] {
+  if (!Array.isArray(value)) throw new ScriptReplyError(script, `${what} is not an array`);
+  return value;
+}
+
+function asString(script: string, value: unknown, what: string): string {
+  if (typeof value === 'string') return value;
+  if (Buffer.isBuffer(value)) return value.toString('utf8');
+  throw new ScriptReplyError(script, `${what} is not a string`);
+}
+
+function asNumber(script: string, value: unknown, what: string): number {
+  const n = typeof value === 'string' ? Number(value) : value;
+  if (typeof n !== 'number' || !Number.isSafeInteger(n))
+    throw new ScriptReplyError(script, `${what} is not an integer`);
+  return n;
+}
+
+/** The refusal message of a patch that would break the limits, worded as src/document/apply-ops.ts words it. */
+function refusalMessage(op: Op | undefined, index: number, patchedJson: string): string {
+  const problem =
+    entityProblem(JSON.parse(patchedJson) as JsonObject) ?? 'it breaks the entity limits';
+  return `ops[${index}] would make ${op?.coll}/${op?.id} too big: ${problem}`;
+}
+
+export function decodeApply(
+  doc: string,
+  batch: readonly OpSubmission[],
+  reply: unknown,
+): ApplyOutcome[] {
+  const items = asArray('apply-6', reply, 'the reply');
+  const epoch = asString('apply-6', items[0], 'the epoch');
+  if (items.length !== 1 + 3 * batch.length)
+    throw new ScriptReplyError('apply-6', 'wrong number of outcomes');
+  return batch.map((sub, i): ApplyOutcome => {
+    const kind = asString('apply-6', items[1 + 3 * i], 'an outcome');
+    const value = asNumber('apply-6', items[2 + 3 * i], 'an outcome value');
+    const ref = sub.ref === undefined ? {} : { ref: sub.ref };
+    const who = { doc, client: sub.client, cseq: sub.cseq };
+    switch (kind) {
+      case 'applied':
+        return { kind: 'applied', ...who, epoch, seq: value, ops: sub.ops, ...ref };
+      case 'duplicate':
+        return { kind: 'duplicate', ...who, epoch, seq: value === 0 ? null : value, ...ref };
+      case 'rejected': {
+        const json = asString('apply-6', items[3 + 3 * i], 'the refused entity');
+        const message = refusalMessage(sub.ops[value], value, json);
+        return { kind: 'rejected', ...who, code: 'BAD_REQUEST', message, ...ref };
+      }
+      default:
+        throw new ScriptReplyError('apply-6', `unknown outcome ${kind}`);
+    }
+  });
+}
+
+/** A state hash as HGETALL gives it (field, entity JSON, ...) to a document state. */
+export function decodeState(script: string, flat: unknown): DocState {
+  const items = asArray(script, flat, 'the state');
+  const collections = new Map<string, Array<[string, JsonObject]>>();
+  for (let i = 0; i + 1 < items.length; i += 2) {
+    const field = asString(script, items[i], 'a state field');
+    const slash = field.indexOf('/');
+    const coll = field.slice(0, slash);
+    const entity = JSON.parse(asString(script, items[i + 1], 'an entity')) as JsonObject;
+    let entities = collections.get(coll);
+    if (!entities) collections.set(coll, (entities = []));
+    entities.push([field.slice(slash + 1), entity]);
+  }
+  // fromEntries defines own properties, so no name can reach Object.prototype.
+  return Object.fromEntries(
+    [...collections].map(([coll, entities]) => [coll, Object.fromEntries(entities)]),
+  );
+}
+
+/** XRANGE entries of the history stream to event records. */
+export function decodeEvents(script: string, entries: unknown): EventRecord[] {
+  return asArray(script, entries, 'the events').map((entry) => {
+    const [id, fieldList] = asArray(script, entry, 'an event');
+    const fields = asArray(script, fieldList, 'event fields');
+    const values = new Map<string, string>();
+    for (let i = 0; i + 1 < fields.length; i += 2) {
+      values.set(
+        asString(script, fields[i], 'an event field'),
+        asString(script, fields[i + 1], 'an event value'),
+      );
+    }
+    const seq = asNumber(script, asString(script, id, 'an event id').slice(2), 'an event seq');
+    return {
+      seq,
+      client: values.get('client') ?? '',
+      cseq: asNumber(script, values.get('cseq'), 'an event cseq'),
+      ops: JSON.parse(values.get('ops') ?? '[]') as Op[],
+    };
+  });
+}
+
+export { asArray, asNumber, asString };

@@ -1,0 +1,30 @@
+import { LuaScript } from '../../../redis/lua-script';
+import type { DocKeys } from '../../../redis/keys';
+import { APPLY_LUA } from './apply-6.lua';
+import { EVENTS_AFTER_LUA } from './events-2.lua';
+import { OPEN_LUA } from './open-6.lua';
+import { SET_PRESENCE_LUA } from './presence-6.lua';
+import { SNAPSHOT_LUA } from './snapshot-2.lua';
+
+/**
+ * The Lua scripts of the Redis collaboration service. Each source opens with
+ * its contract (KEYS, ARGV, output); the sources are TypeScript string
+ * modules so that `tsc` output carries them without a copy step.
+ */
+export const CollaborationScripts = {
+  apply: new LuaScript('apply-6', APPLY_LUA, 6),
+  open: new LuaScript('open-6', OPEN_LUA, 6),
+  setPresence: new LuaScript('presence-6', SET_PRESENCE_LUA, 6),
+  eventsAfter: new LuaScript('events-2', EVENTS_AFTER_LUA, 2),
+  snapshot: new LuaScript('snapshot-2', SNAPSHOT_LUA, 2),
+} as const;
+
+/** The KEYS of the six-key scripts, in the order their contracts state. */
+export function documentScriptKeys(keys: DocKeys): string[] {
+  return [keys.session, keys.state, keys.history, keys.dedupe, keys.presence, keys.fence];
+}
+
+/** The state hash field of an entity. Collection names cannot contain `/`. */
+export function entityField(coll: string, id: string): string {
+  return `${coll}/${id}`;
+}
