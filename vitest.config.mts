@@ -6,5 +6,7 @@ export default defineConfig({
     testTimeout: 20_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // One single Redis and one 3-master cluster for the whole run.
+    globalSetup: ['test/support/redis-global-setup.ts'],
   },
 });

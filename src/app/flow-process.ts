@@ -1,23 +1,23 @@
+import { randomUUID } from 'node:crypto';
 import type { FlowConfig } from '../config';
 import { TokenVerifier } from '../auth/token-verifier';
-import type { GatewayContext, HealthReport } from '../gateway/gateway-context';
 import { GatewayServer } from '../gateway/gateway-server';
-import type { RequestInput } from '../gateway/http-routes';
 import { createLogger, type Logger } from '../observability/logger';
 import { Metrics } from '../observability/metrics';
-import { ProtocolError } from '../protocol';
-import { accessTo } from '../realtime/grants';
 import { GatewayHub } from '../realtime/hub';
 import { createCollaborationService } from '../services/collaboration';
-import type { CollaborationService } from '../services/collaboration/collaboration-service';
 import { createEventOrderingService } from '../services/event-ordering';
 import { createDocumentProcessor } from '../services/event-ordering/document-processor';
 import type { EventOrderingService } from '../services/event-ordering/event-ordering-service';
-import { StartupError } from '../services/startup-error';
+import { OrderingKeys } from '../services/event-ordering/ordering-keys';
+import { OrderingWorker } from '../services/event-ordering/ordering-worker';
 import { createWebSocketManager } from '../services/websocket-manager';
-import type { WebSocketManager } from '../services/websocket-manager/websocket-manager';
+import { buildGatewayContext } from './gateway-context';
+import { RedisResources } from './redis-resources';
+import { SingleProcessLease } from './single-process-lease';
+import { checkTopology, multiProcessSafe, usesRedis, type Role } from './topology';
 
-export type Role = 'all' | 'gateway' | 'worker';
+export type { Role } from './topology';
 
 export interface FlowProcess {
   readonly role: Role;
@@ -33,99 +33,117 @@ export interface StartOptions {
   log?: Logger;
 }
 
+/** How long a worker retries a transient Redis failure before refusing a batch. */
+const TRANSIENT_RETRY = { totalMs: 30_000, initialDelayMs: 100 };
+
 /**
  * The composition root of every role: builds the services from the config,
- * wires them, starts the gateway. Only here do the pieces meet.
+ * wires them, starts the gateway and the ordering worker. Only here do the
+ * pieces meet.
  */
 export async function startFlow(
   config: FlowConfig,
   role: Role,
   options: StartOptions = {},
 ): Promise<FlowProcess> {
+  checkTopology(config, role);
   const log = options.log ?? createLogger(config, role);
   const metrics = new Metrics();
   const started = Date.now();
   const closers: Array<() => Promise<void>> = [];
   const closeAll = async () => {
     // Every cleanup runs even when one fails; the last registered runs first.
-    for (const closer of closers.reverse()) {
+    for (const closer of closers.splice(0).reverse()) {
       await closer().catch((err: unknown) => log.error({ err }, 'cleanup failed'));
     }
-    closers.length = 0;
   };
 
   try {
-    const websockets: WebSocketManager = createWebSocketManager(config, log);
-    closers.push(() => websockets.close());
-    const collaboration: CollaborationService = createCollaborationService(config, log);
-    closers.push(() => collaboration.close());
-    const processor = createDocumentProcessor({
-      collaboration,
-      websockets,
-      log,
-      onApplied: (count) => metrics.opsApplied.inc(count),
-    });
-    const ordering: EventOrderingService = createEventOrderingService(config, processor, log);
-    closers.push(() => ordering.close());
-
-    if (role === 'worker') {
-      throw new StartupError(
-        'the worker role consumes the Redis ordering queues; set USE_REDIS_EVENT_ORDERING=true, or run "flow all" for one process',
+    const redis = usesRedis(config) ? new RedisResources(config, log) : null;
+    if (redis) closers.push(() => redis.close());
+    if (redis && !multiProcessSafe(config)) {
+      const lease = await SingleProcessLease.acquire(
+        redis.commands,
+        `${config.redis.keyPrefix}single-process`,
+        `${config.nodeId}:${randomUUID().slice(0, 8)}`,
+        log,
       );
+      closers.push(() => lease.release());
+      log.warn('this flag combination keeps a service in memory: it serves one process only');
     }
 
+    let hub: GatewayHub | undefined;
+    const websockets = createWebSocketManager(config, log, redis, () => hub?.refreshAll());
+    closers.push(() => websockets.close());
+    const collaboration = createCollaborationService(config, log, redis);
+    closers.push(() => collaboration.close());
+    const processor = createDocumentProcessor(
+      { collaboration, websockets, log, onApplied: (count) => metrics.opsApplied.inc(count) },
+      config.flags.eventOrdering ? TRANSIENT_RETRY : undefined,
+    );
+
+    let worker: OrderingWorker | undefined;
+    if (redis && config.flags.eventOrdering && role !== 'gateway') {
+      worker = new OrderingWorker({
+        client: redis.commands,
+        subscriber: redis.subscriber,
+        sharded: redis.sharded,
+        keys: new OrderingKeys(config.redis.keyPrefix),
+        processor,
+        owner: `${config.nodeId}:${randomUUID().slice(0, 8)}`,
+        log,
+        concurrency: 64,
+        jobsPerBatch: 16,
+        leaseMs: 10_000,
+        pollMs: 500,
+        fenceTtlSeconds: config.redis.sessionTtlSeconds,
+      });
+      await worker.start();
+      const running = worker;
+      closers.push(() => running.close());
+      log.info({ concurrency: 64 }, 'ordering worker started');
+    }
+
+    if (role === 'worker') {
+      const heartbeat = setInterval(() => {
+        websockets
+          .heartbeat({
+            node: config.nodeId,
+            role,
+            connections: 0,
+            documents: 0,
+            updatedAt: Date.now(),
+          })
+          .catch(() => undefined);
+      }, 1000);
+      heartbeat.unref();
+      closers.push(async () => clearInterval(heartbeat));
+      let closing: Promise<void> | null = null;
+      return { role, port: 0, log, metrics, close: () => (closing ??= closeAll()) };
+    }
+
+    const ordering: EventOrderingService = createEventOrderingService(
+      config,
+      processor,
+      log,
+      redis,
+    );
+    closers.push(() => ordering.close());
+
     const verifier = new TokenVerifier(config.auth.jwtSecret);
-    const context: GatewayContext = {
+    const context = buildGatewayContext({
+      config,
+      role,
+      started,
       log,
       metrics,
       collaboration,
-      health: async (): Promise<HealthReport> => ({
-        status: 'ok',
-        node: config.nodeId,
-        role,
-        uptimeSeconds: Math.round((Date.now() - started) / 1000),
-        checks: { collaboration: 'ok', ordering: 'ok', websockets: 'ok' },
-      }),
-      stats: async () => {
-        const local = server.hub.stats();
-        return {
-          node: config.nodeId,
-          role,
-          uptimeSeconds: Math.round((Date.now() - started) / 1000),
-          services: {
-            websockets: websockets.mode,
-            collaboration: collaboration.mode,
-            eventOrdering: ordering.mode,
-          },
-          connections: local.connections,
-          documents: local.documents,
-          messagesIn: local.messagesIn,
-          messagesOut: (await metrics.messagesOut.get()).values[0]?.value ?? 0,
-          eventsDelivered: (await metrics.eventsDelivered.get()).values[0]?.value ?? 0,
-          cluster: await websockets.clusterStats(),
-        };
-      },
-      authorizeDocumentRead: async (doc: string, input: RequestInput) => {
-        if (!verifier.enabled) return null;
-        const bearer = /^Bearer\s+(.+)$/i.exec(input.authorization)?.[1];
-        const token = bearer ?? new URLSearchParams(input.query).get('token');
-        try {
-          const identity = await verifier.verify(token);
-          if (accessTo(identity.grants, doc) === 'none') {
-            return {
-              status: 403,
-              body: { error: 'FORBIDDEN', message: `the token does not grant document "${doc}"` },
-            };
-          }
-          return null;
-        } catch (err) {
-          const message =
-            err instanceof ProtocolError ? err.message : 'the token could not be verified';
-          return { status: 401, body: { error: 'UNAUTHORIZED', message } };
-        }
-      },
-    };
-
+      websockets,
+      ordering,
+      redis,
+      verifier,
+      hub: () => hub,
+    });
     const { limits } = config;
     const server = GatewayServer.create(
       {
@@ -138,7 +156,7 @@ export async function startFlow(
       },
       context,
       (broadcaster) =>
-        new GatewayHub({
+        (hub = new GatewayHub({
           config,
           collaboration,
           ordering,
@@ -147,7 +165,7 @@ export async function startFlow(
           metrics,
           log,
           role,
-        }),
+        })),
     );
     const port = await server.listen(config.host, config.port);
     // Registered last so it runs first: stop taking clients before the services go.
@@ -158,13 +176,7 @@ export async function startFlow(
     );
 
     let closing: Promise<void> | null = null;
-    return {
-      role,
-      port,
-      log,
-      metrics,
-      close: () => (closing ??= closeAll()),
-    };
+    return { role, port, log, metrics, close: () => (closing ??= closeAll()) };
   } catch (err) {
     await closeAll();
     throw err;

@@ -43,6 +43,8 @@ export class GatewayHub {
   constructor(readonly deps: HubDeps) {
     this.ticker = setInterval(() => this.tick(), TICK_MS);
     this.ticker.unref();
+    // Appear in the cluster registry at once, not a tick later.
+    setImmediate(() => this.tick());
   }
 
   private tick(): void {

@@ -1,19 +1,33 @@
+import type { RedisResources } from '../../app/redis-resources';
 import type { FlowConfig } from '../../config';
 import type { Logger } from '../../observability/logger';
-import { StartupError } from '../startup-error';
+import { unavailableFrom } from '../../redis';
+import { UnavailableError } from '../../protocol';
 import type { BatchProcessor, EventOrderingService } from './event-ordering-service';
 import { MemoryEventOrderingService } from './event-ordering.memory';
+import { RedisEventOrderingService } from './event-ordering.redis';
+import { OrderingKeys } from './ordering-keys';
 
 /** The only reader of USE_REDIS_EVENT_ORDERING. */
 export function createEventOrderingService(
   config: FlowConfig,
   processor: BatchProcessor,
   log: Logger,
+  redis: RedisResources | null,
 ): EventOrderingService {
-  if (config.flags.eventOrdering) {
-    throw new StartupError(
-      'USE_REDIS_EVENT_ORDERING=true, but this build has no Redis event ordering service yet; set USE_REDIS_EVENT_ORDERING=false',
-    );
+  if (config.flags.eventOrdering && redis) {
+    log.info('✅ [RedisDI] Using Redis Event Ordering Service');
+    return new RedisEventOrderingService({
+      client: redis.commands,
+      keys: new OrderingKeys(config.redis.keyPrefix),
+      sharded: redis.sharded,
+      log,
+      toUnavailable: (err) =>
+        unavailableFrom(err) ??
+        new UnavailableError(
+          'the ordering queue cannot take the op now; nothing was applied; retry',
+        ),
+    });
   }
   log.warn(
     '⚠️ [RedisDI] Using In-Memory Event Ordering Service (orders the ops of this process only)',

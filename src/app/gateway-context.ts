@@ -1,0 +1,124 @@
+import type { TokenVerifier } from '../auth/token-verifier';
+import type { FlowConfig } from '../config';
+import type { GatewayContext, HealthReport } from '../gateway/gateway-context';
+import type { RequestInput } from '../gateway/http-routes';
+import type { Logger } from '../observability/logger';
+import type { Metrics } from '../observability/metrics';
+import { ProtocolError } from '../protocol';
+import { accessTo } from '../realtime/grants';
+import type { GatewayHub } from '../realtime/hub';
+import type { CollaborationService } from '../services/collaboration/collaboration-service';
+import type { EventOrderingService } from '../services/event-ordering/event-ordering-service';
+import { OrderingKeys, READY_SHARDS } from '../services/event-ordering/ordering-keys';
+import type { WebSocketManager } from '../services/websocket-manager/websocket-manager';
+import type { RedisResources } from './redis-resources';
+import type { Role } from './topology';
+
+export interface ContextDeps {
+  config: FlowConfig;
+  role: Role;
+  started: number;
+  log: Logger;
+  metrics: Metrics;
+  collaboration: CollaborationService;
+  websockets: WebSocketManager;
+  ordering: EventOrderingService;
+  redis: RedisResources | null;
+  verifier: TokenVerifier;
+  hub: () => GatewayHub | undefined;
+}
+
+const counterValue = async (counter: { get(): Promise<{ values: Array<{ value: number }> }> }) =>
+  (await counter.get()).values.reduce((sum, v) => sum + v.value, 0);
+
+/** What the HTTP routes of a gateway answer: health, stats, document reads. */
+export function buildGatewayContext(deps: ContextDeps): GatewayContext {
+  const {
+    config,
+    role,
+    started,
+    log,
+    metrics,
+    collaboration,
+    websockets,
+    ordering,
+    redis,
+    verifier,
+  } = deps;
+  const uptimeSeconds = () => Math.round((Date.now() - started) / 1000);
+
+  const health = async (): Promise<HealthReport> => {
+    const checks: Record<string, string> = {};
+    if (redis) checks.redis = await redis.check();
+    const ok = Object.values(checks).every((c) => c === 'ok');
+    return {
+      status: ok ? 'ok' : 'error',
+      node: config.nodeId,
+      role,
+      uptimeSeconds: uptimeSeconds(),
+      checks,
+    };
+  };
+
+  /** Documents with queued ops, over the whole cluster (Redis ordering only). */
+  const waitingDocuments = async (): Promise<number | null> => {
+    if (!redis || ordering.mode !== 'redis') return null;
+    const keys = new OrderingKeys(config.redis.keyPrefix);
+    const counts = await Promise.all(
+      Array.from({ length: READY_SHARDS }, (_, shard) => redis.commands.zcard(keys.ready(shard))),
+    );
+    return counts.reduce((sum, n) => sum + n, 0);
+  };
+
+  const stats = async () => {
+    const local = deps.hub()?.stats() ?? { connections: 0, documents: 0, messagesIn: 0 };
+    let cluster: Record<string, unknown> | null = null;
+    if (redis) {
+      try {
+        const registry = await websockets.clusterStats();
+        cluster = { ...(registry ?? {}), documentsWaitingForOrdering: await waitingDocuments() };
+      } catch (err) {
+        cluster = { error: `cluster figures unavailable: ${(err as Error).message}` };
+      }
+    }
+    return {
+      node: config.nodeId,
+      role,
+      uptimeSeconds: uptimeSeconds(),
+      services: {
+        websockets: websockets.mode,
+        collaboration: collaboration.mode,
+        eventOrdering: ordering.mode,
+      },
+      connections: local.connections,
+      documents: local.documents,
+      messagesIn: local.messagesIn,
+      messagesOut: await counterValue(metrics.messagesOut),
+      eventsDelivered: await counterValue(metrics.eventsDelivered),
+      opsApplied: await counterValue(metrics.opsApplied),
+      cluster,
+    };
+  };
+
+  const authorizeDocumentRead = async (doc: string, input: RequestInput) => {
+    if (!verifier.enabled) return null;
+    const bearer = /^Bearer\s+(.+)$/i.exec(input.authorization)?.[1];
+    const token = bearer ?? new URLSearchParams(input.query).get('token');
+    try {
+      const identity = await verifier.verify(token);
+      if (accessTo(identity.grants, doc) === 'none') {
+        return {
+          status: 403,
+          body: { error: 'FORBIDDEN', message: `the token does not grant document "${doc}"` },
+        };
+      }
+      return null;
+    } catch (err) {
+      const message =
+        err instanceof ProtocolError ? err.message : 'the token could not be verified';
+      return { status: 401, body: { error: 'UNAUTHORIZED', message } };
+    }
+  };
+
+  return { log, metrics, collaboration, health, stats, authorizeDocumentRead };
+}

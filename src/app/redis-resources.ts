@@ -1,0 +1,88 @@
+import type { FlowConfig } from '../config';
+import type { Logger } from '../observability/logger';
+import { createRedis, describeTarget, isCluster, RedisKeys, type RedisClient } from '../redis';
+
+/**
+ * The Redis connections of one process, opened on first use and shared by
+ * every service: one for commands, one for subscriptions. Their number does
+ * not grow with documents, queues or clients.
+ */
+export class RedisResources {
+  readonly keys: RedisKeys;
+  private commandClient: RedisClient | undefined;
+  private subscriberClient: RedisClient | undefined;
+
+  constructor(
+    private readonly config: FlowConfig,
+    private readonly log: Logger,
+  ) {
+    this.keys = new RedisKeys(config.redis.keyPrefix);
+  }
+
+  /** Cluster mode: sharded pub/sub; single Redis: plain pub/sub. */
+  get sharded(): boolean {
+    return this.config.redis.clusterNodes !== '';
+  }
+
+  get target(): string {
+    return describeTarget(this.config);
+  }
+
+  get commands(): RedisClient {
+    this.commandClient ??= createRedis(this.config, this.log, 'commands');
+    return this.commandClient;
+  }
+
+  get subscriber(): RedisClient {
+    // A subscriber must wait for Redis however long it takes: a failed
+    // SUBSCRIBE would leave a document silently deaf.
+    this.subscriberClient ??= createRedis(this.config, this.log, 'subscriber', {
+      shardedSubscribers: this.sharded,
+      maxRetriesPerRequest: null,
+    });
+    return this.subscriberClient;
+  }
+
+  /** `ok`, or what is wrong, for /health. */
+  async check(timeoutMs = 1000): Promise<string> {
+    const client = this.commands;
+    const answer = Promise.race([
+      client.ping().then(() => 'ok'),
+      new Promise<string>((resolve) =>
+        setTimeout(
+          () => resolve(`no answer from Redis at ${this.target} within ${timeoutMs} ms`),
+          timeoutMs,
+        ).unref(),
+      ),
+    ]);
+    try {
+      return await answer;
+    } catch (err) {
+      return `Redis at ${this.target}: ${(err as Error).message}`;
+    }
+  }
+
+  get isCluster(): boolean {
+    return this.commandClient !== undefined && isCluster(this.commandClient);
+  }
+
+  async close(): Promise<void> {
+    const clients = [this.subscriberClient, this.commandClient].filter(
+      (c): c is RedisClient => c !== undefined,
+    );
+    this.subscriberClient = undefined;
+    this.commandClient = undefined;
+    await Promise.allSettled(
+      clients.map(async (client) => {
+        try {
+          await Promise.race([
+            client.quit(),
+            new Promise((resolve) => setTimeout(resolve, 1000).unref()),
+          ]);
+        } finally {
+          client.disconnect();
+        }
+      }),
+    );
+  }
+}

@@ -1,0 +1,74 @@
+import { StartupError } from '../services/startup-error';
+import type { Logger } from '../observability/logger';
+import type { RedisClient } from '../redis';
+
+const LEASE_MS = 15_000;
+const RENEW_MS = 5_000;
+
+/**
+ * A configuration with a service in memory serves one process only. When it
+ * also uses Redis, the process takes this lease so that a second one started
+ * by mistake (pm2 instances: 2) refuses to start instead of splitting
+ * documents between processes.
+ */
+export class SingleProcessLease {
+  private timer: NodeJS.Timeout | undefined;
+
+  private constructor(
+    private readonly client: RedisClient,
+    private readonly key: string,
+    private readonly owner: string,
+    private readonly log: Logger,
+  ) {}
+
+  static async acquire(
+    client: RedisClient,
+    key: string,
+    owner: string,
+    log: Logger,
+  ): Promise<SingleProcessLease> {
+    const taken = await client.set(key, owner, 'PX', LEASE_MS, 'NX');
+    if (taken !== 'OK') {
+      const holder = await client.get(key);
+      if (holder !== owner) {
+        throw new StartupError(
+          `another process (${holder ?? 'unknown'}) already runs with a service in memory against this Redis; ` +
+            'such a configuration serves one process only. Stop it, or turn on USE_REDIS_COLLABORATION and ' +
+            `USE_REDIS_WEBSOCKETS to run several (the lease ${key} expires ${LEASE_MS / 1000} s after it stops)`,
+        );
+      }
+    }
+    const lease = new SingleProcessLease(client, key, owner, log);
+    lease.timer = setInterval(() => lease.renew(), RENEW_MS);
+    lease.timer.unref();
+    return lease;
+  }
+
+  private renew(): void {
+    this.client
+      .eval(
+        "if redis.call('GET', KEYS[1]) == ARGV[1] or redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end return 0",
+        1,
+        this.key,
+        this.owner,
+        LEASE_MS,
+      )
+      .then((held) => {
+        if (held !== 1)
+          this.log.error({ key: this.key }, 'single-process lease is held by another process');
+      })
+      .catch(() => undefined);
+  }
+
+  async release(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.client
+      .eval(
+        "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0",
+        1,
+        this.key,
+        this.owner,
+      )
+      .catch(() => undefined);
+  }
+}
