@@ -92,16 +92,16 @@ export async function startFlow(
         processor,
         owner: `${config.nodeId}:${randomUUID().slice(0, 8)}`,
         log,
-        concurrency: 64,
+        concurrency: config.ordering.workerConcurrency,
         jobsPerBatch: 16,
-        leaseMs: 10_000,
+        leaseMs: config.ordering.leaseMs,
         pollMs: 500,
         fenceTtlSeconds: config.redis.sessionTtlSeconds,
       });
       await worker.start();
       const running = worker;
       closers.push(() => running.close());
-      log.info({ concurrency: 64 }, 'ordering worker started');
+      log.info({ concurrency: config.ordering.workerConcurrency, leaseMs: config.ordering.leaseMs }, 'ordering worker started');
     }
 
     if (role === 'worker') {

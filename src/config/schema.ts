@@ -238,6 +238,18 @@ export const schema = {
     },
   },
   ordering: {
+    leaseMs: {
+      doc: 'Milliseconds a worker holds a document without renewing; after a worker dies, another takes its documents over within this time.',
+      format: 'positive-int',
+      default: 5000,
+      env: 'ORDERING_LEASE_MS',
+    },
+    workerConcurrency: {
+      doc: 'Documents one worker process applies at once.',
+      format: 'positive-int',
+      default: 64,
+      env: 'ORDERING_WORKER_CONCURRENCY',
+    },
     batchMax: {
       doc: 'Op messages of one document applied together in one batch at most.',
       format: 'positive-int',

@@ -198,9 +198,14 @@ export class DocumentFeed {
     }
   }
 
-  private ackMembers(outcome: Applied | Duplicate): void {
+  /**
+   * A duplicate is acked only to members that have that cseq in flight: a
+   * worker that re-applies a batch after a crash produces duplicates the
+   * client never resent and was already acked for.
+   */
+  private ackMembers(outcome: Duplicate): void {
     for (const member of this.byClient.get(outcome.client) ?? []) {
-      if (member.phase !== 'joining') this.sendAck(member, outcome);
+      if (member.phase !== 'joining' && member.inflight.has(outcome.cseq)) this.sendAck(member, outcome);
     }
   }
 

@@ -75,7 +75,9 @@ export class OrderingWorker {
     const { client, keys, log } = this.options;
     for (let shard = 0; shard < READY_SHARDS && !this.closing; shard++) {
       try {
-        const docs = await client.zrange(keys.ready(shard), '0', '99');
+        // Only marks whose time has come: fresh ones were announced on the
+        // wake channel, held ones belong to a live worker.
+        const docs = await client.zrangebyscore(keys.ready(shard), '-inf', String(Date.now()), 'LIMIT', 0, 100);
         for (const doc of docs) this.offer(doc);
       } catch (err) {
         log.warn({ shard, err: (err as Error).message }, 'reading a ready set failed');
@@ -108,52 +110,52 @@ export class OrderingWorker {
     const { client, keys, owner, leaseMs, fenceTtlSeconds } = this.options;
     const redis = withClaimCommands(client);
     const claimKey = keys.claim(doc);
-    const token = await redis.flowClaim(
-      claimKey,
-      this.fenceKey(doc),
-      owner,
-      leaseMs,
-      fenceTtlSeconds,
-    );
+    const token = await redis.flowClaim(claimKey, this.fenceKey(doc), owner, leaseMs, fenceTtlSeconds);
     if (token === 0) return; // Another worker has it; the ready mark stays for whoever is next.
     const ready = keys.ready(keys.shardOf(doc));
-    // Unmark before reading the queue: a job added from now on marks it again.
-    await client.zrem(ready, doc);
+    // While we hold the claim the ready mark says "not before the lease
+    // ends": pollers skip it, and pick it up if we die.
+    const holdMark = () => client.zadd(ready, 'XX', Date.now() + leaseMs, doc);
+    await holdMark();
     let lost = false;
-    const renew = setInterval(
-      () => {
-        redis.flowRenew(claimKey, owner, leaseMs).then(
-          (held) => {
-            if (held === 0) lost = true;
-          },
-          () => undefined,
-        );
-      },
-      Math.max(100, Math.floor(leaseMs / 3)),
-    );
+    const renew = setInterval(() => {
+      redis.flowRenew(claimKey, owner, leaseMs).then(
+        (held) => {
+          if (held === 0) lost = true;
+          else void holdMark().catch(() => undefined);
+        },
+        () => undefined,
+      );
+    }, Math.max(100, Math.floor(leaseMs / 3)));
+    const queue = this.queueFor(doc);
     try {
-      await this.drain(doc, { owner, token }, () => lost);
+      for (;;) {
+        await this.drain(doc, queue, { owner, token }, () => lost);
+        if (this.closing || lost) break;
+        // Unmark, then look again: a job added after the unmark marks the
+        // document anew (and wakes a worker); one added before it is seen here.
+        await client.zrem(ready, doc);
+        if ((await queue.getWaitingCount()) === 0) break;
+        await client.zadd(ready, Date.now() + leaseMs, doc);
+      }
     } catch (err) {
       if (!(err instanceof FencedError)) throw err;
-      this.options.log.warn(
-        { doc, owner },
-        'claim taken over by another worker; stopped processing the document',
-      );
+      this.options.log.warn({ doc, owner }, 'claim taken over by another worker; stopped processing the document');
       return;
     } finally {
       clearInterval(renew);
       await redis.flowRelease(claimKey, owner).catch(() => undefined);
     }
-    // Work added while we held the claim but after our last read.
+    // Work marked while we held the claim but after our last look.
     if ((await client.zscore(ready, doc)) !== null) setImmediate(() => this.offer(doc));
   }
 
   private async drain(
     doc: string,
+    queue: Queue,
     fence: { owner: string; token: number },
     lost: () => boolean,
   ): Promise<void> {
-    const queue = this.queueFor(doc);
     for (;;) {
       if (this.closing || lost()) return;
       const jobs = await queue.getJobs(['wait'], 0, this.options.jobsPerBatch - 1, true);
