@@ -95,7 +95,9 @@ describe('gateways and workers as processes (Redis Cluster, BullMQ ordering)', (
     const holder = await redis.get(`${env.REDIS_KEY_PREFIX}claim:{${doc}}`);
     redis.disconnect();
     expect(holder).toMatch(/^wk-[12]:/);
-    const victim = workers.find((w) => holder?.startsWith(`${w === workers[0] ? 'wk-1' : 'wk-2'}:`)) as FlowChild;
+    const victim = workers.find((w) =>
+      holder?.startsWith(`${w === workers[0] ? 'wk-1' : 'wk-2'}:`),
+    ) as FlowChild;
     await victim.kill('SIGKILL');
     await pumping;
     await waitFor(
