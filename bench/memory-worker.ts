@@ -74,6 +74,8 @@ interface Client {
   lastSeq: number;
   nextCseq: number;
   ackedCseq: number;
+  /** cseqs answered with an error instead of an ack, above ackedCseq. */
+  failed: Set<number>;
   inflight: number;
   sending: boolean;
   closing: boolean;
@@ -169,7 +171,10 @@ function checkSeq(c: Client, seq: number, what: string): void {
 
 function onAck(c: Client, cseq: number, seq: number): void {
   bump(Counter.acks);
-  if (cseq !== c.ackedCseq + 1) {
+  let expected = c.ackedCseq + 1;
+  // Op messages answered with an error are not acked: skip them.
+  while (c.failed.size > 0 && c.failed.delete(expected)) expected++;
+  if (cseq !== expected) {
     anomaly('ack-order', `${c.id} on ${c.doc}: ack of cseq ${cseq} after ${c.ackedCseq}`);
   }
   if (cseq > c.ackedCseq) c.ackedCseq = cseq;
@@ -254,6 +259,7 @@ function onMessage(c: Client, message: ServerMessage): void {
       anomaly(`error:${message.code}`, `${c.id} on ${c.doc}: ${message.message}`);
       // An op that failed is not in flight any more; nothing else would free its slot.
       if (message.cseq !== undefined) {
+        c.failed.add(message.cseq);
         c.inflight--;
         if (c.sending) sendNext(c);
         else if (stopped && c.inflight === 0) maybeDrained();
@@ -307,6 +313,7 @@ function connectAll(): void {
       lastSeq: -1,
       nextCseq: 1,
       ackedCseq: 0,
+      failed: new Set(),
       inflight: 0,
       sending: false,
       closing: false,

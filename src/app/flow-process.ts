@@ -4,6 +4,7 @@ import { TokenVerifier } from '../auth/token-verifier';
 import { GatewayServer } from '../gateway/gateway-server';
 import { createLogger, type Logger } from '../observability/logger';
 import { Metrics } from '../observability/metrics';
+import { orderingBacklog } from '../observability/ordering-backlog';
 import { GatewayHub } from '../realtime/hub';
 import { createCollaborationService } from '../services/collaboration';
 import { createEventOrderingService } from '../services/event-ordering';
@@ -33,6 +34,9 @@ export interface StartOptions {
   log?: Logger;
 }
 
+/** One cleanup step (a service's close) may take this long before shutdown goes on without it. */
+const CLOSE_STEP_LIMIT_MS = 2000;
+
 /** How long a worker retries a transient Redis failure before refusing a batch. */
 const TRANSIENT_RETRY = { totalMs: 30_000, initialDelayMs: 100 };
 
@@ -54,12 +58,26 @@ export async function startFlow(
   const closeAll = async () => {
     // Every cleanup runs even when one fails; the last registered runs first.
     for (const closer of closers.splice(0).reverse()) {
-      await closer().catch((err: unknown) => log.error({ err }, 'cleanup failed'));
+      let timer: NodeJS.Timeout | undefined;
+      const limit = new Promise<void>((resolve) => {
+        timer = setTimeout(() => {
+          log.warn(
+            { limitMs: CLOSE_STEP_LIMIT_MS },
+            'a cleanup step did not finish in time; going on',
+          );
+          resolve();
+        }, CLOSE_STEP_LIMIT_MS);
+      });
+      await Promise.race([
+        closer().catch((err: unknown) => log.error({ err }, 'cleanup failed')),
+        limit,
+      ]);
+      clearTimeout(timer);
     }
   };
 
   try {
-    const redis = usesRedis(config) ? new RedisResources(config, log) : null;
+    const redis = usesRedis(config) ? new RedisResources(config, log, metrics.redisObserver) : null;
     if (redis) closers.push(() => redis.close());
     if (redis && !multiProcessSafe(config)) {
       const lease = await SingleProcessLease.acquire(
@@ -98,10 +116,15 @@ export async function startFlow(
         pollMs: 500,
         fenceTtlSeconds: config.redis.sessionTtlSeconds,
       });
-      await worker.start();
+      // Not awaited: with Redis down at start the process still comes up,
+      // answers /health with 503 and refuses ops with UNAVAILABLE.
+      worker.start().catch((err: unknown) => log.error({ err }, 'ordering worker failed to start'));
       const running = worker;
       closers.push(() => running.close());
-      log.info({ concurrency: config.ordering.workerConcurrency, leaseMs: config.ordering.leaseMs }, 'ordering worker started');
+      log.info(
+        { concurrency: config.ordering.workerConcurrency, leaseMs: config.ordering.leaseMs },
+        'ordering worker started',
+      );
     }
 
     if (role === 'worker') {
@@ -129,6 +152,12 @@ export async function startFlow(
       redis,
     );
     closers.push(() => ordering.close());
+    metrics.trackOrdering(
+      orderingBacklog(
+        ordering,
+        redis && { client: redis.commands, keys: new OrderingKeys(config.redis.keyPrefix) },
+      ),
+    );
 
     const verifier = new TokenVerifier(config.auth.jwtSecret);
     const context = buildGatewayContext({

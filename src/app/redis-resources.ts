@@ -1,6 +1,7 @@
 import type { FlowConfig } from '../config';
 import type { Logger } from '../observability/logger';
 import { createRedis, describeTarget, isCluster, RedisKeys, type RedisClient } from '../redis';
+import type { RedisObserver } from '../redis/instrument';
 
 /**
  * The Redis connections of one process, opened on first use and shared by
@@ -15,6 +16,8 @@ export class RedisResources {
   constructor(
     private readonly config: FlowConfig,
     private readonly log: Logger,
+    /** Counts errors and slow commands of both connections (the process's metrics). */
+    private readonly observer?: RedisObserver,
   ) {
     this.keys = new RedisKeys(config.redis.keyPrefix);
   }
@@ -29,7 +32,9 @@ export class RedisResources {
   }
 
   get commands(): RedisClient {
-    this.commandClient ??= createRedis(this.config, this.log, 'commands');
+    this.commandClient ??= createRedis(this.config, this.log, 'commands', {
+      observer: this.observer,
+    });
     return this.commandClient;
   }
 
@@ -39,6 +44,7 @@ export class RedisResources {
     this.subscriberClient ??= createRedis(this.config, this.log, 'subscriber', {
       shardedSubscribers: this.sharded,
       maxRetriesPerRequest: null,
+      observer: this.observer,
     });
     return this.subscriberClient;
   }

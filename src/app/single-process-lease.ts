@@ -27,7 +27,15 @@ export class SingleProcessLease {
     owner: string,
     log: Logger,
   ): Promise<SingleProcessLease> {
-    const taken = await client.set(key, owner, 'PX', LEASE_MS, 'NX');
+    let taken: string | null;
+    try {
+      taken = await client.set(key, owner, 'PX', LEASE_MS, 'NX');
+    } catch (err) {
+      throw new StartupError(
+        `cannot reach Redis to check that no other process runs this single-process configuration (${(err as Error).message}); ` +
+          'start Redis, or turn every USE_REDIS_* flag off (or on)',
+      );
+    }
     if (taken !== 'OK') {
       const holder = await client.get(key);
       if (holder !== owner) {

@@ -1,11 +1,36 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { RedisObserver } from '../redis/instrument';
+
+/** Cluster-wide figures of Redis ordering, read from the ready sets at scrape time. */
+export interface SharedBacklog {
+  /** Documents with queued op messages (claimed or not). */
+  documents: number;
+  /** Age of the oldest document with queued op messages that no worker has claimed; 0 when none. */
+  oldestWaitSeconds: number;
+}
+
+/** Where the ordering gauges come from; set once the ordering service exists. */
+export interface OrderingBacklog {
+  /** Op messages held by this process: not yet applied (memory ordering) or not yet queued (Redis). */
+  localDepth(): number;
+  /** Redis ordering only; rejects when Redis does not answer. */
+  shared?(): Promise<SharedBacklog>;
+}
+
+/** A scrape never waits longer than this for Redis; the gauges then keep their last value. */
+const SHARED_READ_TIMEOUT_MS = 1000;
+/** Two gauges read the same figures; one Redis read serves a whole scrape. */
+const SHARED_READ_REUSE_MS = 500;
 
 /**
  * Every Prometheus metric of a process, on a registry of its own so that two
- * servers in one test process do not collide.
+ * servers in one test process do not collide. Names are what the Grafana
+ * dashboard (grafana/flow-realtime.json) queries; a test keeps them in step.
  */
 export class Metrics {
   readonly registry = new Registry();
+  private backlog: OrderingBacklog | undefined;
+  private sharedRead: { at: number; result: Promise<SharedBacklog | undefined> } | undefined;
   readonly connections = new Gauge({
     name: 'flow_connections',
     help: 'Open WebSocket connections on this gateway',
@@ -67,20 +92,79 @@ export class Metrics {
   });
   readonly queueDepth = new Gauge({
     name: 'flow_ordering_queue_depth',
-    help: 'Op messages waiting in the ordering queues this process sees',
+    help: 'Op messages this process holds for ordering: waiting to be applied (in-memory ordering) or to be written to their Redis queue (Redis ordering)',
+    registers: [this.registry],
+    collect: () => {
+      if (this.backlog) this.queueDepth.set(this.backlog.localDepth());
+    },
+  });
+  readonly documentsWaiting = new Gauge({
+    name: 'flow_ordering_documents_waiting',
+    help: 'Documents with op messages queued in Redis, over the whole cluster (Redis ordering only)',
+    registers: [this.registry],
+    collect: async () => {
+      const shared = await this.readShared();
+      if (shared) this.documentsWaiting.set(shared.documents);
+    },
+  });
+  readonly oldestWait = new Gauge({
+    name: 'flow_ordering_oldest_wait_seconds',
+    help: 'Age of the oldest document with queued op messages that no worker has claimed, over the whole cluster (Redis ordering only); grows when workers are down or saturated',
+    registers: [this.registry],
+    collect: async () => {
+      const shared = await this.readShared();
+      if (shared) this.oldestWait.set(shared.oldestWaitSeconds);
+    },
+  });
+  readonly orderingLag = new Histogram({
+    name: 'flow_ordering_lag_seconds',
+    help: 'From an op message accepted for ordering to its apply, in the process that applies it',
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [this.registry],
   });
   readonly redisErrors = new Counter({
     name: 'flow_redis_errors_total',
-    help: 'Redis command and connection errors',
-    labelNames: ['kind'] as const,
+    help: 'Redis errors: failed commands (source="command") and connection error events (source="connection"), by kind (unreachable, closed, timeout, cluster-down, out-of-memory, auth, reply, ...)',
+    labelNames: ['source', 'kind'] as const,
     registers: [this.registry],
   });
   readonly redisSlowCommands = new Counter({
     name: 'flow_redis_slow_commands_total',
-    help: 'Redis commands slower than REDIS_SLOW_COMMAND_MS',
+    help: 'Redis commands slower than REDIS_SLOW_COMMAND_MS, by command',
+    labelNames: ['command'] as const,
     registers: [this.registry],
   });
+
+  /** What the Redis connections of this process report into (see RedisResources). */
+  readonly redisObserver: RedisObserver = {
+    error: (source, kind) => this.redisErrors.inc({ source, kind }),
+    slowCommand: (command) => this.redisSlowCommands.inc({ command }),
+  };
+
+  /** Feeds the ordering gauges from now on. */
+  trackOrdering(backlog: OrderingBacklog): void {
+    this.backlog = backlog;
+  }
+
+  private readShared(): Promise<SharedBacklog | undefined> {
+    const read = this.backlog?.shared?.bind(this.backlog);
+    if (!read) return Promise.resolve(undefined);
+    const now = Date.now();
+    if (this.sharedRead && now - this.sharedRead.at < SHARED_READ_REUSE_MS)
+      return this.sharedRead.result;
+    let timer: NodeJS.Timeout | undefined;
+    const result = Promise.race([
+      read(),
+      new Promise<undefined>((resolve) => {
+        timer = setTimeout(() => resolve(undefined), SHARED_READ_TIMEOUT_MS);
+        timer.unref();
+      }),
+    ])
+      .catch(() => undefined)
+      .finally(() => clearTimeout(timer));
+    this.sharedRead = { at: now, result };
+    return result;
+  }
 
   constructor(defaults = true) {
     if (defaults) collectDefaultMetrics({ register: this.registry });

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import {
   ProtocolError,
+  UnavailableError,
   parseClientMessage,
   type ErrorCode,
   type JoinMessage,
@@ -14,6 +15,25 @@ import { accessTo, type Grants } from './grants';
 import type { GatewayHub } from './hub';
 import type { Member } from './member';
 import { TokenBucket } from './rate-limiter';
+
+/** A join waits this long for the document's subscription before answering UNAVAILABLE. */
+const SUBSCRIBE_DEADLINE_MS = 5000;
+
+function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new UnavailableError(
+            'the document feed could not be subscribed in time; nothing changed; retry the join',
+          ),
+        ),
+      ms,
+    );
+  });
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+}
 
 export interface ConnectionIdentity {
   client: string;
@@ -151,7 +171,7 @@ export class ClientConnection {
     const feed = this.hub.feed(doc);
     feed.addMember(member);
     try {
-      await feed.subscribed;
+      await withDeadline(feed.subscribed, SUBSCRIBE_DEADLINE_MS);
       const resume =
         message.since !== undefined && message.epoch !== undefined
           ? { seq: message.since, epoch: message.epoch }

@@ -205,7 +205,8 @@ export class DocumentFeed {
    */
   private ackMembers(outcome: Duplicate): void {
     for (const member of this.byClient.get(outcome.client) ?? []) {
-      if (member.phase !== 'joining' && member.inflight.has(outcome.cseq)) this.sendAck(member, outcome);
+      if (member.phase !== 'joining' && member.inflight.has(outcome.cseq))
+        this.sendAck(member, outcome);
     }
   }
 

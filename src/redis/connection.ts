@@ -3,7 +3,7 @@ import { redisDebugEnabled, type FlowConfig } from '../config';
 import type { Logger } from '../observability/logger';
 import { logConnectionLifecycle } from './connection-log';
 import { ClusterUnreachableError } from './errors';
-import { instrumentCommands } from './instrument';
+import { instrumentCommands, redisErrorKind, type RedisObserver } from './instrument';
 
 /** A connection to a single Redis or to a Redis Cluster; both speak the same commands. */
 export type RedisClient = Redis | Cluster;
@@ -18,6 +18,8 @@ export interface CreateRedisOptions {
   shardedSubscribers?: boolean;
   /** Do not connect before the first command. */
   lazyConnect?: boolean;
+  /** Told of failed commands, connection errors and slow commands (the process's metrics). */
+  observer?: RedisObserver;
 }
 
 /** Milliseconds before reconnection attempt `times`: REDIS_RETRY_DELAY growing linearly to 5x. */
@@ -118,8 +120,22 @@ export function createRedis(
   instrumentCommands(client, connectionLog, {
     slowCommandMs: r.slowCommandMs,
     trace: redisDebugEnabled(config),
+    observer: options.observer,
   });
+  observeConnectionErrors(client, options.observer);
   return client;
+}
+
+/**
+ * Counts every error event: each reconnection attempt that fails is one, so
+ * the rate shows how long and how hard Redis was away. A cluster reports a
+ * failing node as `node error` and its own failures as `error`.
+ */
+function observeConnectionErrors(client: RedisClient, observer: RedisObserver | undefined): void {
+  if (!observer?.error) return;
+  const onError = (err: unknown) => observer.error?.('connection', redisErrorKind(err));
+  client.on('error', onError);
+  if (isCluster(client)) client.on('node error', onError);
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { Cluster, Command, Redis } from 'ioredis';
 import type { Logger } from '../observability/logger';
+import { redisFailureKind, type RedisFailureKind } from './errors';
 
 export const SLOW_COMMAND_MESSAGE = 'Redis operation took longer than expected';
 export const TRACE_COMMAND_MESSAGE = 'Redis command';
@@ -24,11 +25,38 @@ const BLOCKING = new Set([
   'monitor',
 ]);
 
+/**
+ * Why a command or a connection failed, as counted in metrics: an outage
+ * kind (see errors.ts), `reply` for any other error reply of Redis (a script
+ * refusing a stale fence, a wrong type), `other` for anything else.
+ */
+export type RedisErrorKind = RedisFailureKind | 'reply' | 'other';
+
+/** Classifies an error for metrics; never throws. */
+export function redisErrorKind(err: unknown): RedisErrorKind {
+  const kind = redisFailureKind(err);
+  if (kind !== undefined) return kind;
+  return err instanceof Error && err.name === 'ReplyError' ? 'reply' : 'other';
+}
+
+/**
+ * What a process counts about its Redis connections (its Prometheus
+ * metrics). Each member is optional and must not throw.
+ */
+export interface RedisObserver {
+  /** A command that failed, or an error event of the connection. */
+  error?(source: 'command' | 'connection', kind: RedisErrorKind): void;
+  /** A command that took longer than REDIS_SLOW_COMMAND_MS; `ms` is its time. */
+  slowCommand?(command: string, ms: number): void;
+}
+
 export interface InstrumentOptions {
   /** Commands slower than this (ms) are logged as slow; 0 turns the check off. */
   slowCommandMs: number;
   /** Trace every command (name and first key, never values) at debug level: `DEBUG=redis:*`. */
   trace: boolean;
+  /** Told of failed and slow commands. */
+  observer?: RedisObserver;
 }
 
 type SendCommand = (command: Command, ...rest: unknown[]) => unknown;
@@ -53,7 +81,9 @@ export function instrumentCommands(
   log: Logger,
   options: InstrumentOptions,
 ): void {
-  if (options.slowCommandMs <= 0 && !options.trace) return;
+  const { observer } = options;
+  const countErrors = observer?.error !== undefined;
+  if (options.slowCommandMs <= 0 && !options.trace && !countErrors) return;
   const target = client as unknown as { sendCommand: SendCommand; status: string };
   const send = target.sendCommand.bind(client) as SendCommand;
   // A cluster re-sends a command on MOVED/ASK through the same method; time it once.
@@ -64,19 +94,21 @@ export function instrumentCommands(
       const name = command.name.toLowerCase();
       if (options.trace)
         log.debug({ command: name, key: firstKey(command) }, TRACE_COMMAND_MESSAGE);
-      if (options.slowCommandMs > 0 && target.status === 'ready' && !BLOCKING.has(name)) {
-        const started = performance.now();
-        const done = () => {
-          const ms = Math.round(performance.now() - started);
-          if (ms > options.slowCommandMs) {
-            log.warn(
-              { command: name, ms, thresholdMs: options.slowCommandMs },
-              SLOW_COMMAND_MESSAGE,
-            );
-          }
-        };
-        command.promise.then(done, done);
-      }
+      const timed = options.slowCommandMs > 0 && target.status === 'ready' && !BLOCKING.has(name);
+      const started = performance.now();
+      const done = () => {
+        if (!timed) return;
+        const ms = Math.round(performance.now() - started);
+        if (ms > options.slowCommandMs) {
+          log.warn({ command: name, ms, thresholdMs: options.slowCommandMs }, SLOW_COMMAND_MESSAGE);
+          observer?.slowCommand?.(name, ms);
+        }
+      };
+      const failed = (err: unknown) => {
+        done();
+        if (countErrors) observer?.error?.('command', redisErrorKind(err));
+      };
+      if (timed || countErrors) command.promise.then(done, failed);
     }
     return send(command, ...rest);
   };

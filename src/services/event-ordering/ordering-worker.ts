@@ -47,6 +47,7 @@ export class OrderingWorker {
   private readonly queues = new Map<string, Queue>();
   private poller: NodeJS.Timeout | undefined;
   private closing = false;
+  private polling = false;
   private readonly running = new Set<Promise<void>>();
   applied = 0;
 
@@ -56,6 +57,9 @@ export class OrderingWorker {
 
   async start(): Promise<void> {
     const { subscriber, sharded, keys } = this.options;
+    // Polling first: it works even while the subscription waits for Redis.
+    this.poller = setInterval(() => void this.poll(), this.options.pollMs);
+    this.poller.unref();
     const channels = Array.from({ length: READY_SHARDS }, (_, shard) => keys.wakeChannel(shard));
     const onMessage = (_channel: string, doc: string) => this.offer(doc);
     if (sharded) {
@@ -65,23 +69,33 @@ export class OrderingWorker {
       subscriber.on('message', onMessage);
       await subscriber.subscribe(...channels);
     }
-    this.poller = setInterval(() => void this.poll(), this.options.pollMs);
-    this.poller.unref();
     await this.poll();
   }
 
   /** Reads every ready set: the safety net under lost wake-ups and failed claims. */
   private async poll(): Promise<void> {
+    if (this.polling) return;
+    this.polling = true;
     const { client, keys, log } = this.options;
-    for (let shard = 0; shard < READY_SHARDS && !this.closing; shard++) {
-      try {
+    try {
+      for (let shard = 0; shard < READY_SHARDS && !this.closing; shard++) {
         // Only marks whose time has come: fresh ones were announced on the
         // wake channel, held ones belong to a live worker.
-        const docs = await client.zrangebyscore(keys.ready(shard), '-inf', String(Date.now()), 'LIMIT', 0, 100);
+        const docs = await client.zrangebyscore(
+          keys.ready(shard),
+          '-inf',
+          String(Date.now()),
+          'LIMIT',
+          0,
+          100,
+        );
         for (const doc of docs) this.offer(doc);
-      } catch (err) {
-        log.warn({ shard, err: (err as Error).message }, 'reading a ready set failed');
       }
+    } catch (err) {
+      // The connection reports outages itself; one line per failed round here.
+      log.debug({ err: (err as Error).message }, 'reading the ready sets failed');
+    } finally {
+      this.polling = false;
     }
   }
 
@@ -110,7 +124,13 @@ export class OrderingWorker {
     const { client, keys, owner, leaseMs, fenceTtlSeconds } = this.options;
     const redis = withClaimCommands(client);
     const claimKey = keys.claim(doc);
-    const token = await redis.flowClaim(claimKey, this.fenceKey(doc), owner, leaseMs, fenceTtlSeconds);
+    const token = await redis.flowClaim(
+      claimKey,
+      this.fenceKey(doc),
+      owner,
+      leaseMs,
+      fenceTtlSeconds,
+    );
     if (token === 0) return; // Another worker has it; the ready mark stays for whoever is next.
     const ready = keys.ready(keys.shardOf(doc));
     // While we hold the claim the ready mark says "not before the lease
@@ -118,15 +138,18 @@ export class OrderingWorker {
     const holdMark = () => client.zadd(ready, 'XX', Date.now() + leaseMs, doc);
     await holdMark();
     let lost = false;
-    const renew = setInterval(() => {
-      redis.flowRenew(claimKey, owner, leaseMs).then(
-        (held) => {
-          if (held === 0) lost = true;
-          else void holdMark().catch(() => undefined);
-        },
-        () => undefined,
-      );
-    }, Math.max(100, Math.floor(leaseMs / 3)));
+    const renew = setInterval(
+      () => {
+        redis.flowRenew(claimKey, owner, leaseMs).then(
+          (held) => {
+            if (held === 0) lost = true;
+            else void holdMark().catch(() => undefined);
+          },
+          () => undefined,
+        );
+      },
+      Math.max(100, Math.floor(leaseMs / 3)),
+    );
     const queue = this.queueFor(doc);
     try {
       for (;;) {
@@ -140,7 +163,10 @@ export class OrderingWorker {
       }
     } catch (err) {
       if (!(err instanceof FencedError)) throw err;
-      this.options.log.warn({ doc, owner }, 'claim taken over by another worker; stopped processing the document');
+      this.options.log.warn(
+        { doc, owner },
+        'claim taken over by another worker; stopped processing the document',
+      );
       return;
     } finally {
       clearInterval(renew);

@@ -1,5 +1,7 @@
 import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { UnavailableError } from '../../protocol';
+import { asServiceError } from '../../redis';
 import type {
   BroadcastListener,
   ClusterStats,
@@ -69,7 +71,11 @@ export class RedisWebSocketManager implements WebSocketManager {
     const { client, sharded, channelOf } = this.options;
     const channel = channelOf(message.doc);
     const payload = JSON.stringify(message);
-    await (sharded ? client.spublish(channel, payload) : client.publish(channel, payload));
+    try {
+      await (sharded ? client.spublish(channel, payload) : client.publish(channel, payload));
+    } catch (err) {
+      throw asServiceError(err);
+    }
   }
 
   subscribe(doc: string, listener: BroadcastListener): Promise<void> {
@@ -77,8 +83,19 @@ export class RedisWebSocketManager implements WebSocketManager {
     this.listeners.set(channel, listener);
     return this.chain(channel, async () => {
       const { subscriber, sharded } = this.options;
-      if (this.listeners.has(channel))
+      if (!this.listeners.has(channel)) return;
+      // A subscriber waits for Redis forever; a join must not. The listener
+      // stays registered, and the next join of the document subscribes again.
+      if (subscriber.status !== 'ready') {
+        throw new UnavailableError(
+          'Redis pub/sub is not connected; nothing changed; retry the join',
+        );
+      }
+      try {
         await (sharded ? subscriber.ssubscribe(channel) : subscriber.subscribe(channel));
+      } catch (err) {
+        throw asServiceError(err);
+      }
     });
   }
 
@@ -87,8 +104,10 @@ export class RedisWebSocketManager implements WebSocketManager {
     this.listeners.delete(channel);
     return this.chain(channel, async () => {
       const { subscriber, sharded } = this.options;
-      if (!this.listeners.has(channel))
-        await (sharded ? subscriber.sunsubscribe(channel) : subscriber.unsubscribe(channel));
+      // While disconnected the command would wait for Redis forever; the
+      // listener is gone already, so a message that still arrives is dropped.
+      if (this.listeners.has(channel) || subscriber.status !== 'ready') return;
+      await (sharded ? subscriber.sunsubscribe(channel) : subscriber.unsubscribe(channel));
     });
   }
 
