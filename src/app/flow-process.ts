@@ -34,6 +34,9 @@ export interface StartOptions {
   log?: Logger;
 }
 
+/** At start, how long the process waits for Redis before it serves without it (and says so). */
+const STARTUP_REDIS_WAIT_MS = 3000;
+
 /** One cleanup step (a service's close) may take this long before shutdown goes on without it. */
 const CLOSE_STEP_LIMIT_MS = 2000;
 
@@ -79,6 +82,7 @@ export async function startFlow(
   try {
     const redis = usesRedis(config) ? new RedisResources(config, log, metrics.redisObserver) : null;
     if (redis) closers.push(() => redis.close());
+    if (redis) await redis.waitReady(STARTUP_REDIS_WAIT_MS);
     if (redis && !multiProcessSafe(config)) {
       const lease = await SingleProcessLease.acquire(
         redis.commands,

@@ -49,6 +49,27 @@ export class RedisResources {
     return this.subscriberClient;
   }
 
+  /**
+   * Waits until the command connection is ready, at most `ms`. Startup uses
+   * it so that the log reads in order (connected, then the services); when
+   * Redis is down the process starts anyway and reports it.
+   */
+  async waitReady(ms: number): Promise<boolean> {
+    const client = this.commands;
+    if (client.status === 'ready') return true;
+    return new Promise((resolve) => {
+      const onReady = () => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      const timer = setTimeout(() => {
+        client.off('ready', onReady);
+        resolve(false);
+      }, ms);
+      client.once('ready', onReady);
+    });
+  }
+
   /** `ok`, or what is wrong, for /health. */
   async check(timeoutMs = 1000): Promise<string> {
     const client = this.commands;

@@ -10,6 +10,24 @@ import type {
   WebSocketManager,
 } from './websocket-manager';
 
+/** A join waits this long for a (re)connecting subscriber before answering UNAVAILABLE. */
+const SUBSCRIBE_READY_WAIT_MS = 2000;
+
+/** Resolves true once the connection is ready, false after `ms`. */
+function readyWithin(client: Redis | Cluster, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const onReady = () => {
+      clearTimeout(timer);
+      resolve(true);
+    };
+    const timer = setTimeout(() => {
+      client.off('ready', onReady);
+      resolve(false);
+    }, ms);
+    client.once('ready', onReady);
+  });
+}
+
 export interface RedisWebSocketManagerOptions {
   /** Commands and publishes. */
   client: Redis | Cluster;
@@ -86,7 +104,10 @@ export class RedisWebSocketManager implements WebSocketManager {
       if (!this.listeners.has(channel)) return;
       // A subscriber waits for Redis forever; a join must not. The listener
       // stays registered, and the next join of the document subscribes again.
-      if (subscriber.status !== 'ready') {
+      if (
+        subscriber.status !== 'ready' &&
+        !(await readyWithin(subscriber, SUBSCRIBE_READY_WAIT_MS))
+      ) {
         throw new UnavailableError(
           'Redis pub/sub is not connected; nothing changed; retry the join',
         );

@@ -1,0 +1,111 @@
+/**
+ * pm2 apps of Flow Realtime: `npx pm2 start ecosystem.config.js` (after
+ * `npm run build`, and `npm run cluster:up` for the local Redis Cluster).
+ * docs/operations.md explains every setting; in short:
+ *
+ * - Every app is in the pm2 namespace `backend`: `pm2 restart backend`,
+ *   `pm2 reload backend`, `pm2 logs backend`, `pm2 delete backend` act on all.
+ * - Fork mode with `instances`: every gateway listens on the same PORT; uSockets
+ *   sets SO_REUSEPORT and the kernel spreads new connections over them.
+ * - `wait_ready`: pm2 counts an instance as up when it sends 'ready' (src/cli.ts
+ *   does once it serves). `pm2 reload` of a fork-mode app is a restart of
+ *   its instances one after the other (with two or fewer; add `--parallel 1`
+ *   for more), each waiting for the new one's 'ready' before the next stops,
+ *   so a gateway always listens. `pm2 reload backend` acts on four processes:
+ *   add `--parallel 1` there too, or reload `gateway` and `worker` in turn.
+ * - `kill_timeout` is above SHUTDOWN_DRAIN_MS + 1 s, the time a stopping process
+ *   takes at most (it closes clients with 1001, drains, exits; src/cli.ts).
+ *
+ * The topology follows the flags (read when `pm2 start` evaluates this file):
+ * all three USE_REDIS_* flags on: gateways and workers; WebSockets and
+ * collaboration on, ordering off: gateways only (they order in-process, the
+ * atomic apply in Redis keeps one order); anything else: one `flow all`
+ * process, since a service in memory serves one process only. pm2 keeps the
+ * environment an app was started with: to change flags, `pm2 delete backend`
+ * and start again (docs/operations.md, "Migration and rollback").
+ *
+ * NODE_ID is not set: a static file cannot give each instance its own value
+ * (pm2 only numbers instances in NODE_APP_INSTANCE, and `increment_var` only
+ * counts numbers up), so each process keeps the default `<hostname>-<pid>`,
+ * unique per process and new after every restart.
+ *
+ * Every variable below can be overridden from the shell that runs
+ * `pm2 start`, e.g. `PORT=3101 GATEWAY_INSTANCES=4 npx pm2 start ecosystem.config.js`;
+ * variables not listed here reach the apps from that shell's environment too.
+ */
+'use strict';
+
+const path = require('node:path');
+
+const env = (name, fallback) => {
+  const value = process.env[name];
+  return value === undefined || value === '' ? fallback : value;
+};
+const flag = (name) => ['true', '1'].includes(env(name, 'true'));
+const count = (name, fallback) => {
+  const value = Number(env(name, String(fallback)));
+  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a whole number >= 1`);
+  return value;
+};
+
+const drainMs = Number(env('SHUTDOWN_DRAIN_MS', '5000'));
+const flags = {
+  USE_REDIS_WEBSOCKETS: flag('USE_REDIS_WEBSOCKETS'),
+  USE_REDIS_COLLABORATION: flag('USE_REDIS_COLLABORATION'),
+  USE_REDIS_EVENT_ORDERING: flag('USE_REDIS_EVENT_ORDERING'),
+};
+const multiProcess = flags.USE_REDIS_WEBSOCKETS && flags.USE_REDIS_COLLABORATION;
+const withWorkers = multiProcess && flags.USE_REDIS_EVENT_ORDERING;
+
+/** What every app shares: the local cluster of `npm run cluster:up` unless overridden. */
+const shared = {
+  NODE_ENV: env('NODE_ENV', 'production'),
+  PORT: env('PORT', '3001'),
+  REDIS_CLUSTER_NODES: env('REDIS_CLUSTER_NODES', '127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003'),
+  USE_REDIS_WEBSOCKETS: String(flags.USE_REDIS_WEBSOCKETS),
+  USE_REDIS_COLLABORATION: String(flags.USE_REDIS_COLLABORATION),
+  USE_REDIS_EVENT_ORDERING: String(flags.USE_REDIS_EVENT_ORDERING),
+  SHUTDOWN_DRAIN_MS: String(drainMs),
+};
+
+/** Settings of every app. */
+const common = {
+  cwd: __dirname,
+  script: path.join(__dirname, 'dist', 'cli.js'),
+  exec_mode: 'fork',
+  namespace: 'backend',
+  wait_ready: true,
+  // Time a new instance has to send 'ready'; pm2 goes on without it after this.
+  listen_timeout: 20_000,
+  // SIGINT first; SIGKILL only after this. The process exits by itself within
+  // SHUTDOWN_DRAIN_MS + 1 s.
+  kill_timeout: drainMs + 3000,
+  // A process that keeps failing to start (Redis unreachable, bad config) is
+  // restarted with growing delays instead of in a tight loop.
+  exp_backoff_restart_delay: 200,
+  // Logs: one JSON line per event (pino). One file per app for all its
+  // instances, and no pm2 timestamp prefix, so every line stays JSON.
+  merge_logs: true,
+  time: false,
+};
+
+const apps = [
+  {
+    ...common,
+    name: 'gateway',
+    args: multiProcess ? 'gateway' : 'all',
+    instances: multiProcess ? count('GATEWAY_INSTANCES', 2) : 1,
+    env: shared,
+  },
+];
+if (withWorkers) {
+  apps.push({
+    ...common,
+    name: 'worker',
+    args: 'worker',
+    instances: count('WORKER_INSTANCES', 2),
+    env: shared,
+  });
+}
+
+module.exports = { apps };
