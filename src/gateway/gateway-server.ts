@@ -65,6 +65,8 @@ export class GatewayServer {
     const { metrics } = context;
     const slowConsumer = () => metrics.slowConsumerCloses.inc();
     const sockets = new Set<UwsClientSocket>();
+    let socketIds = 0;
+    const publish = (topic: string, text: string) => void app.publish(topic, text, false);
     // Fan-out happens inside uWS (topic publish), so buffers are checked here.
     const sweep = setInterval(() => {
       for (const socket of sockets) socket.checkBackpressure();
@@ -120,7 +122,13 @@ export class GatewayServer {
       },
       open: (ws: WebSocket<SocketData>) => {
         const data = ws.getUserData();
-        const adapter = new UwsClientSocket(ws, options.maxBackpressureBytes, slowConsumer);
+        const adapter = new UwsClientSocket(
+          ws,
+          options.maxBackpressureBytes,
+          slowConsumer,
+          ++socketIds,
+          publish,
+        );
         data.adapter = adapter;
         sockets.add(adapter);
         const hub = hubRef.hub;

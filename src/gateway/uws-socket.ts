@@ -18,12 +18,30 @@ export interface SocketData {
  */
 export class UwsClientSocket implements ClientSocket {
   closed = false;
+  /** This socket's own topic: messages published to it queue behind the fan-out. */
+  private readonly ownTopic: string;
 
   constructor(
     private readonly ws: WebSocket<SocketData>,
     private readonly maxBackpressure: number,
     private readonly onSlowConsumer: () => void,
-  ) {}
+    id: number,
+    private readonly publish: (topic: string, text: string) => void,
+  ) {
+    this.ownTopic = `socket/${id}`;
+    ws.subscribe(this.ownTopic);
+  }
+
+  /**
+   * Sends through uWS's topic queue instead of writing at once: messages
+   * published in one event-loop turn reach each socket in publish order and
+   * in one write, where `send` outside a uWS callback costs a system call
+   * per message. Acks go this way, interleaved in seq order with events.
+   */
+  sendQueued(text: string): void {
+    if (this.closed) return;
+    this.publish(this.ownTopic, text);
+  }
 
   send(text: string): void {
     if (this.closed) return;

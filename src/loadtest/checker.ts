@@ -118,14 +118,16 @@ function checkClient(h: ClientDocHistory, log: DocumentLog, anomalies: AnomalyLi
     contig = seq;
     while (extra.delete(contig + 1)) contig++;
   };
-  const endSegment = () => {
-    if (extra.size === 0) return;
+  /** Reports the seqs missing from the segment that ends; true when some were. */
+  const endSegment = (): boolean => {
+    if (extra.size === 0) return false;
     const top = Math.max(...extra);
     const missing: number[] = [];
     for (let s = contig + 1; s < top && missing.length < 10_000; s++)
       if (!extra.has(s)) missing.push(s);
     report('hole', `never received seq ${describeRanges(missing)}`, contig + 1);
     extra.clear();
+    return true;
   };
   const endCatchUp = () => {
     if (catchUpNext !== null && catchUpNext !== catchUpLast + 1) {
@@ -222,7 +224,10 @@ function checkClient(h: ClientDocHistory, log: DocumentLog, anomalies: AnomalyLi
     }
   }
   endCatchUp();
-  endSegment();
+  const holes = endSegment();
+  if (!holes && h.final && h.final.epoch === epoch && h.final.seq > contig) {
+    report('hole', `the replica claims seq ${h.final.seq} but received only up to ${contig}`);
+  }
 
   for (const { cseq, code } of h.refused) {
     answered.add(cseq);

@@ -214,7 +214,7 @@ export class Membership {
     this.link.metrics.created(intendedUs);
     if (this.phase === 'live' && this.link.send(p.text)) {
       p.sent = true;
-      this.link.metrics.sent(intendedUs, nowUs(), false);
+      this.link.metrics.sent(intendedUs, nowUs(), false, true);
     }
   }
 

@@ -131,7 +131,9 @@ export async function runLoadTest(options: LoadOptions, hooks: RunHooks = {}): P
     const drained = await Promise.all(threads.map((t) => t.wait('drained', drainMs + 10_000)));
     const unanswered = drained.reduce((n, d) => n + d.pending, 0);
     if (unanswered > 0)
-      log(`${unanswered} op messages were still unanswered ${options.drainTimeoutS} s after the end`);
+      log(
+        `${unanswered} op messages were still unanswered ${options.drainTimeoutS} s after the end`,
+      );
     const faultResults = await Promise.all(faults);
     const server = await fetchServerDocuments(options.urls, plan.docs);
     const positions: Record<string, { epoch: string; seq: number } | null> = {};

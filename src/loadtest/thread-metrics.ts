@@ -45,10 +45,15 @@ export class ThreadMetrics {
       this.counters[Counter.maxPending] = pending;
   }
 
-  sent(intendedUs: number, nowUs: number, resend: boolean): void {
+  /**
+   * An op message written to its socket. `onSchedule` when written the moment
+   * it was created: only those measure the generator's own lag (the others
+   * waited for a join).
+   */
+  sent(intendedUs: number, nowUs: number, resend: boolean, onSchedule = false): void {
     this.add(Counter.sent);
     if (resend) this.add(Counter.resent);
-    else if (this.inWindow(intendedUs)) recordUs(this.sendLag, nowUs - intendedUs);
+    if (onSchedule && this.inWindow(intendedUs)) recordUs(this.sendLag, nowUs - intendedUs);
   }
 
   /** The first answer to an op message (ack, duplicate ack or an error). */

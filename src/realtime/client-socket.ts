@@ -5,6 +5,12 @@
 export interface ClientSocket {
   /** Sends one text frame; a no-op once closed. Closes with 1013 past the backpressure limit. */
   send(text: string): void;
+  /**
+   * Sends one text frame after the fan-out already queued in this turn,
+   * batched with it (cheaper than `send` for acks); order among queued
+   * messages, and between them and the fan-out, is kept.
+   */
+  sendQueued(text: string): void;
   /** Joins a fan-out topic: every `broadcast` to it reaches this socket. */
   subscribe(topic: string): void;
   unsubscribe(topic: string): void;

@@ -210,7 +210,11 @@ export class DocumentFeed {
     }
   }
 
-  private sendAck(member: Member, outcome: Applied | Duplicate): void {
+  /**
+   * `queued` (the live path) batches the ack with this turn's fan-out; the
+   * catch-up path sends directly, in line with the catch-up events it sends.
+   */
+  private sendAck(member: Member, outcome: Applied | Duplicate, queued = true): void {
     const started = member.inflight.get(outcome.cseq);
     if (started !== undefined) {
       member.inflight.delete(outcome.cseq);
@@ -218,16 +222,16 @@ export class DocumentFeed {
     }
     const { doc, cseq, seq, ref } = outcome;
     this.deps.metrics.messagesOut.inc();
-    member.socket.send(
-      encode({
-        type: 'ack',
-        doc,
-        cseq,
-        seq,
-        ...(outcome.kind === 'duplicate' ? { dup: true as const } : {}),
-        ...(ref === undefined ? {} : { ref }),
-      }),
-    );
+    const text = encode({
+      type: 'ack',
+      doc,
+      cseq,
+      seq,
+      ...(outcome.kind === 'duplicate' ? { dup: true as const } : {}),
+      ...(ref === undefined ? {} : { ref }),
+    });
+    if (queued) member.socket.sendQueued(text);
+    else member.socket.send(text);
   }
 
   // ---- gap recovery -------------------------------------------------------
@@ -446,7 +450,7 @@ export class DocumentFeed {
   private sendEventTo(member: Member, outcome: Applied): void {
     member.seq = outcome.seq;
     if (outcome.client === member.client) {
-      this.sendAck(member, outcome);
+      this.sendAck(member, outcome, false);
       return;
     }
     const { doc, seq, client, cseq, ops } = outcome;
