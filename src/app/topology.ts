@@ -16,7 +16,9 @@ export function multiProcessSafe(config: FlowConfig): boolean {
 
 export function usesRedis(config: FlowConfig): boolean {
   const { flags } = config;
-  return flags.collaboration || flags.websockets || flags.eventOrdering;
+  return (
+    flags.collaboration || flags.websockets || flags.eventOrdering || config.memorySeedFromRedis
+  );
 }
 
 /**

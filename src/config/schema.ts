@@ -156,6 +156,12 @@ export const schema = {
       env: 'REDIS_SLOW_COMMAND_MS',
     },
   },
+  memorySeedFromRedis: {
+    doc: 'With USE_REDIS_COLLABORATION=false: load a document from Redis (state, seq, epoch, dedupe records) the first time this process opens it, so that a rollback to in-memory keeps acknowledged documents. Needs Redis reachable; off by default so that `npm start` needs nothing.',
+    format: 'flag',
+    default: false,
+    env: 'MEMORY_SEED_FROM_REDIS',
+  },
   flags: {
     websockets: {
       doc: 'Use the Redis WebSocket manager (fan-out between gateways).',

@@ -201,7 +201,11 @@ describe('load test checker', () => {
   it('reports an epoch change', () => {
     const c = cleanC().disconnected().joinedSnapshot('epoch-2', 0, 4);
     const result = checkHistories(
-      [done(cleanA()), done(cleanB()), c.finish({ epoch: 'epoch-2', seq: 0, digest: FINAL }).toHistory()],
+      [
+        done(cleanA()),
+        done(cleanB()),
+        c.finish({ epoch: 'epoch-2', seq: 0, digest: FINAL }).toHistory(),
+      ],
       server(),
     );
     expect(result.counts['epoch-changed']).toBeGreaterThanOrEqual(1);

@@ -23,7 +23,21 @@ interface DocumentSession {
   touchedAt: number;
 }
 
+/** A document's last state elsewhere (Redis), to start an in-memory session from. */
+export interface SeedState {
+  snapshot: DocumentSnapshot;
+  /** Per client: highest applied cseq and its seq, so resends stay duplicates. */
+  lastApplied: Map<string, { cseq: number; seq: number }>;
+}
+
 export interface MemoryCollaborationOptions {
+  /**
+   * Loads a document that this process has not seen yet from elsewhere; a
+   * rollback from Redis to memory uses it to keep acknowledged documents.
+   */
+  seed?: (doc: string) => Promise<SeedState | null>;
+  /** Told when seeding a document failed and it started empty instead. */
+  onSeedError?: (doc: string, err: unknown) => void;
   historyLength: number;
   /** Seconds of inactivity after which a document is dropped; 0 keeps it forever. */
   sessionTtlSeconds: number;
@@ -76,7 +90,37 @@ export class MemoryCollaborationService implements CollaborationService {
     return session;
   }
 
+  /** Seeds in flight, one per document: concurrent first joins share it. */
+  private readonly seeding = new Map<string, Promise<void>>();
+
+  private async seedOnce(doc: string): Promise<void> {
+    const seed = this.options.seed;
+    if (!seed || this.sessions.has(doc)) return;
+    let pending = this.seeding.get(doc);
+    if (!pending) {
+      pending = seed(doc)
+        .then((found) => {
+          if (!found || this.sessions.has(doc)) return;
+          const { snapshot, lastApplied } = found;
+          this.sessions.set(doc, {
+            epoch: snapshot.epoch,
+            seq: snapshot.seq,
+            state: snapshot.state,
+            history: [],
+            lastApplied,
+            presence: new Map(),
+            touchedAt: this.now(),
+          });
+        })
+        .catch((err: unknown) => this.options.onSeedError?.(doc, err))
+        .finally(() => this.seeding.delete(doc));
+      this.seeding.set(doc, pending);
+    }
+    await pending;
+  }
+
   async open(doc: string, resume?: ResumePoint): Promise<CatchUp> {
+    await this.seedOnce(doc);
     const session = this.session(doc);
     if (resume) {
       const events = this.eventsOf(session, resume.epoch, resume.seq);
@@ -103,6 +147,7 @@ export class MemoryCollaborationService implements CollaborationService {
   }
 
   async snapshot(doc: string): Promise<DocumentSnapshot | null> {
+    await this.seedOnce(doc);
     const session = this.sessions.get(doc);
     return session ? this.snapshotOf(doc, session) : null;
   }
@@ -114,6 +159,7 @@ export class MemoryCollaborationService implements CollaborationService {
   }
 
   async applyBatch(doc: string, batch: readonly OpSubmission[]): Promise<ApplyOutcome[]> {
+    await this.seedOnce(doc);
     const session = this.session(doc);
     return batch.map((sub) => this.applyOne(doc, session, sub));
   }

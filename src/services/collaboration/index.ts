@@ -2,7 +2,11 @@ import type { RedisResources } from '../../app/redis-resources';
 import type { FlowConfig } from '../../config';
 import type { Logger } from '../../observability/logger';
 import type { CollaborationService } from './collaboration-service';
-import { MemoryCollaborationService } from './collaboration.memory';
+import {
+  MemoryCollaborationService,
+  type MemoryCollaborationOptions,
+} from './collaboration.memory';
+import { seedFromRedis } from './redis-seed';
 import { RedisCollaborationService } from './collaboration.redis';
 
 /** The only reader of USE_REDIS_COLLABORATION. */
@@ -24,8 +28,28 @@ export function createCollaborationService(
   log.warn(
     '⚠️ [RedisDI] Using In-Memory Collaboration Service (document state lives in this process only)',
   );
+  let seed: MemoryCollaborationOptions['seed'];
+  if (config.memorySeedFromRedis && redis) {
+    log.info(
+      'documents not yet in memory are loaded from Redis on first open (MEMORY_SEED_FROM_REDIS)',
+    );
+    const source = new RedisCollaborationService({
+      redis: redis.commands,
+      log,
+      keys: redis.keys,
+      historyLength: config.history.length,
+      sessionTtlSeconds: config.redis.sessionTtlSeconds,
+    });
+    seed = seedFromRedis(source, redis.commands, redis.keys);
+  }
   return new MemoryCollaborationService({
     historyLength: config.history.length,
     sessionTtlSeconds: config.redis.sessionTtlSeconds,
+    seed,
+    onSeedError: (doc, err) =>
+      log.warn(
+        { doc, err: (err as Error).message },
+        'could not load the document from Redis; it starts empty in memory',
+      ),
   });
 }

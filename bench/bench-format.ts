@@ -1,0 +1,89 @@
+/** Tables of benchmark results: plain text for the terminal, Markdown for BENCHMARKS.md. */
+import type { ScenarioResult } from './cluster-bench';
+
+const n0 = (v: number | undefined) =>
+  v === undefined || Number.isNaN(v) ? '-' : Math.round(v).toLocaleString('en-US');
+const ms = (v: number | undefined) =>
+  v === undefined || Number.isNaN(v) ? '-' : v < 10 ? v.toFixed(2) : v.toFixed(1);
+
+export const COLUMNS = [
+  'setup',
+  'scenario',
+  'docs',
+  'clients x per doc',
+  'offered op/s',
+  'acked op/s',
+  'delivered/s',
+  'ack p50 ms',
+  'ack p99 ms',
+  'ack max ms',
+  'fan-out p50 ms',
+  'fan-out p99 ms',
+  'generator CPU',
+  'check',
+  'Redis conns / worker',
+];
+
+/** One row per scenario, in COLUMNS order. */
+export function rows(results: readonly ScenarioResult[]): string[][] {
+  return results.map((r) => {
+    const rep = r.report;
+    const workers = (r.connections ?? []).filter((c) => c.process.includes('worker'));
+    const conns = workers.length > 0 ? workers.map((c) => String(c.total)).join(' / ') : '-';
+    if (!rep) {
+      return [r.mode, r.scenario.label, String(r.scenario.docs), '-', n0(r.scenario.rate), ...Array<string>(9).fill('-'), `run failed`].slice(0, COLUMNS.length);
+    }
+    const anomalies = rep.check.ok
+      ? 'OK'
+      : `${rep.check.total} anomalies (${Object.entries(rep.check.counts)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ')})`;
+    return [
+      r.mode,
+      r.scenario.label,
+      n0(rep.setup.docs),
+      `${rep.setup.clients} x ${rep.setup.members}`,
+      n0(rep.rates.offered),
+      n0(rep.rates.acked),
+      n0(rep.rates.delivered),
+      ms(rep.latencyMs.ack.p50),
+      ms(rep.latencyMs.ack.p99),
+      ms(rep.latencyMs.ack.max),
+      ms(rep.latencyMs.fanout.p50),
+      ms(rep.latencyMs.fanout.p99),
+      `${rep.generator.cpuCores.toFixed(2)} cores${rep.generator.clientBound ? ' (client-bound?)' : ''}`,
+      anomalies,
+      conns,
+    ];
+  });
+}
+
+export function textTable(header: readonly string[], body: readonly string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => (row[i] ?? '').length)));
+  const line = (cells: readonly string[]) =>
+    cells.map((c, i) => (i < 4 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ');
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');
+}
+
+export function markdownTable(header: readonly string[], body: readonly string[][]): string {
+  const line = (cells: readonly string[]) => `| ${cells.map((c) => c.replace(/\|/g, '\\|')).join(' | ')} |`;
+  return [line(header), line(header.map((_, i) => (i < 4 ? '---' : '---:'))), ...body.map(line)].join(
+    '\n',
+  );
+}
+
+/** Each worker's connections by name, for the notes under a table. */
+export function connectionNotes(results: readonly ScenarioResult[]): string[] {
+  const notes: string[] = [];
+  for (const r of results) {
+    for (const c of r.connections ?? []) {
+      const names = Object.entries(c.byName)
+        .map(([name, count]) => `${name} ${count}`)
+        .join(', ');
+      notes.push(
+        `${r.mode} ${r.scenario.label}: ${c.process} (pid ${c.pid}) held ${c.total} Redis connections (${names})`,
+      );
+    }
+  }
+  return notes;
+}

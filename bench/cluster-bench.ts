@@ -1,0 +1,232 @@
+/**
+ * The cluster benchmark, shared by `npm run bench:cluster` (bench/cluster.ts)
+ * and `npm run bench` (bench/run-all.ts): a 3-node Redis Cluster of its own,
+ * Flow gateways and workers as separate processes, and the load tester CLI
+ * (`node dist/loadtest/cli.js`) against them, one scenario at a time.
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { LoadReport } from '../src/loadtest/report';
+import { startRedisClusterProcesses } from '../test/support/redis-processes';
+import type { RedisEndpoint } from '../test/support/redis-types';
+import {
+  ROOT,
+  countRedisConnections,
+  startFlowProcess,
+  stopFlowProcess,
+  type ConnectionCount,
+  type FlowProcessHandle,
+} from './cluster-processes';
+
+/** bullmq: 2 gateways + 2 workers, USE_REDIS_EVENT_ORDERING=true; inproc: 2 gateways applying in-process. */
+export type ClusterMode = 'bullmq' | 'inproc';
+
+export interface Scenario {
+  label: string;
+  docs: number;
+  clients: number;
+  members: number;
+  rate: number;
+  durationS: number;
+  rampUpS: number;
+  threads: number;
+  /** Count the workers' (and gateways') Redis connections in the middle of the measured window. */
+  countConnections?: boolean;
+}
+
+export interface ScenarioResult {
+  mode: string;
+  scenario: Scenario;
+  /** The load tester command line, as run. */
+  command: string;
+  report: LoadReport | null;
+  exitCode: number | null;
+  error?: string;
+  connections?: ConnectionCount[];
+}
+
+export const MODE_FLAGS: Record<ClusterMode, Record<string, string>> = {
+  bullmq: {
+    USE_REDIS_WEBSOCKETS: 'true',
+    USE_REDIS_COLLABORATION: 'true',
+    USE_REDIS_EVENT_ORDERING: 'true',
+  },
+  inproc: {
+    USE_REDIS_WEBSOCKETS: 'true',
+    USE_REDIS_COLLABORATION: 'true',
+    USE_REDIS_EVENT_ORDERING: 'false',
+  },
+};
+
+/** Server limits raised so that the load tester, not the rate limiter, decides the load. */
+export const BENCH_LIMITS: Record<string, string> = {
+  LIMIT_MESSAGES_PER_SECOND: '1000000',
+  LIMIT_MESSAGE_BURST: '1000000',
+  LIMIT_DOCS_PER_CONNECTION: '1000',
+};
+
+export const MODE_TITLES: Record<string, string> = {
+  memory: '1 process, in memory (flow all)',
+  bullmq: '2 gateways + 2 workers, BullMQ ordering, 3-node Redis Cluster',
+  inproc: '2 gateways, in-process ordering, 3-node Redis Cluster',
+};
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Runs the load tester CLI once; counts connections mid-window when asked. */
+export async function runScenario(
+  mode: string,
+  scenario: Scenario,
+  urls: string[],
+  resultDir: string,
+  log: (line: string) => void,
+  counted: { processes: FlowProcessHandle[]; nodes: RedisEndpoint[] } | null,
+): Promise<ScenarioResult> {
+  const reportFile = path.join(resultDir, `${mode}-${scenario.label}.json`);
+  fs.rmSync(reportFile, { force: true });
+  const args = [
+    'dist/loadtest/cli.js',
+    ...urls.flatMap((url) => ['--url', url]),
+    '--clients',
+    String(scenario.clients),
+    '--docs',
+    String(scenario.docs),
+    '--members',
+    String(scenario.members),
+    '--rate',
+    String(scenario.rate),
+    '--duration',
+    String(scenario.durationS),
+    '--ramp-up',
+    String(scenario.rampUpS),
+    '--threads',
+    String(scenario.threads),
+    '--drain-timeout',
+    '60',
+    '--report',
+    path.relative(ROOT, reportFile),
+    '--no-progress',
+  ];
+  const command = `node ${args.join(' ')}`;
+  log(`\n[${mode}] ${scenario.label}: ${command}`);
+  const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  const keep = (chunk: Buffer) => {
+    output += chunk.toString();
+    process.stderr.write(chunk);
+  };
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+
+  let connections: ConnectionCount[] | undefined;
+  if (counted && scenario.countConnections) {
+    // The load starts after setup (joins); "joined" on stderr marks it.
+    const started = Date.now();
+    while (!/clients joined/.test(output) && child.exitCode === null) {
+      if (Date.now() - started > 180_000) break;
+      await sleep(100);
+    }
+    await sleep((scenario.rampUpS + scenario.durationS / 2) * 1000);
+    if (child.exitCode === null) {
+      connections = await countRedisConnections(counted.processes, counted.nodes).catch(
+        (err: unknown) => {
+          log(`could not count connections: ${String(err)}`);
+          return undefined;
+        },
+      );
+    }
+  }
+  const exitCode = await exited;
+  let report: LoadReport | null = null;
+  try {
+    report = JSON.parse(fs.readFileSync(reportFile, 'utf8')) as LoadReport;
+  } catch {
+    report = null;
+  }
+  return {
+    mode,
+    scenario,
+    command,
+    report,
+    exitCode,
+    ...(report ? {} : { error: `no report (exit ${exitCode}): ${output.slice(-500)}` }),
+    ...(connections ? { connections } : {}),
+  };
+}
+
+export interface ClusterBenchOptions {
+  modes: ClusterMode[];
+  scenarios: Scenario[];
+  resultDir: string;
+  log: (line: string) => void;
+}
+
+export interface ClusterBenchResult {
+  results: ScenarioResult[];
+  redis: RedisEndpoint[];
+  /** The environment and commands of the Flow processes, per mode. */
+  processCommands: Record<string, string[]>;
+}
+
+/** Starts a Redis Cluster, then each mode's processes in turn, and runs every scenario. */
+export async function runClusterBench(options: ClusterBenchOptions): Promise<ClusterBenchResult> {
+  const { log, resultDir } = options;
+  fs.mkdirSync(resultDir, { recursive: true });
+  log('starting a 3-node Redis Cluster (redis-server from PATH, ports 17000-21999)');
+  const cluster = await startRedisClusterProcesses();
+  const nodes = cluster.nodes;
+  log(`Redis Cluster on ${nodes.map((n) => n.port).join(', ')}`);
+  const results: ScenarioResult[] = [];
+  const processCommands: Record<string, string[]> = {};
+  let running: FlowProcessHandle[] = [];
+  const stopAll = async () => {
+    await Promise.all(running.map((p) => stopFlowProcess(p)));
+    running = [];
+  };
+  const onSignal = () => {
+    void stopAll().then(() => cluster.stop().then(() => process.exit(130)));
+  };
+  process.once('SIGINT', onSignal);
+  try {
+    for (const mode of options.modes) {
+      const env = {
+        REDIS_CLUSTER_NODES: nodes.map((n) => `${n.host}:${n.port}`).join(','),
+        ...MODE_FLAGS[mode],
+        ...BENCH_LIMITS,
+      };
+      const envText = Object.entries(env)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' ');
+      const logDir = path.join(resultDir, 'logs');
+      const gateways = await Promise.all(
+        [1, 2].map((i) => startFlowProcess(`${mode}-gateway-${i}`, 'gateway', env, logDir)),
+      );
+      running.push(...gateways);
+      const workers =
+        mode === 'bullmq'
+          ? await Promise.all(
+              [1, 2].map((i) => startFlowProcess(`${mode}-worker-${i}`, 'worker', env, logDir)),
+            )
+          : [];
+      running.push(...workers);
+      processCommands[mode] = [
+        ...gateways.map((g) => `${envText} PORT=${g.port} node dist/cli.js gateway`),
+        ...workers.map(() => `${envText} node dist/cli.js worker`),
+      ];
+      log(`[${mode}] ${MODE_TITLES[mode]}: started ${running.map((p) => `${p.name} (pid ${p.pid})`).join(', ')}`);
+      const urls = gateways.map((g) => `ws://127.0.0.1:${g.port}/ws`);
+      for (const scenario of options.scenarios) {
+        const counted = { processes: [...workers, ...gateways], nodes };
+        results.push(await runScenario(mode, scenario, urls, resultDir, log, counted));
+      }
+      await stopAll();
+    }
+  } finally {
+    process.off('SIGINT', onSignal);
+    await stopAll();
+    await cluster.stop();
+  }
+  return { results, redis: nodes, processCommands };
+}

@@ -1,0 +1,120 @@
+/**
+ * `npm run bench:cluster`: a 3-node Redis Cluster of its own (redis-server
+ * from PATH, free ports in 17000-21999), then 2 gateways + 2 workers with
+ * BullMQ ordering, then 2 gateways with in-process ordering; for each, the
+ * load tester against 1, 100 and 10,000 documents at one offered rate, and a
+ * peak run at a higher rate. Prints op/s acked, ack and fan-out latency, and
+ * the Redis connections each worker holds at 10,000 live documents; stops
+ * everything it started. Result files go to bench-results/ (not committed).
+ */
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { machineInfo } from '../src/loadtest/machine';
+import { COLUMNS, connectionNotes, rows, textTable } from './bench-format';
+import { runClusterBench, type ClusterMode, type Scenario } from './cluster-bench';
+import { ROOT, buildIfNeeded } from './cluster-processes';
+
+export interface ClusterScenarioOptions {
+  docs: number[];
+  rate: number;
+  peakRate: number;
+  durationS: number;
+}
+
+/** The standard scenarios: each document count at `rate`, then a peak run at 100 documents. */
+export function clusterScenarios(o: ClusterScenarioOptions): Scenario[] {
+  const scenarios: Scenario[] = o.docs.map((docs) => {
+    // Fan-out costs the generator as much as the server: fewer clients per document as documents grow.
+    const shape =
+      docs === 1
+        ? { clients: 10, members: 10 }
+        : docs <= 1000
+          ? { clients: 200, members: 4 }
+          : { clients: Math.max(200, Math.ceil((docs * 2) / 40)), members: 2 };
+    return {
+      label: `${docs}-docs`,
+      docs,
+      ...shape,
+      rate: o.rate,
+      durationS: o.durationS,
+      rampUpS: 2,
+      threads: 2,
+      countConnections: docs >= 10_000 || docs === Math.max(...o.docs),
+    };
+  });
+  if (o.peakRate > 0) {
+    scenarios.push({
+      label: 'peak-100-docs',
+      docs: 100,
+      clients: 200,
+      members: 2,
+      rate: o.peakRate,
+      durationS: Math.max(3, Math.round(o.durationS / 2)),
+      rampUpS: 1,
+      threads: 2,
+    });
+  }
+  return scenarios;
+}
+
+export function parseClusterArgs(argv: string[]): ClusterScenarioOptions & {
+  modes: ClusterMode[];
+} {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      modes: { type: 'string', default: 'bullmq,inproc' },
+      docs: { type: 'string', default: '1,100,10000' },
+      rate: { type: 'string', default: '5000' },
+      'peak-rate': { type: 'string', default: '20000' },
+      duration: { type: 'string', default: '10' },
+    },
+    strict: true,
+  });
+  const modes = values.modes.split(',').map((m) => m.trim());
+  for (const m of modes) {
+    if (m !== 'bullmq' && m !== 'inproc') throw new Error(`--modes takes bullmq and/or inproc, not "${m}"`);
+  }
+  return {
+    modes: modes as ClusterMode[],
+    docs: values.docs.split(',').map(Number),
+    rate: Number(values.rate),
+    peakRate: Number(values['peak-rate']),
+    durationS: Number(values.duration),
+  };
+}
+
+async function main(): Promise<void> {
+  const args = parseClusterArgs(process.argv.slice(2));
+  const log = (line: string) => process.stderr.write(`${line}\n`);
+  buildIfNeeded(log);
+  const machine = machineInfo();
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  const { results, processCommands } = await runClusterBench({
+    modes: args.modes,
+    scenarios: clusterScenarios(args),
+    resultDir: path.join(ROOT, 'bench-results', `cluster-${stamp}`),
+    log,
+  });
+  console.log(
+    `\nFlow cluster benchmark, ${new Date().toISOString()}: ${machine.cores} cores (${machine.cpuModel}), ` +
+      `${(machine.memoryBytes / 2 ** 30).toFixed(0)} GiB, Node ${machine.node}; load average at start ${machine.loadAverage.join(' ')}`,
+  );
+  for (const [mode, commands] of Object.entries(processCommands)) {
+    console.log(`${mode}:\n${commands.map((c) => `  ${c}`).join('\n')}`);
+  }
+  console.log(`\n${textTable(COLUMNS, rows(results))}\n`);
+  for (const note of connectionNotes(results)) console.log(note);
+  const failed = results.filter((r) => !r.report?.ok);
+  if (failed.length > 0) {
+    console.log(`\n${failed.length} run(s) failed or found anomalies: see the JSON reports.`);
+    process.exitCode = 1;
+  }
+}
+
+if (require.main === module) {
+  main().catch((err: unknown) => {
+    console.error('bench:cluster failed:', err);
+    process.exit(1);
+  });
+}
