@@ -87,3 +87,36 @@ export function connectionNotes(results: readonly ScenarioResult[]): string[] {
   }
   return notes;
 }
+
+/** The aims of the cluster benchmark, each with what was measured, per setup. */
+export function aims(results: readonly ScenarioResult[]): string[] {
+  const lines: string[] = [];
+  const modes = [...new Set(results.map((r) => r.mode))];
+  for (const mode of modes) {
+    const mine = results.filter((r) => r.mode === mode && r.report);
+    if (mine.length === 0) continue;
+    const best = Math.max(...mine.map((r) => r.report?.rates.acked ?? 0));
+    lines.push(
+      `${mode}: >= 20,000 op/s acked: ${best >= 20_000 ? 'met' : 'NOT met'}, best ${n0(best)} op/s acked`,
+    );
+    const at5000 = mine.filter((r) => r.scenario.rate === 5000 && r.scenario.docs === 100);
+    for (const r of at5000) {
+      const p99 = r.report?.latencyMs.ack.p99 ?? NaN;
+      lines.push(
+        `${mode}: p99 ack <= 50 ms at 5,000 op/s (100 documents): ${p99 <= 50 ? 'met' : 'NOT met'}, p99 ${ms(p99)} ms (acked ${n0(r.report?.rates.acked)} op/s)`,
+      );
+    }
+    const workers = mine.flatMap((r) =>
+      r.scenario.docs >= 10_000
+        ? (r.connections ?? []).filter((c) => c.process.includes('worker'))
+        : [],
+    );
+    if (workers.length > 0) {
+      const most = Math.max(...workers.map((c) => c.total));
+      lines.push(
+        `${mode}: <= 16 Redis connections per worker at 10,000 live documents: ${most <= 16 ? 'met' : 'NOT met'}, at most ${most}`,
+      );
+    }
+  }
+  return lines;
+}

@@ -22,6 +22,8 @@ interface PendingOp {
   /** Intended send time, µs on the nowUs() clock: latency is measured from it. */
   intendedUs: number;
   sent: boolean;
+  /** Sent more than once (after a reconnect or re-join). */
+  resent: boolean;
 }
 
 /** What a membership needs from its connection. */
@@ -144,6 +146,7 @@ export class Membership {
     for (const p of this.pending.values()) {
       if (!this.link.send(p.text)) break;
       this.link.metrics.sent(p.intendedUs, now, p.sent);
+      if (p.sent) p.resent = true;
       p.sent = true;
     }
   }
@@ -156,6 +159,8 @@ export class Membership {
     }
     if (message.type === 'ack' && (message.dup || message.seq === null)) {
       this.link.metrics.add(Counter.dupAcks);
+      const p = this.pending.get(message.cseq);
+      if (p && !p.resent) this.link.metrics.add(Counter.dupAcksUnprompted);
       this.recorder.dupAck(message.seq, message.cseq);
       this.answer(message.cseq, true);
       return;
@@ -208,6 +213,7 @@ export class Membership {
       text: JSON.stringify(message),
       intendedUs,
       sent: false,
+      resent: false,
     };
     this.pending.set(cseq, p);
     this.recorder.created(cseq);

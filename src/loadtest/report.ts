@@ -38,6 +38,8 @@ export interface LoadReport {
     delivered: number;
     resent: number;
     dupAcks: number;
+    /** Duplicate acks for op messages sent only once (PROTOCOL.md expects them for resends). */
+    dupAcksUnprompted: number;
     maxInFlight: number;
     /** Op messages still unanswered when the drain ended. */
     unansweredAfterDrain: number;
@@ -65,9 +67,11 @@ export interface LoadReport {
 const fmt = (n: number, digits = 2) =>
   Number.isNaN(n) ? '-' : n.toLocaleString('en-US', { maximumFractionDigits: digits });
 const pad = (text: string, width: number) => text.padStart(width);
+/** Milliseconds: two decimals below 100, whole above. */
+const fmtMs = (n: number) => fmt(n, n < 100 ? 2 : 0);
 
 function latencyRow(name: string, s: LatencySummary): string {
-  const cells = [s.p50, s.p90, s.p99, s.p999, s.max].map((v) => pad(fmt(v), 9));
+  const cells = [s.p50, s.p90, s.p99, s.p999, s.max].map((v) => pad(fmtMs(v), 10));
   return `  ${name.padEnd(10)}${cells.join('')}${pad(s.count.toLocaleString('en-US'), 11)}`;
 }
 
@@ -90,7 +94,7 @@ export function formatSummary(report: LoadReport): string {
   );
   lines.push('');
   lines.push(
-    `  ${'ms'.padEnd(10)}${['p50', 'p90', 'p99', 'p99.9', 'max'].map((h) => pad(h, 9)).join('')}${pad('count', 11)}`,
+    `  ${'ms'.padEnd(10)}${['p50', 'p90', 'p99', 'p99.9', 'max'].map((h) => pad(h, 10)).join('')}${pad('count', 11)}`,
   );
   lines.push(latencyRow('ack', latencyMs.ack));
   lines.push(latencyRow('fan-out', latencyMs.fanout));
@@ -98,7 +102,7 @@ export function formatSummary(report: LoadReport): string {
   lines.push('');
   lines.push(
     `  in flight: max ${totals.maxInFlight}, unanswered after drain ${totals.unansweredAfterDrain}; ` +
-      `resent ${totals.resent}, duplicate acks ${totals.dupAcks}; reconnects ${report.reconnects} ` +
+      `resent ${totals.resent}, duplicate acks ${totals.dupAcks} (${totals.dupAcksUnprompted} for ops sent once); reconnects ${report.reconnects} ` +
       `(connections lost ${report.disconnects}); presence sent ${totals.presenceSent}, received ${totals.presenceReceived}`,
   );
   const errors = Object.entries(report.errors);

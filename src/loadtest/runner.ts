@@ -165,6 +165,11 @@ export async function runLoadTest(options: LoadOptions, hooks: RunHooks = {}): P
     const sendLag = histograms((r) => r.histograms.sendLag);
     const busiest = Math.max(0, ...threadFigures.map((t) => t.elu));
     const clientBound = busiest > 0.85 || sendLag.p99 > 20;
+    const note = !clientBound
+      ? ''
+      : busiest > 0.85
+        ? `the generator may have limited this run: its busiest thread was ${(busiest * 100).toFixed(0)}% busy (add --threads, or run it on another machine)`
+        : `the generator fell behind its schedule (send lag p99 ${sendLag.p99} ms) with its threads at most ${(busiest * 100).toFixed(0)}% busy: the machine's CPU was short for it too`;
     const report: LoadReport = {
       version: 1,
       ok: check.ok,
@@ -199,6 +204,7 @@ export async function runLoadTest(options: LoadOptions, hooks: RunHooks = {}): P
         delivered: sum(Counter.delivered),
         resent: sum(Counter.resent),
         dupAcks: sum(Counter.dupAcks),
+        dupAcksUnprompted: sum(Counter.dupAcksUnprompted),
         maxInFlight: sum(Counter.maxPending),
         unansweredAfterDrain: unanswered,
         presenceSent: sum(Counter.presenceSent),
@@ -218,9 +224,7 @@ export async function runLoadTest(options: LoadOptions, hooks: RunHooks = {}): P
         systemS: cpuWindow.system / 1e6,
         threads: threadFigures,
         clientBound,
-        note: clientBound
-          ? `the generator may have limited this run: busiest thread loop ${(busiest * 100).toFixed(0)}% busy, send lag p99 ${sendLag.p99} ms (add --threads, or run it on another machine)`
-          : '',
+        note,
       },
       faults: faultResults,
       check,

@@ -38,8 +38,10 @@ export const Counter = {
   windowDelivered: 15,
   /** memberships joined at least once */
   joined: 16,
+  /** acks with dup:true for op messages this client sent only once */
+  dupAcksUnprompted: 17,
 } as const;
-export const COUNTER_SLOTS = 17;
+export const COUNTER_SLOTS = 18;
 
 export interface GeneratorInput {
   thread: number;

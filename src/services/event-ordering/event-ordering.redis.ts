@@ -17,6 +17,8 @@ interface Pending {
   waiters: Array<{ resolve: () => void; reject: (err: unknown) => void }>;
 }
 
+const MARK_READY_ATTEMPTS = 5;
+
 /** Queue objects kept for recently active documents; they share one connection. */
 const QUEUE_CACHE_SIZE = 2000;
 
@@ -40,7 +42,9 @@ export class RedisEventOrderingService implements EventOrderingService {
   private readonly pending = new Map<string, Pending>();
   private readonly queues = new Map<string, Queue>();
   private flushScheduled = false;
-  private readonly inFlight = new Set<Promise<void>>();
+  private readonly inFlight = new Set<Promise<boolean>>();
+  /** The last batch sent per document: batches of one document are added in order. */
+  private readonly chains = new Map<string, Promise<boolean>>();
   private closing = false;
 
   constructor(private readonly options: RedisOrderingOptions) {
@@ -68,14 +72,35 @@ export class RedisEventOrderingService implements EventOrderingService {
   private flush(): void {
     this.flushScheduled = false;
     for (const [doc, entry] of this.pending) {
-      const sending = this.enqueue(doc, entry).finally(() => this.inFlight.delete(sending));
+      const previous = this.chains.get(doc);
+      const sending: Promise<boolean> = this.enqueue(doc, entry, previous).finally(() => {
+        this.inFlight.delete(sending);
+        if (this.chains.get(doc) === sending) this.chains.delete(doc);
+      });
+      this.chains.set(doc, sending);
       this.inFlight.add(sending);
     }
     this.pending.clear();
   }
 
-  private async enqueue(doc: string, entry: Pending): Promise<void> {
-    const { keys, client, sharded } = this.options;
+  /**
+   * Adds one batch after the document's previous one. If that one failed,
+   * this one fails too without being added: otherwise a client's later op
+   * could be applied while its earlier one was refused, and the resend of
+   * the earlier one would then count as a duplicate.
+   */
+  private async enqueue(
+    doc: string,
+    entry: Pending,
+    previous: Promise<boolean> | undefined,
+  ): Promise<boolean> {
+    if (previous && !(await previous)) {
+      const refused = new UnavailableError(
+        'an earlier op of this document could not be queued, so this one was not either; nothing was applied; resend them in order',
+      );
+      for (const waiter of entry.waiters) waiter.reject(refused);
+      return false;
+    }
     try {
       const job: OpBatchJob = { submissions: entry.submissions };
       await this.queueFor(doc).add('ops', job, {
@@ -83,23 +108,48 @@ export class RedisEventOrderingService implements EventOrderingService {
         removeOnFail: true,
         attempts: 1,
       });
-      const shard = keys.shardOf(doc);
-      const fresh = await withClaimCommands(client).flowMarkReady(
-        keys.ready(shard),
-        doc,
-        Date.now(),
-      );
-      if (fresh === 1) {
-        // A wake-up is a hint; a worker that misses it finds the document in
-        // the ready set on its next poll.
-        const channel = keys.wakeChannel(shard);
-        await (sharded ? client.spublish(channel, doc) : client.publish(channel, doc));
-      }
-      for (const waiter of entry.waiters) waiter.resolve();
     } catch (err) {
       this.options.log.warn({ doc, err: (err as Error).message }, 'enqueue failed');
       const unavailable = this.options.toUnavailable(err);
       for (const waiter of entry.waiters) waiter.reject(unavailable);
+      return false;
+    }
+    // Queued: the ops will be applied, whatever happens to the wake-up below.
+    for (const waiter of entry.waiters) waiter.resolve();
+    await this.markReady(doc);
+    return true;
+  }
+
+  /**
+   * Marks the document as having work, and wakes a worker when it was not
+   * marked yet. Retried: an unmarked document waits for its next op.
+   */
+  private async markReady(doc: string): Promise<void> {
+    const { keys, client, sharded, log } = this.options;
+    const shard = keys.shardOf(doc);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const fresh = await withClaimCommands(client).flowMarkReady(
+          keys.ready(shard),
+          doc,
+          Date.now(),
+        );
+        if (fresh === 1) {
+          // A wake-up is a hint; a worker that misses it finds the mark on its next poll.
+          const channel = keys.wakeChannel(shard);
+          await (sharded ? client.spublish(channel, doc) : client.publish(channel, doc));
+        }
+        return;
+      } catch (err) {
+        if (attempt >= MARK_READY_ATTEMPTS) {
+          log.error(
+            { doc, err: (err as Error).message },
+            'could not mark the document ready; its ops wait for the next one',
+          );
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
+      }
     }
   }
 
