@@ -1,0 +1,73 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, describeConfig, loadConfig, redisDebugEnabled } from '../../src/config';
+
+describe('configuration', () => {
+  it('has the operations guide variables with its defaults', () => {
+    const config = loadConfig({});
+    expect(config.redis).toMatchObject({
+      host: 'localhost',
+      port: 6379,
+      password: '',
+      db: 0,
+      sessionTtlSeconds: 3600,
+      maxRetries: 3,
+      retryDelayMs: 1000,
+      keyPrefix: 'flow:',
+    });
+    expect(config.flags).toEqual({ websockets: false, collaboration: false, eventOrdering: false });
+    expect(config.port).toBe(3001);
+    expect(config.limits.maxPayloadBytes).toBe(65536);
+  });
+
+  it('reads flags strictly: true/false/1/0 only', () => {
+    expect(
+      loadConfig({ USE_REDIS_WEBSOCKETS: 'true', USE_REDIS_COLLABORATION: '1' }).flags,
+    ).toMatchObject({
+      websockets: true,
+      collaboration: true,
+    });
+    expect(() => loadConfig({ USE_REDIS_WEBSOCKETS: 'ture' })).toThrow(ConfigError);
+  });
+
+  it('names every bad variable and what it accepts, all at once', () => {
+    try {
+      loadConfig({
+        PORT: 'abc',
+        REDIS_CLUSTER_NODES: 'a:1,b',
+        USE_REDIS_EVENT_ORDERING: 'yes',
+        LOG_LEVEL: 'loud',
+      });
+      expect.unreachable();
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      const message = (err as Error).message;
+      expect(message).toMatch(/PORT: /);
+      expect(message).toMatch(/REDIS_CLUSTER_NODES: .*"b" is not host:port/);
+      expect(message).toMatch(/USE_REDIS_EVENT_ORDERING: must be true or false/);
+      expect(message).toMatch(/LOG_LEVEL: /);
+    }
+  });
+
+  it('is frozen', () => {
+    const config = loadConfig({});
+    expect(Object.isFrozen(config)).toBe(true);
+    expect(Object.isFrozen(config.redis)).toBe(true);
+  });
+
+  it('masks secrets when described, and lists every variable once', () => {
+    const entries = describeConfig(
+      loadConfig({ REDIS_PASSWORD: 'hunter2', AUTH_JWT_SECRET: 's3cret' }),
+    );
+    const byName = new Map(entries.map((e) => [e.env, e]));
+    expect(byName.get('REDIS_PASSWORD')?.value).toBe('********');
+    expect(byName.get('AUTH_JWT_SECRET')?.value).toBe('********');
+    expect(JSON.stringify(entries)).not.toMatch(/hunter2|s3cret/);
+    expect(byName.size).toBe(entries.length);
+    for (const entry of entries) expect(entry.doc.length).toBeGreaterThan(10);
+  });
+
+  it('turns Redis tracing on for DEBUG=redis:*', () => {
+    expect(redisDebugEnabled(loadConfig({ DEBUG: 'redis:*' }))).toBe(true);
+    expect(redisDebugEnabled(loadConfig({ DEBUG: 'other' }))).toBe(false);
+  });
+});
