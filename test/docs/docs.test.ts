@@ -104,6 +104,21 @@ describe('README.md', () => {
   });
 });
 
+describe('paths named in the docs', () => {
+  it.each([
+    'README.md',
+    'docs/protocol.md',
+    'docs/configuration.md',
+    'docs/sdk.md',
+    'docs/architecture.md',
+  ])('%s names only source and test files that exist', (file) => {
+    const named = [...codeSpans(readDoc(file))].filter((span) =>
+      /^(src|test)\/[\w./-]+$/.test(span),
+    );
+    expect(named.filter((p) => !existsSync(path.join(ROOT, p)))).toEqual([]);
+  });
+});
+
 /** The TypeScript examples that import the SDK: they must compile. */
 function sdkExamples(markdown: string): string[] {
   return codeBlocks(markdown)
