@@ -118,7 +118,7 @@ export async function startFlow(
         jobsPerBatch: 16,
         leaseMs: config.ordering.leaseMs,
         pollMs: 500,
-        fenceTtlSeconds: config.redis.sessionTtlSeconds,
+        keyTtlSeconds: config.redis.sessionTtlSeconds,
       });
       // Not awaited: with Redis down at start the process still comes up,
       // answers /health with 503 and refuses ops with UNAVAILABLE.

@@ -13,6 +13,7 @@ import { documentTopic, type ClientSocket } from './client-socket';
 import { encode } from './document-feed';
 import { accessTo, type Grants } from './grants';
 import type { GatewayHub } from './hub';
+import { InflightOps } from './inflight-ops';
 import type { Member } from './member';
 import { TokenBucket } from './rate-limiter';
 
@@ -165,7 +166,7 @@ export class ClientConnection {
       phase: 'joining',
       seq: -1,
       held: [],
-      inflight: new Map(),
+      inflight: new InflightOps(),
     };
     this.members.set(doc, member);
     const feed = this.hub.feed(doc);
@@ -261,11 +262,11 @@ export class ClientConnection {
 
   private submit(member: Member, message: OpMessage): void {
     const { doc, cseq, ops, ref } = message;
-    member.inflight.set(cseq, performance.now());
+    member.inflight.add(cseq);
     this.hub.deps.ordering
       .submit({ doc, client: this.client, cseq, ops, ...(ref === undefined ? {} : { ref }) })
       .catch((err: unknown) => {
-        member.inflight.delete(cseq);
+        member.inflight.take(cseq);
         this.replyFailure(err, { doc, cseq, ref }, 'op');
       });
   }

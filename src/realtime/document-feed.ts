@@ -145,7 +145,7 @@ export class DocumentFeed implements SequencerSink {
   reject(outcome: Rejected): void {
     const { client, cseq, code, message, ref } = outcome;
     for (const member of this.byClient.get(client) ?? []) {
-      member.inflight.delete(cseq);
+      member.inflight.take(cseq);
       this.deps.metrics.errors.inc({ code });
       member.socket.send(
         encode({
@@ -197,11 +197,8 @@ export class DocumentFeed implements SequencerSink {
    * catch-up path sends directly, in line with the catch-up events it sends.
    */
   private sendAck(member: Member, outcome: Applied | Duplicate, queued = true): void {
-    const started = member.inflight.get(outcome.cseq);
-    if (started !== undefined) {
-      member.inflight.delete(outcome.cseq);
-      this.deps.metrics.ackLatency.observe((performance.now() - started) / 1000);
-    }
+    const started = member.inflight.take(outcome.cseq);
+    if (started !== undefined) this.deps.metrics.ackLatency.observe((performance.now() - started) / 1000);
     const { doc, cseq, seq, ref } = outcome;
     this.deps.metrics.messagesOut.inc();
     const text = encode({
@@ -220,8 +217,8 @@ export class DocumentFeed implements SequencerSink {
   oldestInflight(): number | undefined {
     let oldest: number | undefined;
     for (const member of this.members) {
-      const first = member.inflight.values().next();
-      if (!first.done && (oldest === undefined || first.value < oldest)) oldest = first.value;
+      const since = member.inflight.oldest();
+      if (since !== undefined && (oldest === undefined || since < oldest)) oldest = since;
     }
     return oldest;
   }

@@ -1,5 +1,6 @@
 import type { OpMessage } from '../protocol';
 import type { ClientSocket } from './client-socket';
+import type { InflightOps } from './inflight-ops';
 
 /**
  * A connection's membership in one document on this gateway.
@@ -27,5 +28,5 @@ export interface Member {
    */
   held: OpMessage[];
   /** Receive time (ms, monotonic) of each op in flight, by cseq, for ack latency. */
-  inflight: Map<number, number>;
+  inflight: InflightOps;
 }

@@ -136,6 +136,19 @@ describe('gateway end to end (memory)', () => {
     expect(body).toMatchObject({ seq: 1, state: { c: { x: { n: 1 } } } });
   });
 
+  it('answers a resend sent before the first ack too: one ack, then one dup:true', async () => {
+    const doc = randomDoc();
+    const a = await connect('eager-resender');
+    await a.request({ type: 'join', doc });
+    const op = { type: 'op', doc, cseq: 1, ops: [setNode('n', { v: 1 })] };
+    a.send(op);
+    a.send(op);
+    const first = await a.next((m) => m.type === 'ack');
+    const second = await a.next((m) => m.type === 'ack');
+    expect(first).toEqual({ type: 'ack', doc, cseq: 1, seq: 1 });
+    expect(second).toEqual({ type: 'ack', doc, cseq: 1, seq: 1, dup: true });
+  });
+
   it('a join with since and epoch returns exactly the missed events', async () => {
     const doc = randomDoc();
     const a = await connect();

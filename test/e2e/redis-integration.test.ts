@@ -4,6 +4,7 @@ import { ALL_FLAG_SETS, flagEnv, flagName, redisEnv, type RedisTarget } from '..
 import { runCoreScenario } from '../support/scenarios';
 import { startTestServer } from '../support/test-server';
 import { TestClient } from '../support/ws-client';
+import { expectOnlyDocumentKeys } from '../support/redis-keys';
 
 /**
  * The Redis integration suite (`npm test -- redis-integration.test.ts`):
@@ -18,10 +19,8 @@ describe.each(targets)('Redis integration (%s)', (target) => {
   it.each(ALL_FLAG_SETS.map((flags) => ({ flags, name: flagName(flags) })))(
     '$name: one process passes the core scenario',
     async ({ flags }) => {
-      const server = await startTestServer({
-        ...redisEnv(servers.addresses, target),
-        ...flagEnv(flags),
-      });
+      const env = redisEnv(servers.addresses, target);
+      const server = await startTestServer({ ...env, ...flagEnv(flags) });
       try {
         const stats = (await (await fetch(`${server.http}/ws/stats`)).json()) as {
           services: Record<string, string>;
@@ -32,6 +31,7 @@ describe.each(targets)('Redis integration (%s)', (target) => {
           eventOrdering: flags.eventOrdering ? 'redis' : 'memory',
         });
         await runCoreScenario([server]);
+        await expectOnlyDocumentKeys(servers.addresses, target, env.REDIS_KEY_PREFIX as string);
       } finally {
         await server.close();
       }

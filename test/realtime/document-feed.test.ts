@@ -4,6 +4,7 @@ import { Metrics } from '../../src/observability/metrics';
 import type { ServerMessage } from '../../src/protocol';
 import type { ClientSocket } from '../../src/realtime/client-socket';
 import { DocumentFeed } from '../../src/realtime/document-feed';
+import { InflightOps } from '../../src/realtime/inflight-ops';
 import type { Member } from '../../src/realtime/member';
 import type {
   ApplyOutcome,
@@ -85,7 +86,7 @@ function setup() {
     phase: 'joining',
     seq: -1,
     held: [],
-    inflight: new Map(),
+    inflight: new InflightOps(),
   });
   const join = async (m: Member) => {
     feed.addMember(m);
@@ -147,7 +148,7 @@ describe('DocumentFeed', () => {
     const other = member('other');
     await join(sender);
     await join(other);
-    sender.inflight.set(1, performance.now());
+    sender.inflight.add(1);
     deliver(await apply('sender', 1));
     expect((sender.socket as RecordingSocket).received.at(-1)).toMatchObject({
       type: 'ack',
@@ -166,7 +167,7 @@ describe('DocumentFeed', () => {
     const sender = member('sender');
     await join(sender);
     await apply('sender', 1); // applied, but its broadcast is lost
-    sender.inflight.set(1, performance.now());
+    sender.inflight.add(1);
     deliver(await apply('sender', 1)); // the resend: a duplicate of seq 1
     await waitFor(() => seqs(sender.socket).length >= 1, 2000, 'ack after recovery');
     const acks = (sender.socket as RecordingSocket).received.filter((m) => m.type === 'ack');

@@ -92,7 +92,7 @@ const backends: Array<{ name: string; make(): Promise<Made> }> = [
           jobsPerBatch: 16,
           leaseMs: 2000,
           pollMs: 200,
-          fenceTtlSeconds: 0,
+          keyTtlSeconds: 0,
         });
         await worker.start();
         cleanups.push(

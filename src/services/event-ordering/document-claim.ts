@@ -18,7 +18,7 @@ export interface ClaimKeys {
   ready: string;
 }
 
-// KEYS: claim, fence. ARGV: owner, leaseMs, fenceTtlSeconds (0: none).
+// KEYS: claim, fence. ARGV: owner, leaseMs, keyTtlSeconds (0: none).
 // Returns the new fence token, or 0 when another owner holds the claim.
 const CLAIM = `
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then

@@ -161,9 +161,9 @@ export class RedisEventOrderingService implements EventOrderingService {
       this.queues.set(doc, queue);
       return queue;
     }
-    queue = new Queue(this.options.keys.queueName(doc), {
+    queue = new Queue(this.options.keys.queueName, {
       connection: this.options.client,
-      prefix: this.options.keys.queuePrefix,
+      prefix: this.options.keys.queuePrefix(doc),
       streams: { events: { maxLen: 10 } },
     });
     queue.on('error', (err) => this.options.log.warn({ doc, err: err.message }, 'queue error'));

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
  *
  * | key / name                              | type    | holds                                        |
  * | --------------------------------------- | ------- | -------------------------------------------- |
- * | BullMQ queue `{D}` under prefix `flow:q` | BullMQ | the document's op batches (wait list, jobs)   |
+ * | `flow:q:{D}:ops:*` (a BullMQ queue)       | BullMQ  | the document's op batches (wait list, jobs)   |
  * | `flow:claim:{D}`                        | string  | owner of the document's processing lease      |
  * | `flow:ready:{ready-<n>}`                | zset    | doc -> time first marked; shard n of READY_SHARDS |
  * | `flow:ordering-wake:{ready-<n>}`        | channel | doc ids of shard n that just became ready      |
@@ -16,19 +16,17 @@ export const READY_SHARDS = 16;
 export class OrderingKeys {
   constructor(readonly prefix: string) {}
 
-  /** BullMQ prefix: its keys are `<prefix>q:<queue>:<suffix>`. */
-  get queuePrefix(): string {
-    return `${this.prefix}q`;
+  /**
+   * The BullMQ prefix of a document's queue. The hash tag sits in the prefix
+   * (BullMQ queue names may not contain `:`, which document ids may), so the
+   * queue's keys share the document's `{D}` slot with its other keys.
+   */
+  queuePrefix(doc: string): string {
+    return `${this.prefix}q:{${doc}}`;
   }
 
-  /**
-   * The queue name of a document. BullMQ names may not contain `:`, which
-   * document ids may; `~` (never in a document id) stands for it. The hash
-   * tag keeps every key of one queue in one cluster slot.
-   */
-  queueName(doc: string): string {
-    return `{${doc.replaceAll(':', '~')}}`;
-  }
+  /** Every document's queue has the same name under its own prefix: keys `flow:q:{D}:ops:<suffix>`. */
+  readonly queueName = 'ops';
 
   claim(doc: string): string {
     return `${this.prefix}claim:{${doc}}`;

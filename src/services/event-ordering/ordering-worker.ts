@@ -26,8 +26,11 @@ export interface OrderingWorkerOptions {
   leaseMs: number;
   /** How often the ready sets are read, for wake-ups lost on the way. */
   pollMs: number;
-  /** Seconds a document's fence counter is kept (its session TTL). */
-  fenceTtlSeconds: number;
+  /**
+   * Seconds a document's ordering keys (queue, fence) live after its last op,
+   * like its session (REDIS_SESSION_TTL); 0 keeps them.
+   */
+  keyTtlSeconds: number;
 }
 
 /**
@@ -61,7 +64,12 @@ export class OrderingWorker {
     this.poller = setInterval(() => void this.poll(), this.options.pollMs);
     this.poller.unref();
     const channels = Array.from({ length: READY_SHARDS }, (_, shard) => keys.wakeChannel(shard));
-    const onMessage = (_channel: string, doc: string) => this.offer(doc);
+    // The subscriber may be shared with the WebSocket manager: only wake
+    // channels carry document ids.
+    const wake = new Set(channels);
+    const onMessage = (channel: string, doc: string) => {
+      if (wake.has(channel)) this.offer(doc);
+    };
     if (sharded) {
       subscriber.on('smessage', onMessage);
       for (const channel of channels) await subscriber.ssubscribe(channel);
@@ -121,7 +129,7 @@ export class OrderingWorker {
   }
 
   private async process(doc: string): Promise<void> {
-    const { client, keys, owner, leaseMs, fenceTtlSeconds } = this.options;
+    const { client, keys, owner, leaseMs, keyTtlSeconds } = this.options;
     const redis = withClaimCommands(client);
     const claimKey = keys.claim(doc);
     const token = await redis.flowClaim(
@@ -129,7 +137,7 @@ export class OrderingWorker {
       this.fenceKey(doc),
       owner,
       leaseMs,
-      fenceTtlSeconds,
+      keyTtlSeconds,
     );
     if (token === 0) return; // Another worker has it; the ready mark stays for whoever is next.
     const ready = keys.ready(keys.shardOf(doc));
@@ -158,7 +166,10 @@ export class OrderingWorker {
         // Unmark, then look again: a job added after the unmark marks the
         // document anew (and wakes a worker); one added before it is seen here.
         await client.zrem(ready, doc);
-        if ((await queue.getWaitingCount()) === 0) break;
+        if ((await queue.getWaitingCount()) === 0) {
+          await this.expireQueue(queue);
+          break;
+        }
         await client.zadd(ready, Date.now() + leaseMs, doc);
       }
     } catch (err) {
@@ -194,6 +205,18 @@ export class OrderingWorker {
     }
   }
 
+  /**
+   * An idle document's queue keeps a few BullMQ keys (id counter, meta,
+   * events); they expire with the document instead of staying forever. The
+   * next op recreates what BullMQ needs.
+   */
+  private async expireQueue(queue: Queue): Promise<void> {
+    const ttl = this.options.keyTtlSeconds;
+    if (ttl <= 0) return;
+    const keys = Object.values(queue.keys).filter((key) => !key.endsWith(':'));
+    await Promise.all(keys.map((key) => this.options.client.expire(key, ttl)));
+  }
+
   private fenceKey(doc: string): string {
     return `${this.options.keys.prefix}fence:{${doc}}`;
   }
@@ -201,9 +224,9 @@ export class OrderingWorker {
   private queueFor(doc: string): Queue {
     let queue = this.queues.get(doc);
     if (!queue) {
-      queue = new Queue(this.options.keys.queueName(doc), {
+      queue = new Queue(this.options.keys.queueName, {
         connection: this.options.client,
-        prefix: this.options.keys.queuePrefix,
+        prefix: this.options.keys.queuePrefix(doc),
         streams: { events: { maxLen: 10 } },
       });
       queue.on('error', (err) => this.options.log.warn({ doc, err: err.message }, 'queue error'));
