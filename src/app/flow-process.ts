@@ -200,7 +200,7 @@ export async function startFlow(
           role,
         })),
     );
-    const port = await server.listen(config.host, config.port);
+    const port = await server.listen(config.host, config.port, !multiProcessSafe(config));
     // Registered last so it runs first: stop taking clients before the services go.
     closers.push(() => server.close());
     log.info(

@@ -41,6 +41,21 @@ convict.addFormat({
   },
 });
 
+convict.addFormat({
+  name: 'idle-timeout',
+  validate(value: unknown) {
+    // uWebSockets.js aborts the process for 1-7 and above 960 seconds.
+    if (
+      typeof value !== 'number' ||
+      !Number.isInteger(value) ||
+      !(value === 0 || (value >= 8 && value <= 960))
+    ) {
+      throw new Error('must be 0 (no timeout) or a whole number of seconds from 8 to 960');
+    }
+  },
+  coerce: (value: unknown) => (typeof value === 'string' && value !== '' ? Number(value) : value),
+});
+
 const defaultNodeId = `${os.hostname()}-${process.pid}`;
 
 export const schema = {
@@ -206,7 +221,7 @@ export const schema = {
     },
     idleTimeoutSeconds: {
       doc: 'Seconds without traffic before a connection is closed (the server pings before that).',
-      format: 'nat',
+      format: 'idle-timeout',
       default: 120,
       env: 'WS_IDLE_TIMEOUT',
     },

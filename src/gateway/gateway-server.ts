@@ -4,6 +4,7 @@ import type { GatewayHub } from '../realtime/hub';
 import type { ConnectionIdentity } from '../realtime/client-connection';
 import type { GatewayContext } from './gateway-context';
 import { registerHttpRoutes } from './http-routes';
+import { StartupError } from '../services/startup-error';
 import { loadUws } from './uws';
 import { UwsClientSocket, type SocketData } from './uws-socket';
 import { randomBytes } from 'node:crypto';
@@ -21,6 +22,8 @@ const HARD_PAYLOAD_FACTOR = 4;
 const HARD_BACKPRESSURE_FACTOR = 4;
 const HARD_BACKPRESSURE_SLACK = 1024 * 1024;
 const BACKPRESSURE_SWEEP_MS = 100;
+/** uSockets' LIBUS_LISTEN_EXCLUSIVE_PORT: no SO_REUSEPORT (loadUws checks the native addon has it). */
+const EXCLUSIVE_PORT = 1;
 
 export interface GatewayServerOptions {
   host: string;
@@ -193,22 +196,41 @@ export class GatewayServer {
     return this.hubRef.hub as GatewayHub;
   }
 
-  listen(host: string, port: number): Promise<number> {
+  /**
+   * Listens on host:port. Shared (SO_REUSEPORT, the default) lets several
+   * gateway processes serve one port; `exclusive` refuses to share it, for
+   * configurations that serve one process only.
+   */
+  listen(host: string, port: number, exclusive = false): Promise<number> {
     const uWS = loadUws();
     return new Promise((resolve, reject) => {
-      this.app.listen(host, port, (socket) => {
+      const onListen = (socket: us_listen_socket | false) => {
         if (!socket) {
+          const why = exclusive
+            ? 'the port is in use (this configuration keeps a service in memory and serves one process only: ' +
+              'is another Flow process running?)'
+            : 'the port is in use or not allowed';
           reject(
-            new Error(
-              `cannot listen on ${host}:${port}: the port is in use or not allowed; set PORT to a free port`,
-            ),
+            new StartupError(`cannot listen on ${host}:${port}: ${why}; set PORT to a free port`),
           );
           return;
         }
         this.listenSocket = socket;
         this.port = uWS.us_socket_local_port(socket);
         resolve(this.port);
-      });
+      };
+      if (exclusive) {
+        // The native addon takes (host, port, options, cb); its typings list only (port, options, cb).
+        const listen = this.app.listen as unknown as (
+          host: string,
+          port: number,
+          options: number,
+          cb: (socket: us_listen_socket | false) => void,
+        ) => void;
+        listen.call(this.app, host, port, EXCLUSIVE_PORT, onListen);
+      } else {
+        this.app.listen(host, port, onListen);
+      }
     });
   }
 

@@ -262,7 +262,7 @@ export class ClientConnection {
 
   private submit(member: Member, message: OpMessage): void {
     const { doc, cseq, ops, ref } = message;
-    member.inflight.add(cseq);
+    member.inflight.add(cseq, ref);
     this.hub.deps.ordering
       .submit({ doc, client: this.client, cseq, ops, ...(ref === undefined ? {} : { ref }) })
       .catch((err: unknown) => {

@@ -143,9 +143,10 @@ export class DocumentFeed implements SequencerSink {
   }
 
   reject(outcome: Rejected): void {
-    const { client, cseq, code, message, ref } = outcome;
+    const { client, cseq, code, message } = outcome;
     for (const member of this.byClient.get(client) ?? []) {
-      member.inflight.take(cseq);
+      const copy = member.inflight.take(cseq);
+      const ref = copy ? copy.ref : outcome.ref;
       this.deps.metrics.errors.inc({ code });
       member.socket.send(
         encode({
@@ -197,9 +198,12 @@ export class DocumentFeed implements SequencerSink {
    * catch-up path sends directly, in line with the catch-up events it sends.
    */
   private sendAck(member: Member, outcome: Applied | Duplicate, queued = true): void {
-    const started = member.inflight.take(outcome.cseq);
-    if (started !== undefined) this.deps.metrics.ackLatency.observe((performance.now() - started) / 1000);
-    const { doc, cseq, seq, ref } = outcome;
+    // The copy this ack answers knows its ref even when the outcome came
+    // from the history rather than the live broadcast.
+    const copy = member.inflight.take(outcome.cseq);
+    if (copy) this.deps.metrics.ackLatency.observe((performance.now() - copy.since) / 1000);
+    const { doc, cseq, seq } = outcome;
+    const ref = copy ? copy.ref : outcome.ref;
     this.deps.metrics.messagesOut.inc();
     const text = encode({
       type: 'ack',

@@ -1,34 +1,43 @@
+/** One copy of an op message waiting for its answer. */
+export interface InflightCopy {
+  /** When it arrived (ms, monotonic). */
+  since: number;
+  /** The client's `ref`, for the answer. */
+  ref: string | undefined;
+}
+
 /**
  * The op messages of one membership that are waiting for their ack, by
  * cseq. A client may send the same cseq again before the first ack (a
- * resend); each copy gets its own answer, so copies are counted.
+ * resend); each copy gets its own answer, in order. The gateway keeps the
+ * `ref` here, so that an ack recovered from the history (its broadcast was
+ * lost) still carries it.
  */
 export class InflightOps {
-  private readonly entries = new Map<number, { since: number; copies: number }>();
+  private readonly entries = new Map<number, InflightCopy[]>();
 
-  /** Records one copy of `cseq`, received at `now` (ms, monotonic). */
-  add(cseq: number, now = performance.now()): void {
-    const entry = this.entries.get(cseq);
-    if (entry) entry.copies++;
-    else this.entries.set(cseq, { since: now, copies: 1 });
+  add(cseq: number, ref: string | undefined, now = performance.now()): void {
+    const copies = this.entries.get(cseq);
+    if (copies) copies.push({ since: now, ref });
+    else this.entries.set(cseq, [{ since: now, ref }]);
   }
 
   has(cseq: number): boolean {
     return this.entries.has(cseq);
   }
 
-  /** Answers one copy; returns when the first copy arrived, or undefined when none waits. */
-  take(cseq: number): number | undefined {
-    const entry = this.entries.get(cseq);
-    if (!entry) return undefined;
-    if (--entry.copies === 0) this.entries.delete(cseq);
-    return entry.since;
+  /** Answers the oldest copy of `cseq`; undefined when none waits. */
+  take(cseq: number): InflightCopy | undefined {
+    const copies = this.entries.get(cseq);
+    const copy = copies?.shift();
+    if (copies && copies.length === 0) this.entries.delete(cseq);
+    return copy;
   }
 
   /** When the longest-waiting op arrived, or undefined when none waits. */
   oldest(): number | undefined {
     const first = this.entries.values().next();
-    return first.done ? undefined : first.value.since;
+    return first.done ? undefined : first.value[0]?.since;
   }
 
   get size(): number {

@@ -286,3 +286,12 @@ describe('authentication', () => {
     expect((await fetch(`${server.http}/docs/${doc}?token=${other}`)).status).toBe(403);
   });
 });
+
+describe('one process per port when a service is in memory', () => {
+  it('refuses a second all-in-memory process on the same port, naming the cause', async () => {
+    const first = await serve();
+    await expect(startTestServer({ PORT: String(first.port) })).rejects.toThrow(
+      /serves one process only/,
+    );
+  });
+});

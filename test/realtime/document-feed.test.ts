@@ -148,7 +148,7 @@ describe('DocumentFeed', () => {
     const other = member('other');
     await join(sender);
     await join(other);
-    sender.inflight.add(1);
+    sender.inflight.add(1, undefined);
     deliver(await apply('sender', 1));
     expect((sender.socket as RecordingSocket).received.at(-1)).toMatchObject({
       type: 'ack',
@@ -167,13 +167,30 @@ describe('DocumentFeed', () => {
     const sender = member('sender');
     await join(sender);
     await apply('sender', 1); // applied, but its broadcast is lost
-    sender.inflight.add(1);
+    sender.inflight.add(1, undefined);
     deliver(await apply('sender', 1)); // the resend: a duplicate of seq 1
     await waitFor(() => seqs(sender.socket).length >= 1, 2000, 'ack after recovery');
     const acks = (sender.socket as RecordingSocket).received.filter((m) => m.type === 'ack');
     // The recovered event acks it first; the duplicate is then not in flight any more.
     expect(acks).toHaveLength(1);
     expect(acks[0]).toMatchObject({ cseq: 1, seq: 1 });
+  });
+
+  it('puts the ref of the op into its ack even when the event was recovered from the history', async () => {
+    const { member, join, apply, deliver } = setup();
+    const sender = member('sender');
+    await join(sender);
+    sender.inflight.add(1, 'my-ref');
+    await apply('sender', 1); // its broadcast is lost
+    deliver(await apply('other', 1)); // seq 2 reveals the gap
+    await waitFor(() => seqs(sender.socket).length === 2, 2000, 'recovered');
+    expect((sender.socket as RecordingSocket).received.find((m) => m.type === 'ack')).toEqual({
+      type: 'ack',
+      doc: 'doc-1',
+      cseq: 1,
+      seq: 1,
+      ref: 'my-ref',
+    });
   });
 
   it('brings a member that joined behind the feed up to date before it goes live', async () => {
