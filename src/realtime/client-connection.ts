@@ -180,7 +180,17 @@ export class ClientConnection {
       const catchUp = await collaboration.open(doc, resume);
       if (message.presence) await this.publishPresence(member, message.presence);
       const presence = await collaboration.listPresence(doc);
-      if (member.phase === 'gone') return;
+      if (member.phase === 'gone') {
+        // A later join or a leave of the same document came first; the
+        // client still gets an answer to this one.
+        this.reply({
+          code: 'BAD_REQUEST',
+          message: `this join of "${doc}" was superseded by a later join or leave of it`,
+          doc,
+          ref,
+        });
+        return;
+      }
       feed.admit(member, catchUp, presence, ref);
       const held = member.held;
       member.held = [];

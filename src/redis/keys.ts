@@ -11,14 +11,14 @@
  * | key                         | type   | holds                                           | TTL                  |
  * | --------------------------- | ------ | ----------------------------------------------- | -------------------- |
  * | `flow:sessions:{D}`         | hash   | doc, epoch, seq, createdAt, updatedAt (ms)      | REDIS_SESSION_TTL    |
- * | `flow:state:{D}`            | hash   | `coll\0id` -> entity JSON                       | REDIS_SESSION_TTL    |
+ * | `flow:state:{D}`            | hash   | `coll/id` -> entity JSON                        | REDIS_SESSION_TTL    |
  * | `flow:history:{D}`          | stream | id `0-<seq>`: client, cseq, ops (JSON)          | REDIS_SESSION_TTL    |
  * | `flow:dedupe:{D}`           | hash   | client -> `<highest applied cseq> <its seq>`    | REDIS_SESSION_TTL    |
  * | `flow:presence:{D}`         | hash   | client -> presence record JSON (with node)      | REDIS_SESSION_TTL    |
  * | `flow:fence:{D}`            | string | token of the latest processing claim (INCR)     | REDIS_SESSION_TTL    |
  * | `flow:doc:{D}`              | channel| the document's events (pub/sub, sharded on a cluster) | -              |
  * | `flow:presence-nodes`       | zset   | node id -> last presence heartbeat (ms)         | none (pruned)        |
- * | `flow:nodes`                | -      | reserved for the WebSocket manager's node registry | -                 |
+ * | `flow:nodes`                | hash   | node id -> its figures (JSON), by heartbeat     | none (stale pruned)  |
  */
 export interface DocKeys {
   /** The collaboration session hash (PROTOCOL.md section 9). */
@@ -62,7 +62,7 @@ export class RedisKeys {
     return `${this.prefix}presence-nodes`;
   }
 
-  /** The cluster-wide node registry; its layout belongs to the WebSocket manager. */
+  /** The cluster-wide node registry: node id -> NodeStats JSON, refreshed every second. */
   nodes(): string {
     return `${this.prefix}nodes`;
   }

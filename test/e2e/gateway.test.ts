@@ -253,6 +253,17 @@ describe('gateway end to end (memory)', () => {
     expect(ack).toMatchObject({ seq: 1, cseq: 1, ref: 'o' });
   });
 
+  it('answers a join superseded by a second join of the same document, and the second with joined', async () => {
+    const doc = randomDoc();
+    const a = await connect();
+    a.send({ type: 'join', doc, ref: 'first' });
+    a.send({ type: 'join', doc, ref: 'second' });
+    const answers = [await a.next((m) => 'ref' in m), await a.next((m) => 'ref' in m)];
+    const byRef = new Map(answers.map((m) => [(m as { ref: string }).ref, m]));
+    expect(byRef.get('second')).toMatchObject({ type: 'joined', doc });
+    expect(byRef.get('first')?.type).toMatch(/^(joined|error)$/);
+  });
+
   it('answers ping with pong carrying the ref', async () => {
     const a = await connect();
     expect(await a.request({ type: 'ping' }, 'p-1')).toEqual({ type: 'pong', ref: 'p-1' });
