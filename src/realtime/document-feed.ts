@@ -55,6 +55,8 @@ export class DocumentFeed implements SequencerSink {
   private readonly byClient = new Map<string, Set<Member>>();
   private readonly sequencer: OutcomeSequencer;
   private recent: Applied[] = [];
+  /** Clients present through other gateways, with their gateway: for when one dies. */
+  private readonly remotePresence = new Map<string, string>();
   readonly subscribed: Promise<void>;
 
   constructor(
@@ -91,6 +93,8 @@ export class DocumentFeed implements SequencerSink {
       // The origin gateway delivered it to its own members already.
       if (message.origin === this.deps.nodeId) return;
       const { client, user, state } = message;
+      if (state === null) this.remotePresence.delete(client);
+      else this.remotePresence.set(client, message.origin);
       this.deps.broadcaster.broadcast(
         this.topic,
         encode({ type: 'presence', doc: this.doc, client, user, state }),
@@ -102,6 +106,22 @@ export class DocumentFeed implements SequencerSink {
 
   refresh(): Promise<void> {
     return this.sequencer.refresh();
+  }
+
+  /**
+   * Announces the departure (presence null) of every client that was present
+   * through a gateway no longer among `liveNodes`: a gateway that crashed
+   * cannot say goodbye for its clients.
+   */
+  forgetPresenceOutside(liveNodes: ReadonlySet<string>): void {
+    for (const [client, node] of this.remotePresence) {
+      if (liveNodes.has(node)) continue;
+      this.remotePresence.delete(client);
+      this.deps.broadcaster.broadcast(
+        this.topic,
+        encode({ type: 'presence', doc: this.doc, client, user: null, state: null }),
+      );
+    }
   }
 
   // ---- the sequencer's sink ------------------------------------------------
@@ -232,6 +252,9 @@ export class DocumentFeed implements SequencerSink {
    * the member onto the live stream.
    */
   admit(member: Member, catchUp: CatchUp, presence: PresenceRecord[], ref?: string): void {
+    for (const record of presence) {
+      if (record.node !== this.deps.nodeId) this.remotePresence.set(record.client, record.node);
+    }
     const epoch = catchUp.kind === 'events' ? catchUp.epoch : catchUp.snapshot.epoch;
     const seq = catchUp.kind === 'events' ? catchUp.seq : catchUp.snapshot.seq;
     if (this.sequencer.epoch === null) this.sequencer.start(epoch, seq);

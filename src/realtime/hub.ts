@@ -25,6 +25,8 @@ export interface HubDeps {
 const FEED_LINGER_MS = 2000;
 /** How often the hub looks for ops left unacked and reports its figures. */
 const TICK_MS = 1000;
+/** Every this many ticks, the presence of clients on gateways that died is cleared. */
+const PRESENCE_SWEEP_TICKS = 5;
 /** An op unacked this long makes its document's feed read the history. */
 const UNACKED_REFRESH_MS = 1500;
 
@@ -47,7 +49,10 @@ export class GatewayHub {
     setImmediate(() => this.tick());
   }
 
+  private ticks = 0;
+
   private tick(): void {
+    if (++this.ticks % PRESENCE_SWEEP_TICKS === 0) this.sweepPresence();
     const now = performance.now();
     for (const feed of this.feeds.values()) {
       const oldest = feed.oldestInflight();
@@ -63,6 +68,20 @@ export class GatewayHub {
         updatedAt: Date.now(),
       })
       .catch((err: unknown) => this.deps.log.debug({ err }, 'heartbeat failed'));
+  }
+
+  /** Clears the presence of clients whose gateway stopped heartbeating. */
+  private sweepPresence(): void {
+    if (this.feeds.size === 0) return;
+    this.deps.websockets
+      .clusterStats()
+      .then((cluster) => {
+        if (!cluster) return;
+        const live = new Set(cluster.nodes.map((n) => n.node));
+        live.add(this.nodeId);
+        for (const feed of this.feeds.values()) feed.forgetPresenceOutside(live);
+      })
+      .catch((err: unknown) => this.deps.log.debug({ err }, 'presence sweep failed'));
   }
 
   private refresh(feed: DocumentFeed): void {

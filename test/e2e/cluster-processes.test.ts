@@ -147,4 +147,24 @@ describe('gateways and workers as processes (Redis Cluster, BullMQ ordering)', (
     });
     await Promise.all(streamers.map((s) => s.client.close()));
   }, 90_000);
+
+  it('announces presence null for the clients of a gateway killed with SIGKILL', async () => {
+    const doc = randomDoc('presence-crash');
+    const doomed = await startFlowChild('gateway', { ...env, NODE_ID: 'gw-doomed' });
+    children.push(doomed);
+    const watcher = await TestClient.connect(gatewayA.url, 'watcher');
+    await watcher.request({ type: 'join', doc });
+    const victim = await TestClient.connect(doomed.url, 'on-doomed-gateway');
+    await victim.request({ type: 'join', doc, presence: { name: 'soon gone' } });
+    await watcher.next(
+      (m) => m.type === 'presence' && m.client === 'on-doomed-gateway' && m.state !== null,
+    );
+    await doomed.kill('SIGKILL');
+    const gone = await watcher.next(
+      (m) => m.type === 'presence' && m.client === 'on-doomed-gateway' && m.state === null,
+      30_000,
+    );
+    expect(gone).toMatchObject({ doc, state: null });
+    await watcher.close();
+  }, 60_000);
 });

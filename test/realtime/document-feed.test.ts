@@ -193,6 +193,46 @@ describe('DocumentFeed', () => {
     });
   });
 
+  it('announces presence null for clients of a gateway that stopped heartbeating', async () => {
+    const { feed, member, join } = setup();
+    const local = member('local');
+    await join(local);
+    feed.onBroadcast({
+      kind: 'presence',
+      doc: 'doc-1',
+      origin: 'node-2',
+      client: 'far',
+      user: 'u',
+      state: { x: 1 },
+    });
+    feed.onBroadcast({
+      kind: 'presence',
+      doc: 'doc-1',
+      origin: 'node-3',
+      client: 'alive',
+      user: null,
+      state: { x: 2 },
+    });
+    feed.forgetPresenceOutside(new Set(['node-1', 'node-3']));
+    const presence = (local.socket as RecordingSocket).received.filter(
+      (m) => m.type === 'presence',
+    );
+    expect(presence.at(-1)).toEqual({
+      type: 'presence',
+      doc: 'doc-1',
+      client: 'far',
+      user: null,
+      state: null,
+    });
+    expect(presence.filter((m) => (m as { state: unknown }).state === null)).toHaveLength(1);
+    // Once only.
+    feed.forgetPresenceOutside(new Set(['node-1']));
+    const nulls = (local.socket as RecordingSocket).received.filter(
+      (m) => m.type === 'presence' && m.state === null,
+    );
+    expect(nulls.map((m) => (m as { client: string }).client)).toEqual(['far', 'alive']);
+  });
+
   it('brings a member that joined behind the feed up to date before it goes live', async () => {
     const { feed, member, join, apply, deliver, collaboration } = setup();
     const early = member('early');
