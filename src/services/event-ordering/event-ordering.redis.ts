@@ -1,10 +1,11 @@
-import { Queue } from 'bullmq';
+import type { Queue } from 'bullmq';
 import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { UnavailableError } from '../../protocol';
 import type { OpSubmission } from '../collaboration/collaboration-service';
 import type { EventOrderingService } from './event-ordering-service';
 import { withClaimCommands } from './document-claim';
+import { openDocumentQueue } from './document-queue';
 import type { OrderingKeys } from './ordering-keys';
 
 /** The data of one BullMQ job: the op messages of one document gathered in one I/O turn. */
@@ -161,12 +162,7 @@ export class RedisEventOrderingService implements EventOrderingService {
       this.queues.set(doc, queue);
       return queue;
     }
-    queue = new Queue(this.options.keys.queueName, {
-      connection: this.options.client,
-      prefix: this.options.keys.queuePrefix(doc),
-      streams: { events: { maxLen: 10 } },
-    });
-    queue.on('error', (err) => this.options.log.warn({ doc, err: err.message }, 'queue error'));
+    queue = openDocumentQueue(this.options.client, this.options.keys, doc, this.options.log);
     this.queues.set(doc, queue);
     if (this.queues.size > QUEUE_CACHE_SIZE) {
       const [oldestDoc, oldest] = this.queues.entries().next().value as [string, Queue];

@@ -1,8 +1,9 @@
-import { Queue } from 'bullmq';
+import type { Queue } from 'bullmq';
 import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { FencedError, type OpSubmission } from '../collaboration/collaboration-service';
 import { withClaimCommands } from './document-claim';
+import { expireQueueKeys, openDocumentQueue } from './document-queue';
 import type { OpBatchJob } from './event-ordering.redis';
 import type { BatchProcessor } from './event-ordering-service';
 import { READY_SHARDS, type OrderingKeys } from './ordering-keys';
@@ -167,7 +168,7 @@ export class OrderingWorker {
         // document anew (and wakes a worker); one added before it is seen here.
         await client.zrem(ready, doc);
         if ((await queue.getWaitingCount()) === 0) {
-          await this.expireQueue(queue);
+          await expireQueueKeys(this.options.client, queue, this.options.keyTtlSeconds);
           break;
         }
         await client.zadd(ready, Date.now() + leaseMs, doc);
@@ -205,18 +206,6 @@ export class OrderingWorker {
     }
   }
 
-  /**
-   * An idle document's queue keeps a few BullMQ keys (id counter, meta,
-   * events); they expire with the document instead of staying forever. The
-   * next op recreates what BullMQ needs.
-   */
-  private async expireQueue(queue: Queue): Promise<void> {
-    const ttl = this.options.keyTtlSeconds;
-    if (ttl <= 0) return;
-    const keys = Object.values(queue.keys).filter((key) => !key.endsWith(':'));
-    await Promise.all(keys.map((key) => this.options.client.expire(key, ttl)));
-  }
-
   private fenceKey(doc: string): string {
     return `${this.options.keys.prefix}fence:{${doc}}`;
   }
@@ -224,12 +213,7 @@ export class OrderingWorker {
   private queueFor(doc: string): Queue {
     let queue = this.queues.get(doc);
     if (!queue) {
-      queue = new Queue(this.options.keys.queueName, {
-        connection: this.options.client,
-        prefix: this.options.keys.queuePrefix(doc),
-        streams: { events: { maxLen: 10 } },
-      });
-      queue.on('error', (err) => this.options.log.warn({ doc, err: err.message }, 'queue error'));
+      queue = openDocumentQueue(this.options.client, this.options.keys, doc, this.options.log);
       this.queues.set(doc, queue);
       // Only documents being processed keep a Queue object.
       if (this.queues.size > this.options.concurrency * 4) {
