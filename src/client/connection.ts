@@ -3,7 +3,12 @@ import type { ClientMessage, ServerMessage, WelcomeMessage } from '../protocol/m
 import { PROTOCOL_VERSION } from '../protocol/messages';
 import { Backoff, type BackoffOptions } from './backoff';
 import { ClientErrorCodes, FlowError } from './errors';
-import { openTransport, type Transport, type WebSocketConstructor } from './transport';
+import {
+  openTransport,
+  UPGRADE_UNAUTHORIZED,
+  type Transport,
+  type WebSocketConstructor,
+} from './transport';
 
 export const ConnectionState = {
   /** Created, `connect()` (or the first `join()`) not called yet. */
@@ -187,6 +192,14 @@ export class Connection {
     this.stopKeepalive();
     if (this.welcomed) this.handlers.down(this.socketGeneration);
     this.welcomed = false;
+    if (code === UPGRADE_UNAUTHORIZED) {
+      this.handlers.error(new FlowError('UNAUTHORIZED', `${reason}: get a valid token`));
+      // A token function may fetch a fresh token for the next attempt; a fixed one would fail again.
+      if (typeof this.options.token !== 'function') {
+        this.setState(ConnectionState.Closed, code, reason);
+        return;
+      }
+    }
     if (isFinal(code)) {
       this.handlers.error(
         new FlowError(

@@ -4,6 +4,7 @@ import type {
   EventMessage,
   EventRecord,
   JoinMessage,
+  JoinedMessage,
   JsonObject,
   OpMessage,
   PresenceEntry,
@@ -140,6 +141,11 @@ export class DocumentSession extends TypedEmitter<DocumentEvents> {
   }
 
   // ---- join ------------------------------------------------------------------
+
+  /** A `joined` the server sent on its own; handled like the answer to a re-join. */
+  resync(reply: JoinedMessage): void {
+    if (this.phase === 'live') this.joined(reply, this.link.generation());
+  }
 
   /** Without an open connection this does nothing: the next welcome joins. */
   private sendJoin(): void {

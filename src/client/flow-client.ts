@@ -239,6 +239,11 @@ export class FlowClient extends TypedEmitter<ClientEvents> {
       case 'presence':
         this.sessions.get(message.doc)?.receive(message);
         return;
+      case 'joined':
+        // Unprompted (no ref): the server started the document over (new
+        // epoch, or history it could not replay); take it as a re-join answer.
+        this.sessions.get(message.doc)?.resync(message);
+        return;
       case 'error': {
         const session = message.doc === undefined ? undefined : this.sessions.get(message.doc);
         if (session?.receive(message)) return;

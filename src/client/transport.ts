@@ -44,6 +44,12 @@ export interface Transport {
 
 const OPEN = 1;
 const ABNORMAL_CLOSURE = 1006;
+/**
+ * Reported as the close code when the server refused the upgrade with HTTP
+ * 401 (a bad or expired token). Only `ws` lets us see the status; a browser
+ * reports 1006.
+ */
+export const UPGRADE_UNAUTHORIZED = 4401;
 
 /** globalThis.WebSocket when the platform has one, else the `ws` package, loaded on first use. */
 export function defaultWebSocket(): WebSocketConstructor {
@@ -82,9 +88,17 @@ export function openTransport(
   socket.onmessage = (event) => {
     if (!done && typeof event.data === 'string') handlers.message(event.data);
   };
-  socket.onclose = (event) => finish(event.code, event.reason);
+  let unauthorized = false;
+  socket.onclose = (event) =>
+    unauthorized
+      ? finish(UPGRADE_UNAUTHORIZED, 'the server refused the token (HTTP 401)')
+      : finish(event.code, event.reason);
   // An error event is always followed by a close event, which carries what we act on.
-  socket.onerror = () => {};
+  socket.onerror = (event) => {
+    const message = (event as { message?: unknown } | null)?.message;
+    if (typeof message === 'string' && /Unexpected server response: 401\b/.test(message))
+      unauthorized = true;
+  };
 
   /** Returns false when already detached. */
   const detach = (): boolean => {

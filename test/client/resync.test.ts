@@ -223,3 +223,28 @@ describe('reconnect', () => {
     await expect(handle.submit([set('a', 1)])).rejects.toMatchObject({ code: 'CLIENT_CLOSED' });
   });
 });
+
+describe('an unprompted joined (the server started the document over)', () => {
+  it('replaces the state, emits resync and resends pending ops in the new epoch', async () => {
+    const server = await startServer();
+    const { connection, handle } = await joinedClient(server, { seq: 5 });
+    const pending = handle.submit([set('mine', 1)]);
+    const first = await connection.next('op');
+    const resync = nextEvent(handle, 'resync');
+    connection.send({
+      type: 'joined',
+      doc: 'doc-1',
+      epoch: 'e2',
+      seq: 0,
+      state: { nodes: { fresh: { x: 0 } } },
+      presence: [],
+    });
+    expect(await resync).toEqual({ snapshot: true, epochChanged: true, epoch: 'e2', seq: 0 });
+    const again = await connection.next('op');
+    expect(again).toMatchObject({ cseq: (first as { cseq: number }).cseq });
+    connection.send({ type: 'ack', doc: 'doc-1', cseq: (first as { cseq: number }).cseq, seq: 1 });
+    expect(await pending).toEqual({ seq: 1, dup: false });
+    expect(handle.epoch).toBe('e2');
+    expect(handle.state).toEqual({ nodes: { fresh: { x: 0 }, mine: { x: 1 } } });
+  });
+});

@@ -76,4 +76,31 @@ describe('SDK against a real gateway', () => {
     const result = await again.submit([{ op: 'set', coll: 'nodes', id: 'n', value: { v: 2 } }]);
     expect(result).toEqual({ seq: 2, dup: false });
   });
+
+  it('reports UNAUTHORIZED and stops when the server refuses a fixed token', async () => {
+    const secured = await startTestServer({
+      AUTH_JWT_SECRET: 'a-secret-that-is-long-enough-for-hs256',
+    });
+    try {
+      const refused = new FlowClient({
+        url: secured.url,
+        token: 'not-a-jwt',
+        reconnect: { minDelayMs: 10, maxDelayMs: 20 },
+      });
+      clients.push(refused);
+      const error = new Promise<{ code: string }>((resolve) =>
+        refused.on('error', (e) => resolve(e)),
+      );
+      const closed = new Promise<void>((resolve) =>
+        refused.on('state', (change) => {
+          if (change.state === 'closed') resolve();
+        }),
+      );
+      refused.connect();
+      expect((await error).code).toBe('UNAUTHORIZED');
+      await closed;
+    } finally {
+      await secured.close();
+    }
+  });
 });
