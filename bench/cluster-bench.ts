@@ -34,6 +34,8 @@ export interface Scenario {
   /** Count the workers' (and gateways') Redis connections in the middle of the measured window. */
   countConnections?: boolean;
   drainTimeoutS?: number;
+  /** --fault arguments of the load tester ("<seconds>s:<shell command>"). */
+  faults?: string[];
 }
 
 export interface ScenarioResult {
@@ -77,6 +79,11 @@ export const MODE_TITLES: Record<string, string> = {
   inproc: '2 gateways, in-process ordering, 3-node Redis Cluster',
 };
 
+/** An argument as a POSIX shell would need it, for the command lines printed. */
+function shellQuote(arg: string): string {
+  return /^[\w./:=,@+-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
+}
+
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Runs the load tester CLI once; counts connections mid-window when asked. */
@@ -112,10 +119,21 @@ export async function runScenario(
     '--report',
     path.relative(ROOT, reportFile),
     '--no-progress',
+    ...(scenario.faults ?? []).flatMap((fault) => ['--fault', fault]),
   ];
-  const command = `node ${args.join(' ')}`;
+  const command = `node ${args.map(shellQuote).join(' ')}`;
   log(`\n[${mode}] ${scenario.label}: ${command}`);
-  const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Fault commands find the processes of this benchmark by these variables
+  // (BENCH_PID_BULLMQ_WORKER_1=...), never by a pattern that could match others' processes.
+  const pids: Record<string, string> = {};
+  for (const p of counted?.processes ?? []) {
+    pids[`BENCH_PID_${p.name.toUpperCase().replace(/-/g, '_')}`] = String(p.pid);
+  }
+  const child = spawn(process.execPath, args, {
+    cwd: ROOT,
+    env: { ...process.env, ...pids },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   const keep = (chunk: Buffer) => {
     output += chunk.toString();
@@ -144,7 +162,7 @@ export async function runScenario(
     }
   }
   const exitCode = await exited;
-  let report: LoadReport | null = null;
+  let report: LoadReport | null;
   try {
     report = JSON.parse(fs.readFileSync(reportFile, 'utf8')) as LoadReport;
   } catch {
@@ -220,7 +238,9 @@ export async function runClusterBench(options: ClusterBenchOptions): Promise<Clu
         ...gateways.map((g) => `${envText} PORT=${g.port} node dist/cli.js gateway`),
         ...workers.map(() => `${envText} node dist/cli.js worker`),
       ];
-      log(`[${mode}] ${MODE_TITLES[mode]}: started ${running.map((p) => `${p.name} (pid ${p.pid})`).join(', ')}`);
+      log(
+        `[${mode}] ${MODE_TITLES[mode]}: started ${running.map((p) => `${p.name} (pid ${p.pid})`).join(', ')}`,
+      );
       const urls = gateways.map((g) => `ws://127.0.0.1:${g.port}/ws`);
       for (const scenario of options.scenarios) {
         const counted = { processes: [...workers, ...gateways], nodes };

@@ -43,7 +43,9 @@ export function buildIfNeeded(log: (line: string) => void): void {
   const cli = path.join(ROOT, 'dist', 'cli.js');
   const built = fs.existsSync(marker) && fs.existsSync(cli) ? fs.statSync(marker).mtimeMs : 0;
   if (built > 0 && newestMtime(path.join(ROOT, 'src')) <= built) return;
-  log(built === 0 ? 'dist/ is missing: npm run build' : 'src/ changed since the build: npm run build');
+  log(
+    built === 0 ? 'dist/ is missing: npm run build' : 'src/ changed since the build: npm run build',
+  );
   execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
 }
 
@@ -86,7 +88,9 @@ export async function startFlowProcess(
   });
   fs.closeSync(out);
   if (child.pid === undefined) throw new Error(`could not start ${name}`);
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => resolve(code)),
+  );
   let gone: number | null | undefined;
   void exited.then((code) => (gone = code));
   const handle: FlowProcessHandle = { name, role, pid: child.pid, port, child, logFile, exited };
@@ -143,7 +147,7 @@ export function tcpConnectionsTo(
   const wanted = new Set(ports);
   const found: Array<{ localPort: number; remotePort: number }> = [];
   for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
-    let text = '';
+    let text: string;
     try {
       text = fs.readFileSync(file, 'utf8');
     } catch {
@@ -162,10 +166,19 @@ export function tcpConnectionsTo(
 }
 
 /** `CLIENT LIST` of every node: connection name by client port. */
-export async function redisClientNames(nodes: readonly RedisEndpoint[]): Promise<Map<number, string>> {
+export async function redisClientNames(
+  nodes: readonly RedisEndpoint[],
+): Promise<Map<number, string>> {
   const names = new Map<number, string>();
   for (const node of nodes) {
-    const { stdout } = await run('redis-cli', ['-h', node.host, '-p', String(node.port), 'CLIENT', 'LIST']);
+    const { stdout } = await run('redis-cli', [
+      '-h',
+      node.host,
+      '-p',
+      String(node.port),
+      'CLIENT',
+      'LIST',
+    ]);
     for (const line of stdout.split('\n')) {
       const addr = /\baddr=[^ ]*:(\d+)\b/.exec(line);
       const name = /\bname=([^ ]*)/.exec(line);
@@ -190,7 +203,9 @@ export async function countRedisConnections(
   nodes: readonly RedisEndpoint[],
 ): Promise<ConnectionCount[]> {
   const names = await redisClientNames(nodes);
-  return processes.map((p) => {
+  // A process a fault killed holds nothing any more.
+  const alive = processes.filter((p) => fs.existsSync(`/proc/${p.pid}/fd`));
+  return alive.map((p) => {
     const connections = tcpConnectionsTo(
       p.pid,
       nodes.map((n) => n.port),

@@ -6,6 +6,12 @@
  * peak run at a higher rate. Prints op/s acked, ack and fan-out latency, and
  * the Redis connections each worker holds at 10,000 live documents; stops
  * everything it started. Result files go to bench-results/ (not committed).
+ *
+ * Crash runs: `--fault "<seconds>s:<command>"` (repeatable) goes to every load
+ * test; the command sees the pids of this benchmark's processes as
+ * BENCH_PID_<MODE>_<ROLE>_<N>, e.g.
+ *   npm run bench:cluster -- --modes bullmq --docs 100 --peak-rate 0 \
+ *     --fault '3s:kill -9 $BENCH_PID_BULLMQ_WORKER_1'
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -21,6 +27,8 @@ export interface ClusterScenarioOptions {
   manyDocsRate: number;
   peakRate: number;
   durationS: number;
+  /** --fault arguments passed to every run. */
+  faults?: string[];
 }
 
 /**
@@ -47,6 +55,7 @@ export function clusterScenarios(o: ClusterScenarioOptions): Scenario[] {
       rampUpS: 2,
       threads: 2,
       countConnections: docs >= 10_000 || docs === Math.max(...o.docs),
+      faults: o.faults ?? [],
     };
   });
   if (o.peakRate > 0) {
@@ -59,6 +68,7 @@ export function clusterScenarios(o: ClusterScenarioOptions): Scenario[] {
       durationS: Math.max(3, Math.round((o.durationS * 2) / 3)),
       rampUpS: 1,
       threads: 2,
+      faults: o.faults ?? [],
     });
   }
   return scenarios;
@@ -76,12 +86,14 @@ export function parseClusterArgs(argv: string[]): ClusterScenarioOptions & {
       'many-docs-rate': { type: 'string', default: '2000' },
       'peak-rate': { type: 'string', default: '20000' },
       duration: { type: 'string', default: '6' },
+      fault: { type: 'string', multiple: true, default: [] },
     },
     strict: true,
   });
   const modes = values.modes.split(',').map((m) => m.trim());
   for (const m of modes) {
-    if (m !== 'bullmq' && m !== 'inproc') throw new Error(`--modes takes bullmq and/or inproc, not "${m}"`);
+    if (m !== 'bullmq' && m !== 'inproc')
+      throw new Error(`--modes takes bullmq and/or inproc, not "${m}"`);
   }
   return {
     modes: modes as ClusterMode[],
@@ -90,6 +102,7 @@ export function parseClusterArgs(argv: string[]): ClusterScenarioOptions & {
     manyDocsRate: Number(values['many-docs-rate']),
     peakRate: Number(values['peak-rate']),
     durationS: Number(values.duration),
+    faults: values.fault,
   };
 }
 

@@ -1,7 +1,7 @@
 import { Socket } from 'node:net';
 import WebSocket from 'ws';
 import type { ServerMessage } from '../protocol';
-import { Membership, type MembershipLink } from './membership';
+import { JOIN_REF, Membership, type MembershipLink } from './membership';
 import type { ClientSpec } from './plan';
 import type { ThreadMetrics } from './thread-metrics';
 import { Counter } from './thread-protocol';
@@ -128,8 +128,10 @@ export class LoadClient {
         return;
       case 'error':
         this.metrics.error(message.code);
-        if (message.doc !== undefined && message.cseq !== undefined)
+        if (message.doc === undefined) return;
+        if (message.cseq !== undefined)
           this.memberships.get(message.doc)?.onError(message.cseq, message.code);
+        else if (message.ref === JOIN_REF) this.memberships.get(message.doc)?.onJoinRefused();
         return;
       case 'pong':
       case 'left':

@@ -38,6 +38,10 @@ export interface MembershipLink {
 
 type Phase = 'idle' | 'joining' | 'live';
 
+/** The `ref` of every join, so that an error answering a join can be told apart. */
+export const JOIN_REF = 'join';
+const JOIN_RETRY_MS = 250;
+
 /**
  * One client's side of one document: its replica (state at seq, built from
  * the joined snapshot or catch-up and the events and acks that follow), its
@@ -63,6 +67,7 @@ export class Membership {
   private joinSince: number | null = null;
   private everJoined = false;
   private presenceCount = 0;
+  private retryTimer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly doc: string,
@@ -86,7 +91,8 @@ export class Membership {
   /** Sends a join, with `since` and `epoch` when the replica can be continued. */
   join(): void {
     this.phase = 'joining';
-    const message: JoinMessage = { type: 'join', doc: this.doc };
+    clearTimeout(this.retryTimer);
+    const message: JoinMessage = { type: 'join', doc: this.doc, ref: JOIN_REF };
     if (this.known && this.epoch !== undefined) {
       message.since = this.seq;
       message.epoch = this.epoch;
@@ -95,7 +101,20 @@ export class Membership {
     this.link.send(JSON.stringify(message));
   }
 
+  /** The server refused the join (UNAVAILABLE while Redis recovers, say): try again shortly. */
+  onJoinRefused(): void {
+    if (this.phase !== 'joining') return;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(
+      () => {
+        if (this.phase === 'joining') this.join();
+      },
+      JOIN_RETRY_MS * (1 + Math.random()),
+    );
+  }
+
   disconnected(): void {
+    clearTimeout(this.retryTimer);
     if (this.phase === 'idle') return;
     this.phase = 'idle';
     this.buffer = [];

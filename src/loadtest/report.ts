@@ -41,6 +41,9 @@ export interface LoadReport {
     /** Duplicate acks for op messages sent only once (PROTOCOL.md expects them for resends). */
     dupAcksUnprompted: number;
     maxInFlight: number;
+    /** Op messages unanswered when the measured window began and ended: a growing backlog means saturation. */
+    inFlightAtWindowStart: number;
+    inFlightAtWindowEnd: number;
     /** Op messages still unanswered when the drain ended. */
     unansweredAfterDrain: number;
     presenceSent: number;
@@ -56,8 +59,10 @@ export interface LoadReport {
     userS: number;
     systemS: number;
     threads: Array<{ thread: number; cpuCores: number | null; elu: number }>;
-    /** True when the generator itself may have limited the run. */
+    /** True when a generator thread was so busy that it may have limited the run. */
     clientBound: boolean;
+    /** True when the generator sent more than 20 ms behind schedule at p99 (busy, or starved of CPU). */
+    behindSchedule: boolean;
     note: string;
   };
   faults: FaultResult[];
@@ -101,7 +106,7 @@ export function formatSummary(report: LoadReport): string {
   lines.push(latencyRow('send lag', latencyMs.sendLag));
   lines.push('');
   lines.push(
-    `  in flight: max ${totals.maxInFlight}, unanswered after drain ${totals.unansweredAfterDrain}; ` +
+    `  in flight: ${totals.inFlightAtWindowStart} -> ${totals.inFlightAtWindowEnd} over the window, max ${totals.maxInFlight}, unanswered after drain ${totals.unansweredAfterDrain}; ` +
       `resent ${totals.resent}, duplicate acks ${totals.dupAcks} (${totals.dupAcksUnprompted} for ops sent once); reconnects ${report.reconnects} ` +
       `(connections lost ${report.disconnects}); presence sent ${totals.presenceSent}, received ${totals.presenceReceived}`,
   );

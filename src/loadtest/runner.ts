@@ -83,8 +83,12 @@ export async function runLoadTest(options: LoadOptions, hooks: RunHooks = {}): P
 
     // The process's CPU (all threads) over the measured window.
     let cpuStart = process.cpuUsage();
+    let inFlightAtStart = 0;
     const windowTimer = setTimeout(
-      () => (cpuStart = process.cpuUsage()),
+      () => {
+        cpuStart = process.cpuUsage();
+        inFlightAtStart = sum(Counter.pending);
+      },
       Math.max(0, (t0Us + options.rampUpS * 1e6 - nowUs()) / 1000),
     );
     await sleep(START_LEAD_US / 1000 + 5);
@@ -123,6 +127,7 @@ export async function runLoadTest(options: LoadOptions, hooks: RunHooks = {}): P
     }
     clearTimeout(windowTimer);
     const cpuWindow = process.cpuUsage(cpuStart);
+    const inFlightAtEnd = sum(Counter.pending);
     if (printed && !hooks.progress) process.stdout.write('\n');
 
     // ---- drain, settle, fetch the server's view ----
@@ -164,12 +169,14 @@ export async function runLoadTest(options: LoadOptions, hooks: RunHooks = {}): P
     }));
     const sendLag = histograms((r) => r.histograms.sendLag);
     const busiest = Math.max(0, ...threadFigures.map((t) => t.elu));
-    const clientBound = busiest > 0.85 || sendLag.p99 > 20;
-    const note = !clientBound
-      ? ''
-      : busiest > 0.85
-        ? `the generator may have limited this run: its busiest thread was ${(busiest * 100).toFixed(0)}% busy (add --threads, or run it on another machine)`
-        : `the generator fell behind its schedule (send lag p99 ${sendLag.p99} ms) with its threads at most ${(busiest * 100).toFixed(0)}% busy: the machine's CPU was short for it too`;
+    // A busy thread limits the run; a late one with an idle loop was starved of CPU by others.
+    const clientBound = busiest > 0.85;
+    const behindSchedule = sendLag.p99 > 20;
+    const note = clientBound
+      ? `the generator may have limited this run: its busiest thread was ${(busiest * 100).toFixed(0)}% busy (add --threads, or run it on another machine)`
+      : behindSchedule
+        ? `the generator sent behind its schedule (send lag p99 ${sendLag.p99} ms) with its threads at most ${(busiest * 100).toFixed(0)}% busy: the machine's CPU was short, for the generator too; latencies include that wait`
+        : '';
     const report: LoadReport = {
       version: 1,
       ok: check.ok,
@@ -206,6 +213,8 @@ export async function runLoadTest(options: LoadOptions, hooks: RunHooks = {}): P
         dupAcks: sum(Counter.dupAcks),
         dupAcksUnprompted: sum(Counter.dupAcksUnprompted),
         maxInFlight: sum(Counter.maxPending),
+        inFlightAtWindowStart: inFlightAtStart,
+        inFlightAtWindowEnd: inFlightAtEnd,
         unansweredAfterDrain: unanswered,
         presenceSent: sum(Counter.presenceSent),
         presenceReceived: sum(Counter.presenceReceived),
@@ -224,6 +233,7 @@ export async function runLoadTest(options: LoadOptions, hooks: RunHooks = {}): P
         systemS: cpuWindow.system / 1e6,
         threads: threadFigures,
         clientBound,
+        behindSchedule,
         note,
       },
       faults: faultResults,

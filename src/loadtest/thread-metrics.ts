@@ -64,10 +64,8 @@ export class ThreadMetrics {
   acked(intendedUs: number, nowUs: number): void {
     this.add(Counter.acked);
     if (this.inWindow(nowUs)) this.add(Counter.windowAcked);
-    if (this.inWindow(intendedUs)) {
-      recordUs(this.ack, nowUs - intendedUs);
-      recordUs(this.interval, nowUs - intendedUs);
-    }
+    if (this.inWindow(intendedUs)) recordUs(this.ack, nowUs - intendedUs);
+    recordUs(this.interval, nowUs - intendedUs);
   }
 
   delivered(sentUs: number | undefined, nowUs: number): void {
