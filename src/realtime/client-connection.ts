@@ -9,7 +9,7 @@ import {
   type PresenceMessage,
   type Rejection,
 } from '../protocol';
-import { documentTopic, type ClientSocket } from './client-socket';
+import type { ClientSocket } from './client-socket';
 import { encode } from './document-feed';
 import { accessTo, type Grants } from './grants';
 import type { GatewayHub } from './hub';
@@ -178,7 +178,7 @@ export class ClientConnection {
           ? { seq: message.since, epoch: message.epoch }
           : undefined;
       const catchUp = await collaboration.open(doc, resume);
-      if (message.presence) await this.publishPresence(member, message.presence);
+      if (message.presence) await this.hub.presence.publish(member, message.presence);
       const presence = await collaboration.listPresence(doc);
       if (member.phase === 'gone') {
         // A later join or a leave of the same document came first; the
@@ -217,30 +217,8 @@ export class ClientConnection {
         ref: op.ref,
       });
     }
-    if (announce || this.socket.closed) this.announceDeparture(member);
+    if (announce || this.socket.closed) this.hub.presence.departed(member);
     this.hub.release(feed);
-  }
-
-  private announceDeparture(member: Member): void {
-    const { collaboration, websockets, broadcaster, log } = this.hub.deps;
-    const { doc, client, user } = member;
-    broadcaster.broadcast(
-      documentTopic(doc),
-      encode({ type: 'presence', doc, client, user, state: null }),
-    );
-    collaboration
-      .clearPresence(doc, client)
-      .then(() =>
-        websockets.publish({
-          kind: 'presence',
-          doc,
-          origin: this.hub.nodeId,
-          client,
-          user,
-          state: null,
-        }),
-      )
-      .catch((err: unknown) => log.warn({ doc, client, err }, 'presence cleanup failed'));
   }
 
   private op(message: OpMessage): void {
@@ -302,28 +280,11 @@ export class ClientConnection {
       });
       return;
     }
-    this.publishPresence(member, message.state).catch((err: unknown) =>
-      this.hub.deps.log.warn({ doc, client: this.client, err }, 'presence update failed'),
-    );
-  }
-
-  private async publishPresence(member: Member, state: PresenceMessage['state']): Promise<void> {
-    const { collaboration, websockets } = this.hub.deps;
-    const { doc, client, user } = member;
-    member.socket.publishToOthers(
-      documentTopic(doc),
-      encode({ type: 'presence', doc, client, user, state }),
-    );
-    if (state === null) await collaboration.clearPresence(doc, client);
-    else await collaboration.setPresence(doc, { client, user, state, node: this.hub.nodeId });
-    await websockets.publish({
-      kind: 'presence',
-      doc,
-      origin: this.hub.nodeId,
-      client,
-      user,
-      state,
-    });
+    this.hub.presence
+      .publish(member, message.state)
+      .catch((err: unknown) =>
+        this.hub.deps.log.warn({ doc, client: this.client, err }, 'presence update failed'),
+      );
   }
 
   private replyFailure(

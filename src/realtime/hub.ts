@@ -8,6 +8,7 @@ import type { WebSocketManager } from '../services/websocket-manager/websocket-m
 import type { Broadcaster, ClientSocket } from './client-socket';
 import { ClientConnection, type ConnectionIdentity } from './client-connection';
 import { DocumentFeed, encode } from './document-feed';
+import { PresenceRelay } from './presence-relay';
 
 export interface HubDeps {
   config: FlowConfig;
@@ -42,7 +43,10 @@ export class GatewayHub {
 
   private readonly ticker: NodeJS.Timeout;
 
+  readonly presence: PresenceRelay;
+
   constructor(readonly deps: HubDeps) {
+    this.presence = new PresenceRelay({ ...deps, nodeId: deps.config.nodeId });
     this.ticker = setInterval(() => this.tick(), TICK_MS);
     this.ticker.unref();
     // Appear in the cluster registry at once, not a tick later.
