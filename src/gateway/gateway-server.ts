@@ -11,6 +11,8 @@ import { randomBytes } from 'node:crypto';
 
 /** Frames up to this many times the limit are read and answered TOO_LARGE; larger ones uWS drops at once. */
 const HARD_PAYLOAD_FACTOR = 4;
+/** ...and at least this many bytes, so that an ordinary oversized frame is answered. */
+const HARD_PAYLOAD_FLOOR = 1024 * 1024;
 /**
  * uWS closes a socket abruptly (no close frame) when a publish passes its
  * maxBackpressure. The sweep below closes slow consumers with 1013 first, at
@@ -77,7 +79,7 @@ export class GatewayServer {
     sweep.unref();
 
     app.ws<SocketData>('/ws', {
-      maxPayloadLength: options.maxPayloadBytes * HARD_PAYLOAD_FACTOR,
+      maxPayloadLength: Math.max(options.maxPayloadBytes * HARD_PAYLOAD_FACTOR, HARD_PAYLOAD_FLOOR),
       maxBackpressure:
         options.maxBackpressureBytes * HARD_BACKPRESSURE_FACTOR + HARD_BACKPRESSURE_SLACK,
       closeOnBackpressureLimit: 1,
