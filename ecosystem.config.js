@@ -35,8 +35,6 @@
  */
 'use strict';
 
-const path = require('node:path');
-
 const env = (name, fallback) => {
   const value = process.env[name];
   return value === undefined || value === '' ? fallback : value;
@@ -71,7 +69,7 @@ const shared = {
 /** Settings of every app. */
 const common = {
   cwd: __dirname,
-  script: path.join(__dirname, 'dist', 'cli.js'),
+  script: `${__dirname}/dist/cli.js`,
   exec_mode: 'fork',
   namespace: 'backend',
   wait_ready: true,

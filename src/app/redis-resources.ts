@@ -34,6 +34,7 @@ export class RedisResources {
   get commands(): RedisClient {
     this.commandClient ??= createRedis(this.config, this.log, 'commands', {
       observer: this.observer,
+      checkEvictionPolicy: true,
     });
     return this.commandClient;
   }
@@ -70,11 +71,19 @@ export class RedisResources {
     });
   }
 
-  /** `ok`, or what is wrong, for /health. */
+  /**
+   * `ok`, or what is wrong, for /health. On a cluster a PING is not enough:
+   * the nodes that are up answer it while a master without a replica is
+   * down and every command on its slots fails with CLUSTERDOWN, so ask one
+   * node for the cluster's state instead.
+   */
   async check(timeoutMs = 1000): Promise<string> {
     const client = this.commands;
+    const probe = this.sharded
+      ? client.call('CLUSTER', 'INFO').then((info) => this.clusterProblem(String(info)) ?? 'ok')
+      : client.ping().then(() => 'ok');
     const answer = Promise.race([
-      client.ping().then(() => 'ok'),
+      probe,
       new Promise<string>((resolve) =>
         setTimeout(
           () => resolve(`no answer from Redis at ${this.target} within ${timeoutMs} ms`),
@@ -87,6 +96,15 @@ export class RedisResources {
     } catch (err) {
       return `Redis at ${this.target}: ${(err as Error).message}`;
     }
+  }
+
+  private clusterProblem(info: string): string | undefined {
+    const state = /cluster_state:(\w+)/.exec(info)?.[1];
+    if (state === 'ok') return undefined;
+    return (
+      `Redis ${this.target} reports cluster_state:${state ?? 'unknown'}: ` +
+      'a master is down with no replica to take over (commands answer CLUSTERDOWN); check the cluster nodes'
+    );
   }
 
   get isCluster(): boolean {

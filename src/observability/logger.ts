@@ -30,6 +30,10 @@ export function createLogger(
         'redis.password',
         'auth.jwtSecret',
         'headers.authorization',
+        // ioredis puts the failed command on its errors: the connection's
+        // `HELLO 3 AUTH <user> <password>` when the password is refused.
+        'err.command.args',
+        '*.err.command.args',
       ],
       censor: '[redacted]',
     },

@@ -20,7 +20,22 @@ export interface CreateRedisOptions {
   lazyConnect?: boolean;
   /** Told of failed commands, connection errors and slow commands (the process's metrics). */
   observer?: RedisObserver;
+  /**
+   * Read maxmemory-policy whenever the connection becomes ready and log an
+   * error when Redis may evict keys. One connection per process is enough.
+   */
+  checkEvictionPolicy?: boolean;
 }
+
+/**
+ * Logged at error level when a Redis (or a cluster master) may evict keys.
+ * Every key of a document has a TTL, so even the volatile-* policies that
+ * managed services set by default may pick them.
+ */
+export const EVICTION_POLICY_MESSAGE =
+  'Redis may evict keys (maxmemory-policy is not noeviction): document state and queued op messages ' +
+  'could vanish without a trace; set maxmemory-policy noeviction (Flow then refuses writes with ' +
+  'UNAVAILABLE when memory is full, and nothing is lost)';
 
 /** Milliseconds before reconnection attempt `times`: REDIS_RETRY_DELAY growing linearly to 5x. */
 export function retryDelay(config: FlowConfig, times: number): number {
@@ -123,7 +138,29 @@ export function createRedis(
     observer: options.observer,
   });
   observeConnectionErrors(client, options.observer);
+  if (options.checkEvictionPolicy)
+    watchEvictionPolicy(client, connectionLog, describeTarget(config));
   return client;
+}
+
+/** Checks the policy at every `ready`; logs each node's unsafe policy once. */
+function watchEvictionPolicy(client: RedisClient, log: Logger, where: string): void {
+  const reported = new Set<string>();
+  const check = async () => {
+    const nodes: Redis[] = isCluster(client) ? client.nodes('master') : [client];
+    for (const node of nodes) {
+      const info = await node.info('memory');
+      const policy = /^maxmemory_policy:(\S+)/m.exec(info)?.[1];
+      if (policy === undefined || policy === 'noeviction') continue;
+      const address = `${node.options.host ?? ''}:${node.options.port ?? ''}`;
+      if (reported.has(`${address} ${policy}`)) continue;
+      reported.add(`${address} ${policy}`);
+      const maxmemory = Number(/^maxmemory:(\d+)/m.exec(info)?.[1] ?? 0);
+      log.error({ redis: where, node: address, policy, maxmemory }, EVICTION_POLICY_MESSAGE);
+    }
+  };
+  // INFO may be refused (a restricted ACL user); the check is advice, not a gate.
+  client.on('ready', () => void check().catch(() => undefined));
 }
 
 /**

@@ -50,6 +50,13 @@ export interface RedisObserver {
   slowCommand?(command: string, ms: number): void;
 }
 
+/**
+ * What ioredis sends by itself while a connection is set up. Their failures
+ * are either harmless by design (CLIENT SETINFO on Redis before 7.2) or a
+ * connection error reported as such (a refused HELLO or AUTH).
+ */
+const HANDSHAKE = new Set(['hello', 'auth', 'client', 'select', 'readonly']);
+
 export interface InstrumentOptions {
   /** Commands slower than this (ms) are logged as slow; 0 turns the check off. */
   slowCommandMs: number;
@@ -84,6 +91,12 @@ export function instrumentCommands(
   const { observer } = options;
   const countErrors = observer?.error !== undefined;
   if (options.slowCommandMs <= 0 && !options.trace && !countErrors) return;
+  // `DEBUG=redis:*` alone turns tracing on: the trace lines are logged at
+  // debug level even when LOG_LEVEL is info (but not when it is silent).
+  const tracer =
+    options.trace && log.level !== 'silent' && !log.isLevelEnabled('debug')
+      ? log.child({}, { level: 'debug' })
+      : log;
   const target = client as unknown as { sendCommand: SendCommand; status: string };
   const send = target.sendCommand.bind(client) as SendCommand;
   // A cluster re-sends a command on MOVED/ASK through the same method; time it once.
@@ -93,7 +106,7 @@ export function instrumentCommands(
       seen.add(command);
       const name = command.name.toLowerCase();
       if (options.trace)
-        log.debug({ command: name, key: firstKey(command) }, TRACE_COMMAND_MESSAGE);
+        tracer.debug({ command: name, key: firstKey(command) }, TRACE_COMMAND_MESSAGE);
       const timed = options.slowCommandMs > 0 && target.status === 'ready' && !BLOCKING.has(name);
       const started = performance.now();
       const done = () => {
@@ -104,11 +117,12 @@ export function instrumentCommands(
           observer?.slowCommand?.(name, ms);
         }
       };
+      const counted = countErrors && !(target.status === 'connect' && HANDSHAKE.has(name));
       const failed = (err: unknown) => {
         done();
-        if (countErrors) observer?.error?.('command', redisErrorKind(err));
+        if (counted) observer?.error?.('command', redisErrorKind(err));
       };
-      if (timed || countErrors) command.promise.then(done, failed);
+      if (timed || counted) command.promise.then(done, failed);
     }
     return send(command, ...rest);
   };

@@ -33,6 +33,8 @@ interface Streamer {
   acked: Map<number, number | null>;
   refused: Set<number>;
   inFlight: number;
+  /** Re-joins after a reconnect: each must continue the same epoch. */
+  resyncs: Array<{ snapshot: boolean; epochChanged: boolean }>;
 }
 
 describe('pm2 graceful reload (2 gateways + 2 workers, Redis Cluster)', () => {
@@ -83,6 +85,8 @@ describe('pm2 graceful reload (2 gateways + 2 workers, Redis Cluster)', () => {
       let welcomes = 0;
       client.on('welcome', () => welcomes++);
       const handle = await client.join(doc);
+      const resyncs: Streamer['resyncs'] = [];
+      handle.on('resync', ({ snapshot, epochChanged }) => resyncs.push({ snapshot, epochChanged }));
       streamers.push({
         client,
         handle,
@@ -92,6 +96,7 @@ describe('pm2 graceful reload (2 gateways + 2 workers, Redis Cluster)', () => {
         acked: new Map(),
         refused: new Set(),
         inFlight: 0,
+        resyncs,
       });
     }
 
@@ -189,13 +194,17 @@ describe('pm2 graceful reload (2 gateways + 2 workers, Redis Cluster)', () => {
     expect(streamers.reduce((sum, s) => sum + s.acked.size, 0)).toBe(events.length);
 
     console.log(
-      `pm2 reload: ${events.length} ops applied; per client acked/refused/welcomes: ` +
-        streamers.map((s) => `${s.acked.size}/${s.refused.size}/${s.welcomes}`).join(' '),
+      `pm2 reload: ${events.length} ops applied; per client acked/refused/welcomes/resyncs: ` +
+        streamers
+          .map((s) => `${s.acked.size}/${s.refused.size}/${s.welcomes}/${s.resyncs.length}`)
+          .join(' '),
     );
 
     // Every client lost its gateway at least once, came back, and converged.
     for (const s of streamers) {
       expect(s.welcomes).toBeGreaterThanOrEqual(2);
+      expect(s.resyncs.length).toBeGreaterThanOrEqual(1);
+      expect(s.resyncs.filter((r) => r.epochChanged)).toEqual([]);
       await waitFor(() => s.handle.seq === server.seq, 10_000, 'client caught up');
       expect(s.handle.pendingCount).toBe(0);
       expect(s.handle.state).toEqual(server.state);
