@@ -100,7 +100,13 @@ export async function startFlow(
     const collaboration = createCollaborationService(config, log, redis);
     closers.push(() => collaboration.close());
     const processor = createDocumentProcessor(
-      { collaboration, websockets, log, onApplied: (count) => metrics.opsApplied.inc(count) },
+      {
+        collaboration,
+        websockets,
+        log,
+        onApplied: (count) => metrics.opsApplied.inc(count),
+        onLag: (seconds) => metrics.orderingLag.observe(seconds),
+      },
       config.flags.eventOrdering ? TRANSIENT_RETRY : undefined,
     );
 

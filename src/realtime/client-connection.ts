@@ -252,7 +252,14 @@ export class ClientConnection {
     const { doc, cseq, ops, ref } = message;
     member.inflight.add(cseq, ref);
     this.hub.deps.ordering
-      .submit({ doc, client: this.client, cseq, ops, ...(ref === undefined ? {} : { ref }) })
+      .submit({
+        doc,
+        client: this.client,
+        cseq,
+        ops,
+        acceptedAt: Date.now(),
+        ...(ref === undefined ? {} : { ref }),
+      })
       .catch((err: unknown) => {
         member.inflight.take(cseq);
         this.replyFailure(err, { doc, cseq, ref }, 'op');

@@ -15,6 +15,8 @@ export interface OpSubmission {
   ops: Op[];
   /** The client's `ref`, copied into its ack. */
   ref?: string;
+  /** When a gateway accepted it (ms since the epoch, that gateway's clock), for the ordering lag. */
+  acceptedAt?: number;
 }
 
 /** What became of one submission: the sender's gateway turns it into ack, event or error. */

@@ -17,6 +17,8 @@ export interface ProcessorDeps {
   log: Logger;
   /** Called once per applied event, for metrics. */
   onApplied?: (count: number) => void;
+  /** Called per batch with the seconds its oldest op waited between gateway and apply. */
+  onLag?: (seconds: number) => void;
 }
 
 /**
@@ -39,6 +41,8 @@ export function createDocumentProcessor(
     }
     const applied = outcomes.filter((o) => o.kind === 'applied').length;
     if (applied > 0) deps.onApplied?.(applied);
+    const oldest = batch[0]?.acceptedAt;
+    if (oldest !== undefined) deps.onLag?.(Math.max(0, Date.now() - oldest) / 1000);
     try {
       await deps.websockets.publish({ kind: 'outcomes', doc, outcomes });
     } catch (err) {
