@@ -17,6 +17,7 @@ if ! command -v redis-server >/dev/null 2>&1 || ! command -v redis-cli >/dev/nul
 fi
 
 mkdir -p "$DIR"
+DIR="$(cd "$DIR" && pwd)"
 for port in "${PORTS[@]}"; do
   if redis-cli -p "$port" ping >/dev/null 2>&1; then
     echo "redis on port $port already answers; leaving it as it is"
@@ -24,7 +25,7 @@ for port in "${PORTS[@]}"; do
   fi
   mkdir -p "$DIR/$port"
   redis-server --port "$port" --bind 127.0.0.1 --daemonize yes \
-    --dir "$(pwd)/$DIR/$port" --logfile "$(pwd)/$DIR/$port/redis.log" --pidfile "$(pwd)/$DIR/$port/redis.pid" \
+    --dir "$DIR/$port" --logfile "$DIR/$port/redis.log" --pidfile "$DIR/$port/redis.pid" \
     --cluster-enabled yes --cluster-config-file nodes.conf --cluster-node-timeout 5000 \
     --appendonly yes --appendfsync everysec --maxmemory-policy noeviction
 done
@@ -37,8 +38,19 @@ for port in "${PORTS[@]}"; do
 done
 
 first="${PORTS[0]}"
-if redis-cli -p "$first" cluster info 2>/dev/null | grep -q 'cluster_state:ok'; then
-  echo "cluster already formed"
+cluster_ok() { redis-cli -p "$first" cluster info 2>/dev/null | grep -q 'cluster_state:ok'; }
+if redis-cli -p "$first" cluster info 2>/dev/null | grep -q 'cluster_known_nodes:1\b'; then
+  formed=no
+else
+  # Restarted nodes of an earlier cluster (nodes.conf kept): they find each other again.
+  formed=yes
+fi
+if [ "$formed" = yes ]; then
+  for _ in $(seq 1 100); do cluster_ok && break; sleep 0.1; done
+  if cluster_ok; then echo "cluster already formed"; else
+    echo "the nodes belong to a cluster that is not ok yet; check: redis-cli -p $first cluster info" >&2
+    exit 1
+  fi
 else
   hosts=()
   for port in "${PORTS[@]}"; do hosts+=("127.0.0.1:$port"); done
