@@ -20,9 +20,12 @@
  * all three USE_REDIS_* flags on: gateways and workers; WebSockets and
  * collaboration on, ordering off: gateways only (they order in-process, the
  * atomic apply in Redis keeps one order); anything else: one `flow all`
- * process, since a service in memory serves one process only. pm2 keeps the
- * environment an app was started with: to change flags, `pm2 delete backend`
- * and start again (docs/operations.md, "Migration and rollback").
+ * process, since a service in memory serves one process only. Flags set in
+ * `.env` are re-read at every restart: after a change, `pm2 restart backend`
+ * restarts every app with the new flags. An app list that no longer fits
+ * still works: extra gateway instances of a single-process configuration
+ * wait as standbys, and workers idle while ordering is in-process; `pm2
+ * delete backend` and a new start give the list that fits.
  *
  * NODE_ID is not set: a static file cannot give each instance its own value
  * (pm2 only numbers instances in NODE_APP_INSTANCE, and `increment_var` only
@@ -35,8 +38,21 @@
  */
 'use strict';
 
+const fs = require('node:fs');
+const path = require('node:path');
+const util = require('node:util');
+
+/**
+ * The project's `.env`, when there is one. The apps read it themselves at
+ * every start (src/config), so a variable set there is NOT copied into the
+ * apps' pm2 environment: editing `.env` and `pm2 restart backend` then
+ * changes it, which is how the operations guide migrates and rolls back.
+ */
+const envFile = path.join(__dirname, '.env');
+const fromFile = fs.existsSync(envFile) ? util.parseEnv(fs.readFileSync(envFile, 'utf8')) : {};
+
 const env = (name, fallback) => {
-  const value = process.env[name];
+  const value = process.env[name] ?? fromFile[name];
   return value === undefined || value === '' ? fallback : value;
 };
 const flag = (name) => ['true', '1'].includes(env(name, 'true'));
@@ -65,6 +81,11 @@ const shared = {
   USE_REDIS_EVENT_ORDERING: String(flags.USE_REDIS_EVENT_ORDERING),
   SHUTDOWN_DRAIN_MS: String(drainMs),
 };
+
+// What `.env` sets stays out of the pm2 environment (see above).
+for (const name of Object.keys(shared)) {
+  if (fromFile[name] !== undefined && process.env[name] === undefined) delete shared[name];
+}
 
 /** Settings of every app. */
 const common = {

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-import { ConfigError, describeConfig, loadConfig } from './config';
-import { startFlow, type Role } from './app/flow-process';
-import { StartupError } from './services/startup-error';
+import { ConfigError, describeConfig, loadConfig, type FlowConfig } from './config';
+import { createLogger, type Logger } from './observability/logger';
+import { startFlow, type FlowProcess, type Role } from './app/flow-process';
+import { SingleProcessBusyError, StartupError } from './services/startup-error';
 import { UwsUnavailableError } from './gateway/uws';
 
 const USAGE = `usage: flow <all|gateway|worker|config>
@@ -17,6 +18,57 @@ function printConfig(): void {
     console.log(`${entry.env.padEnd(width)}  ${entry.value === '' ? '(empty)' : entry.value}`);
 }
 
+/** How often a standby process tries to take over a single-process configuration. */
+const STANDBY_RETRY_MS = 5000;
+
+/**
+ * Starts the role. When another process already serves this single-process
+ * configuration (port or lease taken), waits as a standby and retries, so
+ * that pm2 instances beyond the first stay up without a crash loop and one
+ * takes over when the serving process stops.
+ */
+async function startOrStandBy(config: FlowConfig, role: Role, log: Logger): Promise<FlowProcess> {
+  let waiting = false;
+  let signalled = false;
+  const onSignal = () => {
+    signalled = true;
+    if (!waiting) return;
+    log.info('stopped while on standby');
+    process.exit(0);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    for (let announced = false; ;) {
+      try {
+        const flow = await startFlow(config, role, { log });
+        if (signalled) {
+          // A signal came while starting: stop as if it came now.
+          await flow.close();
+          process.exit(0);
+        }
+        return flow;
+      } catch (err) {
+        if (!(err instanceof SingleProcessBusyError)) throw err;
+        if (!announced) {
+          announced = true;
+          log.warn(
+            { reason: err.message },
+            'standby: another process serves this configuration; taking over when it stops',
+          );
+          if (process.send) process.send('ready');
+        }
+      }
+      waiting = true;
+      await new Promise((resolve) => setTimeout(resolve, STANDBY_RETRY_MS));
+      waiting = false;
+    }
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
 async function main(argv: string[]): Promise<number> {
   const command = argv[0] ?? 'all';
   if (command === 'config') {
@@ -28,7 +80,9 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const config = loadConfig();
-  const flow = await startFlow(config, command as Role);
+  const role = command as Role;
+  const log = createLogger(config, role);
+  const flow = await startOrStandBy(config, role, log);
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;

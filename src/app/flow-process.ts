@@ -16,7 +16,7 @@ import { createWebSocketManager } from '../services/websocket-manager';
 import { buildGatewayContext } from './gateway-context';
 import { RedisResources } from './redis-resources';
 import { SingleProcessLease } from './single-process-lease';
-import { checkTopology, multiProcessSafe, usesRedis, type Role } from './topology';
+import { checkTopology, multiProcessSafe, usesRedis, workerIdle, type Role } from './topology';
 
 export type { Role } from './topology';
 
@@ -56,6 +56,12 @@ export async function startFlow(
   checkTopology(config, role);
   const log = options.log ?? createLogger(config, role);
   const metrics = new Metrics();
+  if (workerIdle(config, role)) {
+    log.warn(
+      'worker idle: USE_REDIS_EVENT_ORDERING=false, so gateways apply ops themselves; this process waits for a restart with the flag on',
+    );
+    return { role, port: 0, log, metrics, close: async () => undefined };
+  }
   const started = Date.now();
   const closers: Array<() => Promise<void>> = [];
   const closeAll = async () => {

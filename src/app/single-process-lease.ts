@@ -1,4 +1,4 @@
-import { StartupError } from '../services/startup-error';
+import { SingleProcessBusyError, StartupError } from '../services/startup-error';
 import type { Logger } from '../observability/logger';
 import type { RedisClient } from '../redis';
 
@@ -39,7 +39,7 @@ export class SingleProcessLease {
     if (taken !== 'OK') {
       const holder = await client.get(key);
       if (holder !== owner) {
-        throw new StartupError(
+        throw new SingleProcessBusyError(
           `another process (${holder ?? 'unknown'}) already runs with a service in memory against this Redis; ` +
             'such a configuration serves one process only. Stop it, or turn on USE_REDIS_COLLABORATION and ' +
             `USE_REDIS_WEBSOCKETS to run several (the lease ${key} expires ${LEASE_MS / 1000} s after it stops)`,

@@ -28,11 +28,12 @@ export function usesRedis(config: FlowConfig): boolean {
  */
 export function checkTopology(config: FlowConfig, role: Role): void {
   const { flags } = config;
-  if (role === 'worker' && !(flags.eventOrdering && flags.collaboration && flags.websockets)) {
+  // With USE_REDIS_EVENT_ORDERING=false a worker has nothing to consume and idles (workerIdle).
+  if (role === 'worker' && flags.eventOrdering && !(flags.collaboration && flags.websockets)) {
     throw new StartupError(
       'the worker role applies ops from the Redis queues to the document state in Redis and sends results to ' +
-        'gateways over Redis: set USE_REDIS_EVENT_ORDERING=true, USE_REDIS_COLLABORATION=true and ' +
-        'USE_REDIS_WEBSOCKETS=true, or run "flow all" for one process',
+        'gateways over Redis: set USE_REDIS_COLLABORATION=true and USE_REDIS_WEBSOCKETS=true too, ' +
+        'or run "flow all" for one process',
     );
   }
   if (role === 'gateway' && flags.eventOrdering && !(flags.websockets && flags.collaboration)) {
@@ -42,4 +43,14 @@ export function checkTopology(config: FlowConfig, role: Role): void {
         'USE_REDIS_WEBSOCKETS=true, or run "flow all" for one process',
     );
   }
+}
+
+/**
+ * A worker started while ordering is in-process (USE_REDIS_EVENT_ORDERING
+ * false) has nothing to do: it idles instead of failing, so that flipping the
+ * flags and restarting every pm2 app (a migration stage, or its rollback)
+ * needs no change of the app list.
+ */
+export function workerIdle(config: FlowConfig, role: Role): boolean {
+  return role === 'worker' && !config.flags.eventOrdering;
 }

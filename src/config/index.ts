@@ -1,4 +1,7 @@
 import convict from 'convict';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseEnv } from 'node:util';
 import { schema } from './schema';
 
 export type FlowConfig = Readonly<ReturnType<ReturnType<typeof build>['getProperties']>>;
@@ -39,7 +42,7 @@ function deepFreeze<T>(value: T): T {
  * Reads and validates the configuration once. Only this module reads the
  * environment; everything else receives the frozen result.
  */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): FlowConfig {
+export function loadConfig(env: NodeJS.ProcessEnv = withEnvFile(process.env)): FlowConfig {
   const config = build(env);
   try {
     config.validate({ allowed: 'strict' });
@@ -56,6 +59,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FlowConfig {
     );
   }
   return deepFreeze(config.getProperties());
+}
+
+/**
+ * The process environment over the variables of `.env` in the working
+ * directory, when there is one: the environment wins. Reading the file at
+ * every start is what lets an operator change flags in `.env` and
+ * `pm2 restart backend`, as the rollback of a migration does.
+ */
+export function withEnvFile(
+  env: NodeJS.ProcessEnv,
+  file = path.resolve('.env'),
+): NodeJS.ProcessEnv {
+  if (!existsSync(file)) return env;
+  const fromFile = parseEnv(readFileSync(file, 'utf8')) as Record<string, string>;
+  return { ...fromFile, ...env };
 }
 
 /** A test or embedding helper: defaults overridden by the given variables only. */

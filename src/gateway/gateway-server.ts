@@ -4,7 +4,7 @@ import type { GatewayHub } from '../realtime/hub';
 import type { ConnectionIdentity } from '../realtime/client-connection';
 import type { GatewayContext } from './gateway-context';
 import { registerHttpRoutes } from './http-routes';
-import { StartupError } from '../services/startup-error';
+import { SingleProcessBusyError, StartupError } from '../services/startup-error';
 import { loadUws } from './uws';
 import { UwsClientSocket, type SocketData } from './uws-socket';
 import { randomBytes } from 'node:crypto';
@@ -212,9 +212,8 @@ export class GatewayServer {
             ? 'the port is in use (this configuration keeps a service in memory and serves one process only: ' +
               'is another Flow process running?)'
             : 'the port is in use or not allowed';
-          reject(
-            new StartupError(`cannot listen on ${host}:${port}: ${why}; set PORT to a free port`),
-          );
+          const message = `cannot listen on ${host}:${port}: ${why}; set PORT to a free port`;
+          reject(exclusive ? new SingleProcessBusyError(message) : new StartupError(message));
           return;
         }
         this.listenSocket = socket;

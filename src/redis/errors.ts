@@ -14,6 +14,7 @@ export type RedisFailureKind =
   | 'failover'
   | 'busy'
   | 'out-of-memory'
+  | 'no-replicas'
   | 'auth';
 
 const NETWORK_CODES = new Set([
@@ -44,6 +45,8 @@ const REPLY_PREFIXES: ReadonlyArray<[string, RedisFailureKind]> = [
   ['READONLY', 'failover'],
   ['BUSY', 'busy'],
   ['OOM', 'out-of-memory'],
+  // min-replicas-to-write: too few replicas in sync (a promoted master has none yet).
+  ['NOREPLICAS', 'no-replicas'],
   ['NOAUTH', 'auth'],
   ['WRONGPASS', 'auth'],
 ];
@@ -61,6 +64,8 @@ const MESSAGES: Record<RedisFailureKind, string> = {
   'out-of-memory':
     "Redis is out of memory (used memory > 'maxmemory') and refuses writes; nothing was applied. " +
     'Operators: raise maxmemory and keep maxmemory-policy noeviction',
+  'no-replicas':
+    'Redis refuses writes while too few replicas are in sync (min-replicas-to-write); nothing was applied, retry later',
   auth: 'Redis refused the credentials (check REDIS_PASSWORD); nothing was applied',
 };
 

@@ -5,3 +5,15 @@ export class StartupError extends Error {
     this.name = 'StartupError';
   }
 }
+
+/**
+ * Another process already serves this single-process configuration (it holds
+ * the port or the lease). Under pm2 this process waits as a standby and
+ * takes over when that one stops.
+ */
+export class SingleProcessBusyError extends StartupError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SingleProcessBusyError';
+  }
+}

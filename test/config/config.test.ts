@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, describeConfig, loadConfig, redisDebugEnabled } from '../../src/config';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import {
+  ConfigError,
+  describeConfig,
+  loadConfig,
+  redisDebugEnabled,
+  withEnvFile,
+} from '../../src/config';
 
 describe('configuration', () => {
   it('has the operations guide variables with its defaults', () => {
@@ -69,5 +78,23 @@ describe('configuration', () => {
   it('turns Redis tracing on for DEBUG=redis:*', () => {
     expect(redisDebugEnabled(loadConfig({ DEBUG: 'redis:*' }))).toBe(true);
     expect(redisDebugEnabled(loadConfig({ DEBUG: 'other' }))).toBe(false);
+  });
+
+  it('reads .env under the environment: the environment wins', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'flow-env-'));
+    const file = path.join(dir, '.env');
+    writeFileSync(
+      file,
+      'USE_REDIS_WEBSOCKETS=true\nPORT=4100\n# a comment\nREDIS_HOST=from-file\n',
+    );
+    try {
+      const config = loadConfig(withEnvFile({ PORT: '4200' }, file));
+      expect(config.flags.websockets).toBe(true);
+      expect(config.port).toBe(4200);
+      expect(config.redis.host).toBe('from-file');
+      expect(withEnvFile({ A: '1' }, path.join(dir, 'missing'))).toEqual({ A: '1' });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
