@@ -60,7 +60,9 @@ export async function startFlow(
     log.warn(
       'worker idle: USE_REDIS_EVENT_ORDERING=false, so gateways apply ops themselves; this process waits for a restart with the flag on',
     );
-    return { role, port: 0, log, metrics, close: async () => undefined };
+    // Nothing else holds the event loop: keep the process up until it is stopped.
+    const idle = setInterval(() => undefined, 60_000);
+    return { role, port: 0, log, metrics, close: async () => clearInterval(idle) };
   }
   const started = Date.now();
   const closers: Array<() => Promise<void>> = [];

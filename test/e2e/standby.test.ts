@@ -54,6 +54,9 @@ describe('standby and idle processes', () => {
     const worker = start('worker', { USE_REDIS_EVENT_ORDERING: 'false' });
     try {
       await waitFor(() => worker.has('worker idle'), 20_000, 'idle line');
+      // It stays up (pm2 would restart a process that exits).
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      expect(worker.child.exitCode).toBeNull();
     } finally {
       worker.child.kill('SIGTERM');
     }
