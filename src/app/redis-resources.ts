@@ -1,6 +1,13 @@
 import type { FlowConfig } from '../config';
 import type { Logger } from '../observability/logger';
-import { createRedis, describeTarget, isCluster, RedisKeys, type RedisClient } from '../redis';
+import {
+  createRedis,
+  describeTarget,
+  isCluster,
+  readyWithin,
+  RedisKeys,
+  type RedisClient,
+} from '../redis';
 import type { RedisObserver } from '../redis/instrument';
 
 /**
@@ -55,20 +62,8 @@ export class RedisResources {
    * it so that the log reads in order (connected, then the services); when
    * Redis is down the process starts anyway and reports it.
    */
-  async waitReady(ms: number): Promise<boolean> {
-    const client = this.commands;
-    if (client.status === 'ready') return true;
-    return new Promise((resolve) => {
-      const onReady = () => {
-        clearTimeout(timer);
-        resolve(true);
-      };
-      const timer = setTimeout(() => {
-        client.off('ready', onReady);
-        resolve(false);
-      }, ms);
-      client.once('ready', onReady);
-    });
+  waitReady(ms: number): Promise<boolean> {
+    return readyWithin(this.commands, ms);
   }
 
   /**

@@ -188,3 +188,19 @@ function failQueuedCommands(client: RedisClient | undefined, attempts: number): 
 export function isCluster(client: RedisClient): client is Cluster {
   return client instanceof Cluster;
 }
+
+/** Resolves true once the connection is ready (at once when it is), false after `ms`. */
+export function readyWithin(client: RedisClient, ms: number): Promise<boolean> {
+  if (client.status === 'ready') return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const onReady = () => {
+      clearTimeout(timer);
+      resolve(true);
+    };
+    const timer = setTimeout(() => {
+      client.off('ready', onReady);
+      resolve(false);
+    }, ms);
+    client.once('ready', onReady);
+  });
+}

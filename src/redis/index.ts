@@ -8,6 +8,7 @@ export {
   createRedis,
   describeTarget,
   isCluster,
+  readyWithin,
   retryDelay,
   type CreateRedisOptions,
   type RedisClient,

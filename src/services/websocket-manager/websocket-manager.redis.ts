@@ -1,7 +1,7 @@
 import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { UnavailableError } from '../../protocol';
-import { asServiceError } from '../../redis';
+import { asServiceError, readyWithin } from '../../redis';
 import type {
   BroadcastListener,
   ClusterStats,
@@ -12,21 +12,6 @@ import type {
 
 /** A join waits this long for a (re)connecting subscriber before answering UNAVAILABLE. */
 const SUBSCRIBE_READY_WAIT_MS = 2000;
-
-/** Resolves true once the connection is ready, false after `ms`. */
-function readyWithin(client: Redis | Cluster, ms: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const onReady = () => {
-      clearTimeout(timer);
-      resolve(true);
-    };
-    const timer = setTimeout(() => {
-      client.off('ready', onReady);
-      resolve(false);
-    }, ms);
-    client.once('ready', onReady);
-  });
-}
 
 export interface RedisWebSocketManagerOptions {
   /** Commands and publishes. */
