@@ -213,6 +213,29 @@ function messageOf(raw: Record<string, unknown>): ClientMessage {
   }
 }
 
+/** The `doc`, `cseq` and `ref` an error reply may echo: each only when it is itself valid. */
+function echoOf(raw: Record<string, unknown>): Pick<Rejection, 'doc' | 'cseq' | 'ref'> {
+  const echo: Pick<Rejection, 'doc' | 'cseq' | 'ref'> = {};
+  if (typeof raw.doc === 'string' && DOC_ID_PATTERN.test(raw.doc)) echo.doc = raw.doc;
+  if (isValidCseq(raw.cseq)) echo.cseq = raw.cseq;
+  if (typeof raw.ref === 'string' && raw.ref.length <= MAX_REF_LENGTH) echo.ref = raw.ref;
+  return echo;
+}
+
+/**
+ * What a refusal of a frame that was not validated (a dropped message) may
+ * echo, so that the client knows which op message to send again. Empty for
+ * a frame that is not a JSON object.
+ */
+export function echoFieldsOf(text: string): Pick<Rejection, 'doc' | 'cseq' | 'ref'> {
+  try {
+    const raw: unknown = JSON.parse(text);
+    return isPlainObject(raw) ? echoOf(raw) : {};
+  } catch {
+    return {};
+  }
+}
+
 /**
  * Parses and validates one text frame. Hand-written checks (no schema
  * compilation, no per-message allocation beyond the parsed object): this runs

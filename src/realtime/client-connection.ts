@@ -9,6 +9,7 @@ import {
   type PresenceMessage,
   type Rejection,
 } from '../protocol';
+import { echoFieldsOf } from '../protocol/validate';
 import type { ClientSocket } from './client-socket';
 import { encode } from './document-feed';
 import { accessTo, type Grants } from './grants';
@@ -93,9 +94,13 @@ export class ClientConnection {
     this.hub.messagesIn++;
     if (!this.messageBucket.take()) {
       this.hub.deps.metrics.messagesIn.inc({ type: 'dropped' });
+      // The refusal names the op message it drops (doc, cseq, ref): without
+      // them a client cannot tell which op was not applied, and the SDK's
+      // submit would wait for an answer that never comes.
       this.reply({
         code: 'RATE_LIMITED',
         message: `more than ${this.hub.deps.config.limits.messagesPerSecond} messages per second; this one was dropped, slow down`,
+        ...echoFieldsOf(text),
       });
       return;
     }

@@ -377,7 +377,11 @@ describe('tokens never appear in a log line', () => {
   }, 30_000);
 
   it('a gateway process with its production logger (stdout JSON), at trace level', async () => {
-    const child = await startFlowChild('all', { AUTH_JWT_SECRET: SECRET, LOG_LEVEL: 'trace' });
+    const child = await startFlowChild(
+      'all',
+      { AUTH_JWT_SECRET: SECRET, LOG_LEVEL: 'trace' },
+      40_000,
+    );
     try {
       const secrets = await exercise(
         Object.assign(child, { logText: () => child.lines.join('\n') }) as unknown as LoggedServer,
@@ -392,5 +396,5 @@ describe('tokens never appear in a log line', () => {
     } finally {
       await child.kill('SIGKILL');
     }
-  }, 30_000);
+  }, 60_000);
 });
