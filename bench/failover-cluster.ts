@@ -11,6 +11,7 @@
  *   npx tsx bench/failover-cluster.ts --runs 3 --load-rate 150
  *   npx tsx bench/failover-cluster.ts '--redis-args=--min-replicas-to-write 1'
  *   npx tsx bench/failover-cluster.ts --stall-replica-ms 1500   # a lagging replica
+ *   npx tsx bench/failover-cluster.ts --stall-replica-ms 1500 --flow-env REDIS_WAIT_REPLICAS=1
  *
  * Exit code 1 when any run lost an acked op or did not recover within the bound.
  */
@@ -26,6 +27,7 @@ const { values } = parseArgs({
     'load-rate': { type: 'string' },
     'bound-s': { type: 'string', default: '30' },
     'redis-args': { type: 'string', default: '' },
+    'flow-env': { type: 'string', multiple: true, default: [] },
     'stall-replica-ms': { type: 'string', default: '0' },
     json: { type: 'boolean', default: false },
   },
@@ -62,6 +64,9 @@ async function main(): Promise<number> {
       ...(values['load-rate'] === undefined ? {} : { loadRate: Number(values['load-rate']) }),
       redisArgs,
       stallReplicaMs: Number(values['stall-replica-ms']),
+      flowEnv: Object.fromEntries(
+        (values['flow-env'] as string[]).map((pair) => pair.split(/=(.*)/s).slice(0, 2)),
+      ),
       log: (text) => console.error(`  ${text}`),
     });
     results.push(result);

@@ -164,6 +164,18 @@ export const schema = {
       default: 1000,
       env: 'REDIS_RETRY_DELAY',
     },
+    waitReplicas: {
+      doc: 'Replicas that must hold a change before it is acknowledged (Redis WAIT); 1 with a replica per master keeps acknowledged ops through a failover. 0 does not wait.',
+      format: 'nat',
+      default: 0,
+      env: 'REDIS_WAIT_REPLICAS',
+    },
+    waitTimeoutMs: {
+      doc: 'Milliseconds to wait for REDIS_WAIT_REPLICAS before acknowledging anyway (with a warning).',
+      format: 'positive-int',
+      default: 1000,
+      env: 'REDIS_WAIT_TIMEOUT_MS',
+    },
     slowCommandMs: {
       doc: 'A Redis command slower than this many milliseconds is logged as slow.',
       format: 'nat',

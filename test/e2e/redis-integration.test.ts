@@ -90,3 +90,32 @@ describe.each(targets)('Redis integration (%s)', (target) => {
     }
   });
 });
+
+describe('REDIS_WAIT_REPLICAS', () => {
+  it('waits for replicas before acking, and acks anyway after the timeout when there are none', async () => {
+    const server = await startTestServer({
+      ...redisEnv(servers.addresses, 'single'),
+      ...flagEnv({ websockets: true, collaboration: true, eventOrdering: false }),
+      REDIS_WAIT_REPLICAS: '1',
+      REDIS_WAIT_TIMEOUT_MS: '300',
+    });
+    try {
+      const client = await TestClient.connect(server.url);
+      const doc = `wait-${Math.random().toString(36).slice(2, 8)}`;
+      await client.request({ type: 'join', doc });
+      const started = Date.now();
+      const ack = await client.request({
+        type: 'op',
+        doc,
+        cseq: 1,
+        ops: [{ op: 'del', coll: 'c', id: 'x' }],
+      });
+      // The single test Redis has no replica: WAIT returns 0 after its timeout.
+      expect(ack).toMatchObject({ type: 'ack', seq: 1 });
+      expect(Date.now() - started).toBeGreaterThanOrEqual(290);
+      await client.close();
+    } finally {
+      await server.close();
+    }
+  });
+});

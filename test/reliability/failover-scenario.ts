@@ -39,6 +39,8 @@ export interface FailoverOptions {
    * cluster-node-timeout (3 s), or the replica itself is marked failed.
    */
   stallReplicaMs?: number;
+  /** Extra environment of the Flow processes, e.g. REDIS_WAIT_REPLICAS. */
+  flowEnv?: Record<string, string>;
   /** Extra redis-server arguments (e.g. min-replicas-to-write). */
   redisArgs?: string[];
   log?: (line: string) => void;
@@ -86,6 +88,7 @@ export async function runFailover(options: FailoverOptions): Promise<FailoverRes
     LIMIT_MESSAGES_PER_SECOND: '100000',
     LIMIT_MESSAGE_BURST: '100000',
     LOG_LEVEL: 'info',
+    ...options.flowEnv,
   });
   const writers: ProbeWriter[] = [];
   try {

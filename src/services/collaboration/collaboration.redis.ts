@@ -46,6 +46,15 @@ export interface RedisCollaborationOptions {
   presenceTimeoutMs?: number;
   /** `close()` also quits the connection. @default false */
   ownsConnection?: boolean;
+  /**
+   * Replicas that must have a document's change before it is answered
+   * (REDIS_WAIT_REPLICAS). Redis replicates asynchronously: without this, a
+   * master that fails over right after an apply can lose acknowledged ops.
+   * @default 0
+   */
+  waitReplicas?: number;
+  /** How long to wait for them before answering anyway, with a warning. @default 1000 */
+  waitTimeoutMs?: number;
   /** @default Date.now */
   now?: () => number;
 }
@@ -156,7 +165,35 @@ export class RedisCollaborationService implements CollaborationService {
     const reply = await this.call('applyBatch', doc, () =>
       Scripts.apply.run(this.redis, documentScriptKeys(keys), args),
     );
-    return decodeApply(doc, batch, reply);
+    const outcomes = decodeApply(doc, batch, reply);
+    await this.confirmReplicated(doc, keys.session);
+    return outcomes;
+  }
+
+  /**
+   * Waits until `waitReplicas` replicas have every write made so far on the
+   * connection of the document's master (WAIT), before the outcomes go out.
+   * A pipeline with a key of the document reaches that very connection. If
+   * the master dies meanwhile the apply is reported UNAVAILABLE (the resend
+   * is safe: the apply dedupes); if the replicas are merely slow, the
+   * outcomes go out after `waitTimeoutMs` with a warning.
+   */
+  private async confirmReplicated(doc: string, sessionKey: string): Promise<void> {
+    const wanted = this.options.waitReplicas ?? 0;
+    if (wanted <= 0) return;
+    const timeoutMs = this.options.waitTimeoutMs ?? 1000;
+    const replicas = await this.call('waitReplicas', doc, async () => {
+      const results = await this.redis.pipeline().exists(sessionKey).wait(wanted, timeoutMs).exec();
+      const [error, count] = results?.[1] ?? [new Error('no reply to WAIT'), 0];
+      if (error) throw error;
+      return Number(count);
+    });
+    if (replicas < wanted) {
+      this.log.warn(
+        { doc, replicas, wanted, timeoutMs },
+        'a change reached fewer replicas than REDIS_WAIT_REPLICAS in time; answered anyway',
+      );
+    }
   }
 
   async setPresence(doc: string, record: PresenceRecord): Promise<void> {

@@ -23,6 +23,8 @@ export function createCollaborationService(
       keys: redis.keys,
       historyLength: config.history.length,
       sessionTtlSeconds: config.redis.sessionTtlSeconds,
+      waitReplicas: config.redis.waitReplicas,
+      waitTimeoutMs: config.redis.waitTimeoutMs,
     });
   }
   log.warn(
