@@ -61,9 +61,9 @@ describe('Redis Cluster master failover (kill -9) under writes', () => {
     expectRecoveredWithoutLoss(result);
   }, 90_000);
 
-  it.runIf(long)(
-    'the same under the load tester, whose checker finds no anomaly (FLOW_LONG_TESTS=1)',
-    async () => {
+  // Registered only with FLOW_LONG_TESTS=1 (about 35 s more): not part of the default run.
+  if (long) {
+    it('the same under the load tester, whose checker finds no anomaly (FLOW_LONG_TESTS=1)', async () => {
       const result = await runFailover({
         docs: 9,
         intervalMs: 20,
@@ -80,7 +80,6 @@ describe('Redis Cluster master failover (kill -9) under writes', () => {
       expect(load?.ok).toBe(true);
       expect(load?.totals.unansweredAfterDrain).toBe(0);
       expect(load?.latencyMs.ack.max ?? Infinity).toBeLessThan(RECOVERY_BOUND_MS);
-    },
-    150_000,
-  );
+    }, 150_000);
+  }
 });
