@@ -130,6 +130,11 @@ export class DocumentFeed implements SequencerSink {
     return this.members.size > 0;
   }
 
+  deliveredAt(seq: number): { client: string; cseq: number } | undefined {
+    const first = this.recent[0]?.seq;
+    return first === undefined ? undefined : this.recent[seq - first];
+  }
+
   /** Sends one event to every live member and the ack to its sender. */
   deliver(outcome: Applied): void {
     this.recent.push(outcome);

@@ -23,6 +23,8 @@ export interface SequencerSink {
   reset(reason: string): Promise<void>;
   /** Whether anyone still listens (recovery stops when not). */
   active(): boolean;
+  /** The event delivered at `seq`, when still remembered. */
+  deliveredAt(seq: number): { client: string; cseq: number } | undefined;
 }
 
 /** Pause between history reads while a gap's missing event is not visible yet. */
@@ -94,7 +96,21 @@ export class OutcomeSequencer {
           void this.sink.reset('epoch changed');
           return;
         }
-        if (outcome.seq <= this.seq) return;
+        if (outcome.seq <= this.seq) {
+          // Seen before: a late or repeated broadcast, unless another op now
+          // holds that seq. That happens only when Redis lost history (a
+          // failover behind a lagging replica): start over from the server's
+          // state rather than keep clients on one that no longer exists.
+          const seen = this.sink.deliveredAt(outcome.seq);
+          if (seen && (seen.client !== outcome.client || seen.cseq !== outcome.cseq)) {
+            this.log.error(
+              { doc: this.doc, seq: outcome.seq },
+              'the document history went back (Redis lost acknowledged writes); members resync from a snapshot',
+            );
+            void this.sink.reset('history regressed');
+          }
+          return;
+        }
         if (outcome.seq === this.seq + 1) {
           this.deliver(outcome);
           this.advance();

@@ -233,6 +233,33 @@ describe('DocumentFeed', () => {
     expect(nulls.map((m) => (m as { client: string }).client)).toEqual(['far', 'alive']);
   });
 
+  it('resyncs members from a snapshot when another op shows up at a seq already delivered (history regressed)', async () => {
+    const { member, join, apply, deliver } = setup();
+    const reader = member('reader');
+    await join(reader);
+    const [first] = await apply('a', 1);
+    deliver([first as ApplyOutcome]);
+    // What a failover behind a lagging replica looks like: seq 1 again, another op.
+    const regressed = {
+      ...(first as Extract<ApplyOutcome, { kind: 'applied' }>),
+      client: 'b',
+      cseq: 7,
+    };
+    deliver([regressed]);
+    await waitFor(
+      () =>
+        (reader.socket as RecordingSocket).received.filter((m) => m.type === 'joined').length === 2,
+      2000,
+      'a fresh joined',
+    );
+    // A repeated broadcast of the same op is not a regression.
+    deliver([first as ApplyOutcome]);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(
+      (reader.socket as RecordingSocket).received.filter((m) => m.type === 'joined'),
+    ).toHaveLength(2);
+  });
+
   it('brings a member that joined behind the feed up to date before it goes live', async () => {
     const { feed, member, join, apply, deliver, collaboration } = setup();
     const early = member('early');
