@@ -11,7 +11,7 @@ import {
 } from '../protocol';
 import { echoFieldsOf } from '../protocol/validate';
 import type { ClientSocket } from './client-socket';
-import { encode } from './document-feed';
+import { encode, errorText, refOf } from './wire';
 import { accessTo, type Grants } from './grants';
 import type { GatewayHub } from './hub';
 import { InflightOps } from './inflight-ops';
@@ -72,16 +72,7 @@ export class ClientConnection {
     const { code, message, ref, doc, cseq } = error;
     this.hub.deps.metrics.errors.inc({ code });
     this.hub.deps.metrics.messagesOut.inc();
-    this.socket.send(
-      encode({
-        type: 'error',
-        code,
-        message,
-        ...(doc === undefined ? {} : { doc }),
-        ...(cseq === undefined ? {} : { cseq }),
-        ...(ref === undefined ? {} : { ref }),
-      }),
-    );
+    this.socket.send(errorText({ code, message, ref, doc, cseq }));
   }
 
   private send(text: string): void {
@@ -114,9 +105,7 @@ export class ClientConnection {
     this.hub.deps.metrics.messagesIn.inc({ type: message.type });
     switch (message.type) {
       case 'ping':
-        this.send(
-          encode({ type: 'pong', ...(message.ref === undefined ? {} : { ref: message.ref }) }),
-        );
+        this.send(encode({ type: 'pong', ...refOf(message.ref) }));
         return;
       case 'join':
         void this.join(message);
@@ -127,7 +116,7 @@ export class ClientConnection {
           encode({
             type: 'left',
             doc: message.doc,
-            ...(message.ref === undefined ? {} : { ref: message.ref }),
+            ...refOf(message.ref),
           }),
         );
         return;

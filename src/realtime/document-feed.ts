@@ -1,6 +1,5 @@
 import type { Logger } from 'pino';
 import type { Metrics } from '../observability/metrics';
-import type { ServerMessage } from '../protocol';
 import type {
   CatchUp,
   CollaborationService,
@@ -12,6 +11,7 @@ import type {
 } from '../services/websocket-manager/websocket-manager';
 import { documentTopic, type Broadcaster } from './client-socket';
 import type { Member } from './member';
+import { ackText, errorText, eventText, joinedText, presenceText } from './wire';
 import {
   OutcomeSequencer,
   type Applied,
@@ -36,10 +36,6 @@ const RECENT_EVENTS = 512;
  * behind; every this many events the feed checks its members' buffers.
  */
 const BACKPRESSURE_CHECK_EVERY = 8;
-
-export function encode(message: ServerMessage): string {
-  return JSON.stringify(message);
-}
 
 /**
  * One document on one gateway: its members, and the in-order stream of its
@@ -95,10 +91,7 @@ export class DocumentFeed implements SequencerSink {
       const { client, user, state } = message;
       if (state === null) this.remotePresence.delete(client);
       else this.remotePresence.set(client, message.origin);
-      this.deps.broadcaster.broadcast(
-        this.topic,
-        encode({ type: 'presence', doc: this.doc, client, user, state }),
-      );
+      this.deps.broadcaster.broadcast(this.topic, presenceText(this.doc, client, user, state));
       return;
     }
     for (const outcome of message.outcomes) this.sequencer.accept(outcome);
@@ -117,10 +110,7 @@ export class DocumentFeed implements SequencerSink {
     for (const [client, node] of this.remotePresence) {
       if (liveNodes.has(node)) continue;
       this.remotePresence.delete(client);
-      this.deps.broadcaster.broadcast(
-        this.topic,
-        encode({ type: 'presence', doc: this.doc, client, user: null, state: null }),
-      );
+      this.deps.broadcaster.broadcast(this.topic, presenceText(this.doc, client, null, null));
     }
   }
 
@@ -139,8 +129,8 @@ export class DocumentFeed implements SequencerSink {
   deliver(outcome: Applied): void {
     this.recent.push(outcome);
     if (this.recent.length > RECENT_EVENTS * 2) this.recent = this.recent.slice(-RECENT_EVENTS);
-    const { doc, seq, client, cseq, ops } = outcome;
-    const text = encode({ type: 'event', doc, seq, client, cseq, ops });
+    const { doc, seq, client } = outcome;
+    const text = eventText(doc, outcome);
     this.deps.metrics.eventsDelivered.inc();
     const senders = this.byClient.get(client);
     const liveSender = senders?.size === 1 ? [...senders][0] : undefined;
@@ -173,16 +163,7 @@ export class DocumentFeed implements SequencerSink {
       const copy = member.inflight.take(cseq);
       const ref = copy ? copy.ref : outcome.ref;
       this.deps.metrics.errors.inc({ code });
-      member.socket.send(
-        encode({
-          type: 'error',
-          code,
-          message,
-          doc: this.doc,
-          cseq,
-          ...(ref === undefined ? {} : { ref }),
-        }),
-      );
+      member.socket.send(errorText({ code, message, doc: this.doc, cseq, ref }));
     }
   }
 
@@ -230,14 +211,7 @@ export class DocumentFeed implements SequencerSink {
     const { doc, cseq, seq } = outcome;
     const ref = copy ? copy.ref : outcome.ref;
     this.deps.metrics.messagesOut.inc();
-    const text = encode({
-      type: 'ack',
-      doc,
-      cseq,
-      seq,
-      ...(outcome.kind === 'duplicate' ? { dup: true as const } : {}),
-      ...(ref === undefined ? {} : { ref }),
-    });
+    const text = ackText(doc, cseq, seq, outcome.kind === 'duplicate', ref);
     if (queued) member.socket.sendQueued(text);
     else member.socket.send(text);
   }
@@ -277,24 +251,10 @@ export class DocumentFeed implements SequencerSink {
     presence: PresenceRecord[],
     ref?: string,
   ): void {
-    const others = presence
-      .filter((p) => p.client !== member.client)
-      .map(({ client, user, state }) => ({ client, user, state }));
-    const withRef = ref === undefined ? {} : { ref };
+    const { text, seq } = joinedText(this.doc, catchUp, presence, member.client, ref);
     this.deps.metrics.messagesOut.inc();
-    if (catchUp.kind === 'events') {
-      const { epoch, seq, events } = catchUp;
-      member.seq = seq;
-      member.socket.send(
-        encode({ type: 'joined', doc: this.doc, epoch, seq, events, presence: others, ...withRef }),
-      );
-    } else {
-      const { epoch, seq, state } = catchUp.snapshot;
-      member.seq = seq;
-      member.socket.send(
-        encode({ type: 'joined', doc: this.doc, epoch, seq, state, presence: others, ...withRef }),
-      );
-    }
+    member.seq = seq;
+    member.socket.send(text);
   }
 
   /** Sends a syncing member the events between its seq and the feed's, then makes it live. */
@@ -341,9 +301,8 @@ export class DocumentFeed implements SequencerSink {
       this.sendAck(member, outcome, false);
       return;
     }
-    const { doc, seq, client, cseq, ops } = outcome;
     this.deps.metrics.messagesOut.inc();
-    member.socket.send(encode({ type: 'event', doc, seq, client, cseq, ops }));
+    member.socket.send(eventText(this.doc, outcome));
   }
 
   async close(): Promise<void> {

@@ -7,7 +7,8 @@ import type { EventOrderingService } from '../services/event-ordering/event-orde
 import type { WebSocketManager } from '../services/websocket-manager/websocket-manager';
 import type { Broadcaster, ClientSocket } from './client-socket';
 import { ClientConnection, type ConnectionIdentity } from './client-connection';
-import { DocumentFeed, encode } from './document-feed';
+import { DocumentFeed } from './document-feed';
+import { encode } from './wire';
 import { PresenceRelay } from './presence-relay';
 
 export interface HubDeps {

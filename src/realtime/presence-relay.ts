@@ -3,7 +3,7 @@ import type { JsonObject } from '../protocol';
 import type { CollaborationService } from '../services/collaboration/collaboration-service';
 import type { WebSocketManager } from '../services/websocket-manager/websocket-manager';
 import { documentTopic, type Broadcaster } from './client-socket';
-import { encode } from './document-feed';
+import { presenceText } from './wire';
 import type { Member } from './member';
 
 export interface PresenceRelayDeps {
@@ -27,10 +27,7 @@ export class PresenceRelay {
   async publish(member: Member, state: JsonObject | null): Promise<void> {
     const { collaboration, websockets, nodeId } = this.deps;
     const { doc, client, user } = member;
-    member.socket.publishToOthers(
-      documentTopic(doc),
-      encode({ type: 'presence', doc, client, user, state }),
-    );
+    member.socket.publishToOthers(documentTopic(doc), presenceText(doc, client, user, state));
     if (state === null) await collaboration.clearPresence(doc, client);
     else await collaboration.setPresence(doc, { client, user, state, node: nodeId });
     await websockets.publish({ kind: 'presence', doc, origin: nodeId, client, user, state });
@@ -40,10 +37,7 @@ export class PresenceRelay {
   departed(member: Member): void {
     const { collaboration, websockets, broadcaster, log, nodeId } = this.deps;
     const { doc, client, user } = member;
-    broadcaster.broadcast(
-      documentTopic(doc),
-      encode({ type: 'presence', doc, client, user, state: null }),
-    );
+    broadcaster.broadcast(documentTopic(doc), presenceText(doc, client, user, null));
     collaboration
       .clearPresence(doc, client)
       .then(() =>
