@@ -22,7 +22,8 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { spawnThread, ThreadMailbox } from '../src/loadtest/thread-mailbox';
 import { DOC_ID_PATTERN } from '../src/protocol';
 import {
   COUNTER_SLOTS,
@@ -314,52 +315,15 @@ type MessageOf<T extends FromWorker['type']> = Extract<FromWorker, { type: T }>;
 class GeneratorThread {
   readonly worker: Worker;
   readonly counters: Int32Array;
-  private readonly inbox = new Map<string, FromWorker>();
-  private readonly waiters = new Map<string, (message: FromWorker) => void>();
-  private failure: Error | null = null;
-  private readonly failWaiters = new Set<(err: Error) => void>();
-  finished = false;
+  private readonly mailbox: ThreadMailbox<FromWorker>;
 
   constructor(input: WorkerInput) {
     this.counters = new Int32Array(input.counters);
-    const file = path.join(__dirname, `memory-worker${path.extname(__filename)}`);
-    if (file.endsWith('.ts')) {
-      // Worker threads do not inherit tsx's hooks: register them in the thread first.
-      const tsx = require.resolve('tsx/cjs');
-      this.worker = new Worker(
-        `require(${JSON.stringify(tsx)}); require(${JSON.stringify(file)});`,
-        {
-          eval: true,
-          workerData: input,
-          execArgv: [],
-        },
-      );
-    } else {
-      this.worker = new Worker(file, { workerData: input });
-    }
-    this.worker.on('message', (message: FromWorker) => {
-      if (message.type === 'failed') {
-        this.fail(new Error(`generator thread ${message.thread}: ${message.error}`));
-        return;
-      }
-      const waiter = this.waiters.get(message.type);
-      if (waiter) {
-        this.waiters.delete(message.type);
-        waiter(message);
-      } else {
-        this.inbox.set(message.type, message);
-      }
-    });
-    this.worker.on('error', (err) => this.fail(err));
-    this.worker.on('exit', (code) => {
-      if (!this.finished)
-        this.fail(new Error(`generator thread ${input.thread} exited with code ${code}`));
-    });
-  }
-
-  private fail(err: Error): void {
-    this.failure ??= err;
-    for (const reject of this.failWaiters) reject(err);
+    this.worker = spawnThread(
+      path.join(__dirname, `memory-worker${path.extname(__filename)}`),
+      input,
+    );
+    this.mailbox = new ThreadMailbox<FromWorker>(this.worker, input.thread);
   }
 
   send(message: ToWorker): void {
@@ -367,42 +331,11 @@ class GeneratorThread {
   }
 
   wait<T extends FromWorker['type']>(type: T, timeoutMs: number): Promise<MessageOf<T>> {
-    return new Promise((resolve, reject) => {
-      if (this.failure) {
-        reject(this.failure);
-        return;
-      }
-      const cleanup = () => {
-        clearTimeout(timer);
-        this.failWaiters.delete(onFail);
-        this.waiters.delete(type);
-      };
-      const onFail = (err: Error) => {
-        cleanup();
-        reject(err);
-      };
-      const timer = setTimeout(
-        () => onFail(new Error(`no "${type}" from a generator thread within ${timeoutMs} ms`)),
-        timeoutMs,
-      );
-      const got = this.inbox.get(type);
-      if (got) {
-        this.inbox.delete(type);
-        cleanup();
-        resolve(got as MessageOf<T>);
-        return;
-      }
-      this.failWaiters.add(onFail);
-      this.waiters.set(type, (message) => {
-        cleanup();
-        resolve(message as MessageOf<T>);
-      });
-    });
+    return this.mailbox.wait(type, timeoutMs);
   }
 
-  async stop(): Promise<void> {
-    this.finished = true;
-    await this.worker.terminate();
+  stop(): Promise<void> {
+    return this.mailbox.stop();
   }
 }
 
