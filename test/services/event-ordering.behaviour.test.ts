@@ -10,7 +10,7 @@ import type {
 import { MemoryEventOrderingService } from '../../src/services/event-ordering/event-ordering.memory';
 import { RedisEventOrderingService } from '../../src/services/event-ordering/event-ordering.redis';
 import { OrderingKeys } from '../../src/services/event-ordering/ordering-keys';
-import { OrderingWorker } from '../../src/services/event-ordering/ordering-worker';
+import { OrderingWorker } from '../../src/worker/ordering-worker';
 import { unavailableFrom } from '../../src/redis';
 import { randomDocId, redisTestConfig, useRedisServers } from '../support/redis-harness';
 import { waitFor } from '../support/scenarios';

@@ -1,15 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { ProtocolError, UnavailableError, type ErrorCode } from '../../protocol';
+import { ProtocolError, UnavailableError, type ErrorCode } from '../protocol';
 import {
   FencedError,
   type ApplyOutcome,
   type CollaborationService,
   type Fence,
   type OpSubmission,
-} from '../collaboration/collaboration-service';
-import type { WebSocketManager } from '../websocket-manager/websocket-manager';
-import type { BatchProcessor } from './event-ordering-service';
+} from '../services/collaboration/collaboration-service';
+import type { WebSocketManager } from '../services/websocket-manager/websocket-manager';
+import type { BatchProcessor } from '../services/event-ordering/event-ordering-service';
 
 export interface ProcessorDeps {
   collaboration: CollaborationService;
