@@ -10,7 +10,7 @@ import { createCollaborationService } from '../services/collaboration';
 import { createEventOrderingService } from '../services/event-ordering';
 import { createDocumentProcessor } from '../worker/document-processor';
 import type { EventOrderingService } from '../services/event-ordering/event-ordering-service';
-import { OrderingKeys } from '../services/event-ordering/ordering-keys';
+import { OrderingKeys } from '../redis/ordering-keys';
 import { OrderingWorker } from '../worker/ordering-worker';
 import { createWebSocketManager } from '../services/websocket-manager';
 import { buildGatewayContext } from './gateway-context';

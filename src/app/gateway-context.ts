@@ -9,7 +9,7 @@ import { accessTo } from '../realtime/grants';
 import type { GatewayHub } from '../realtime/hub';
 import type { CollaborationService } from '../services/collaboration/collaboration-service';
 import type { EventOrderingService } from '../services/event-ordering/event-ordering-service';
-import { OrderingKeys, READY_SHARDS } from '../services/event-ordering/ordering-keys';
+import { OrderingKeys, READY_SHARDS } from '../redis/ordering-keys';
 import type { WebSocketManager } from '../services/websocket-manager/websocket-manager';
 import type { RedisResources } from './redis-resources';
 import type { Role } from './topology';

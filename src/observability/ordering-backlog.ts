@@ -1,6 +1,6 @@
 import type { RedisClient } from '../redis/connection';
 import type { EventOrderingService } from '../services/event-ordering/event-ordering-service';
-import { READY_SHARDS, type OrderingKeys } from '../services/event-ordering/ordering-keys';
+import { READY_SHARDS, type OrderingKeys } from '../redis/ordering-keys';
 import type { OrderingBacklog, SharedBacklog } from './metrics';
 
 /**

@@ -2,11 +2,11 @@ import type { Queue } from 'bullmq';
 import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { FencedError, type OpSubmission } from '../services/collaboration/collaboration-service';
-import { withClaimCommands } from '../services/event-ordering/document-claim';
+import { withClaimCommands } from '../redis/document-claim';
 import { expireQueueKeys, openDocumentQueue } from '../services/event-ordering/document-queue';
 import type { OpBatchJob } from '../services/event-ordering/event-ordering.redis';
 import type { BatchProcessor } from '../services/event-ordering/event-ordering-service';
-import { READY_SHARDS, type OrderingKeys } from '../services/event-ordering/ordering-keys';
+import { READY_SHARDS, type OrderingKeys } from '../redis/ordering-keys';
 
 export interface OrderingWorkerOptions {
   /** Commands; shared by every document this worker processes. */

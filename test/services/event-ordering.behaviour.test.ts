@@ -9,7 +9,7 @@ import type {
 } from '../../src/services/event-ordering/event-ordering-service';
 import { MemoryEventOrderingService } from '../../src/services/event-ordering/event-ordering.memory';
 import { RedisEventOrderingService } from '../../src/services/event-ordering/event-ordering.redis';
-import { OrderingKeys } from '../../src/services/event-ordering/ordering-keys';
+import { OrderingKeys } from '../../src/redis/ordering-keys';
 import { OrderingWorker } from '../../src/worker/ordering-worker';
 import { unavailableFrom } from '../../src/redis';
 import { randomDocId, redisTestConfig, useRedisServers } from '../support/redis-harness';

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { UnavailableError } from '../../src/protocol';
 import type { OpSubmission } from '../../src/services/collaboration/collaboration-service';
 import { RedisEventOrderingService } from '../../src/services/event-ordering/event-ordering.redis';
-import { OrderingKeys } from '../../src/services/event-ordering/ordering-keys';
+import { OrderingKeys } from '../../src/redis/ordering-keys';
 
 const sub = (cseq: number): OpSubmission => ({
   doc: 'd',

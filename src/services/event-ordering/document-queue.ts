@@ -1,7 +1,7 @@
 import { Queue } from 'bullmq';
 import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { OrderingKeys } from './ordering-keys';
+import type { OrderingKeys } from '../../redis/ordering-keys';
 
 /**
  * The BullMQ queue of one document, on a shared connection. Queue objects

@@ -4,9 +4,9 @@ import type { Logger } from 'pino';
 import { UnavailableError } from '../../protocol';
 import type { OpSubmission } from '../collaboration/collaboration-service';
 import type { EventOrderingService } from './event-ordering-service';
-import { withClaimCommands } from './document-claim';
+import { withClaimCommands } from '../../redis/document-claim';
 import { openDocumentQueue } from './document-queue';
-import type { OrderingKeys } from './ordering-keys';
+import type { OrderingKeys } from '../../redis/ordering-keys';
 
 /** The data of one BullMQ job: the op messages of one document gathered in one I/O turn. */
 export interface OpBatchJob {

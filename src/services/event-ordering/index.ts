@@ -6,7 +6,7 @@ import { UnavailableError } from '../../protocol';
 import type { BatchProcessor, EventOrderingService } from './event-ordering-service';
 import { MemoryEventOrderingService } from './event-ordering.memory';
 import { RedisEventOrderingService } from './event-ordering.redis';
-import { OrderingKeys } from './ordering-keys';
+import { OrderingKeys } from '../../redis/ordering-keys';
 
 /** The only reader of USE_REDIS_EVENT_ORDERING. */
 export function createEventOrderingService(
