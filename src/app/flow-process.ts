@@ -14,8 +14,8 @@ import { OrderingKeys } from '../redis/ordering-keys';
 import { OrderingWorker } from '../worker/ordering-worker';
 import { createWebSocketManager } from '../services/websocket-manager';
 import { buildGatewayContext } from './gateway-context';
-import { RedisResources } from './redis-resources';
-import { SingleProcessLease } from './single-process-lease';
+import { RedisResources } from '../redis/resources';
+import { SingleProcessLease } from '../redis/single-process-lease';
 import { checkTopology, multiProcessSafe, usesRedis, workerIdle, type Role } from './topology';
 
 export type { Role } from './topology';

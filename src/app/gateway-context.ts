@@ -11,7 +11,7 @@ import type { CollaborationService } from '../services/collaboration/collaborati
 import type { EventOrderingService } from '../services/event-ordering/event-ordering-service';
 import { OrderingKeys, READY_SHARDS } from '../redis/ordering-keys';
 import type { WebSocketManager } from '../services/websocket-manager/websocket-manager';
-import type { RedisResources } from './redis-resources';
+import type { RedisResources } from '../redis/resources';
 import type { Role } from './topology';
 
 export interface ContextDeps {

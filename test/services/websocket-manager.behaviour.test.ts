@@ -1,6 +1,6 @@
 import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
-import { RedisResources } from '../../src/app/redis-resources';
+import { RedisResources } from '../../src/redis/resources';
 import type {
   DocumentBroadcast,
   WebSocketManager,

@@ -1,4 +1,4 @@
-import type { RedisResources } from '../../app/redis-resources';
+import type { RedisResources } from '../../redis/resources';
 import type { FlowConfig } from '../../config';
 import type { Logger } from '../../observability/logger';
 import type { WebSocketManager } from './websocket-manager';

@@ -7,8 +7,8 @@ import {
   readyWithin,
   RedisKeys,
   type RedisClient,
-} from '../redis';
-import type { RedisObserver } from '../redis/instrument';
+} from './';
+import type { RedisObserver } from './instrument';
 
 /**
  * The Redis connections of one process, opened on first use and shared by

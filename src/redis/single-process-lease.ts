@@ -1,6 +1,6 @@
 import { SingleProcessBusyError, StartupError } from '../services/startup-error';
 import type { Logger } from '../observability/logger';
-import type { RedisClient } from '../redis';
+import type { RedisClient } from './';
 
 const LEASE_MS = 15_000;
 const RENEW_MS = 5_000;
