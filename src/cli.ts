@@ -2,7 +2,7 @@
 import { ConfigError, describeConfig, loadConfig, type FlowConfig } from './config';
 import { createLogger, type Logger } from './observability/logger';
 import { startFlow, type FlowProcess, type Role } from './app/flow-process';
-import { SingleProcessBusyError, StartupError } from './services/startup-error';
+import { SingleProcessBusyError, StartupError } from './config/startup-error';
 import { UwsUnavailableError } from './gateway/uws';
 
 const USAGE = `usage: flow <all|gateway|worker|config>

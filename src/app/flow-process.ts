@@ -16,9 +16,9 @@ import { createWebSocketManager } from '../services/websocket-manager';
 import { buildGatewayContext } from './gateway-context';
 import { RedisResources } from '../redis/resources';
 import { SingleProcessLease } from '../redis/single-process-lease';
-import { checkTopology, multiProcessSafe, usesRedis, workerIdle, type Role } from './topology';
+import { checkTopology, multiProcessSafe, usesRedis, workerIdle, type Role } from '../config/topology';
 
-export type { Role } from './topology';
+export type { Role } from '../config/topology';
 
 export interface FlowProcess {
   readonly role: Role;

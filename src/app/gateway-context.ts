@@ -12,7 +12,7 @@ import type { EventOrderingService } from '../services/event-ordering/event-orde
 import { OrderingKeys, READY_SHARDS } from '../redis/ordering-keys';
 import type { WebSocketManager } from '../services/websocket-manager/websocket-manager';
 import type { RedisResources } from '../redis/resources';
-import type { Role } from './topology';
+import type { Role } from '../config/topology';
 
 export interface ContextDeps {
   config: FlowConfig;

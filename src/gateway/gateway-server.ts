@@ -4,7 +4,7 @@ import type { GatewayHub } from '../realtime/hub';
 import type { ConnectionIdentity } from '../realtime/client-connection';
 import type { GatewayContext } from './gateway-context';
 import { registerHttpRoutes } from './http-routes';
-import { SingleProcessBusyError, StartupError } from '../services/startup-error';
+import { SingleProcessBusyError, StartupError } from '../config/startup-error';
 import { loadUws } from './uws';
 import { UwsClientSocket, type SocketData } from './uws-socket';
 import { randomBytes } from 'node:crypto';

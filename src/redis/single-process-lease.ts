@@ -1,4 +1,4 @@
-import { SingleProcessBusyError, StartupError } from '../services/startup-error';
+import { SingleProcessBusyError, StartupError } from '../config/startup-error';
 import type { Logger } from '../observability/logger';
 import type { RedisClient } from './';
 

@@ -1,5 +1,5 @@
-import type { FlowConfig } from '../config';
-import { StartupError } from '../services/startup-error';
+import type { FlowConfig } from './';
+import { StartupError } from './startup-error';
 
 export type Role = 'all' | 'gateway' | 'worker';
 
