@@ -4,7 +4,7 @@ import { TokenVerifier } from '../auth/token-verifier';
 import { GatewayServer } from '../gateway/gateway-server';
 import { createLogger, type Logger } from '../observability/logger';
 import { Metrics } from '../observability/metrics';
-import { orderingBacklog } from '../observability/ordering-backlog';
+import { orderingBacklog } from '../gateway/ordering-backlog';
 import { GatewayHub } from '../realtime/hub';
 import { createCollaborationService } from '../services/collaboration';
 import { createEventOrderingService } from '../services/event-ordering';
@@ -13,7 +13,7 @@ import type { EventOrderingService } from '../services/event-ordering/event-orde
 import { OrderingKeys } from '../redis/ordering-keys';
 import { OrderingWorker } from '../worker/ordering-worker';
 import { createWebSocketManager } from '../services/websocket-manager';
-import { buildGatewayContext } from './gateway-context';
+import { buildGatewayContext } from '../gateway/http-context';
 import { RedisResources } from '../redis/resources';
 import { SingleProcessLease } from '../redis/single-process-lease';
 import { checkTopology, multiProcessSafe, usesRedis, workerIdle, type Role } from '../config/topology';

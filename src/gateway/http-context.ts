@@ -1,7 +1,7 @@
 import type { TokenVerifier } from '../auth/token-verifier';
 import type { FlowConfig } from '../config';
-import type { GatewayContext, HealthReport } from '../gateway/gateway-context';
-import type { RequestInput } from '../gateway/http-routes';
+import type { GatewayContext, HealthReport } from './gateway-context';
+import type { RequestInput } from './http-routes';
 import type { Logger } from '../observability/logger';
 import type { Metrics } from '../observability/metrics';
 import { ProtocolError } from '../protocol';

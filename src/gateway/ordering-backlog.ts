@@ -1,7 +1,7 @@
 import type { RedisClient } from '../redis/connection';
 import type { EventOrderingService } from '../services/event-ordering/event-ordering-service';
 import { READY_SHARDS, type OrderingKeys } from '../redis/ordering-keys';
-import type { OrderingBacklog, SharedBacklog } from './metrics';
+import type { OrderingBacklog, SharedBacklog } from '../observability/metrics';
 
 /**
  * Documents with queued op messages, over the whole cluster, from the ready
