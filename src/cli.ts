@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { ConfigError, describeConfig, loadConfig, type FlowConfig } from './config';
-import { createLogger, type Logger } from './observability/logger';
+import type { Logger } from 'pino';
+import { createLogger } from './observability/logger';
 import { startFlow, type FlowProcess, type Role } from './app/flow-process';
 import { SingleProcessBusyError, StartupError } from './config/startup-error';
 import { UwsUnavailableError } from './gateway/uws';

@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { FlowConfig } from '../config';
 import { TokenVerifier } from '../auth/token-verifier';
 import { GatewayServer } from '../gateway/gateway-server';
-import { createLogger, type Logger } from '../observability/logger';
+import type { Logger } from 'pino';
+import { createLogger } from '../observability/logger';
 import { Metrics } from '../observability/metrics';
 import { orderingBacklog } from '../gateway/ordering-backlog';
 import { GatewayHub } from '../realtime/hub';
@@ -16,7 +17,13 @@ import { createWebSocketManager } from '../services/websocket-manager';
 import { buildGatewayContext } from '../gateway/http-context';
 import { RedisResources } from '../redis/resources';
 import { SingleProcessLease } from '../redis/single-process-lease';
-import { checkTopology, multiProcessSafe, usesRedis, workerIdle, type Role } from '../config/topology';
+import {
+  checkTopology,
+  multiProcessSafe,
+  usesRedis,
+  workerIdle,
+  type Role,
+} from '../config/topology';
 
 export type { Role } from '../config/topology';
 

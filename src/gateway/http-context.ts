@@ -2,7 +2,7 @@ import type { TokenVerifier } from '../auth/token-verifier';
 import type { FlowConfig } from '../config';
 import type { GatewayContext, HealthReport } from './gateway-context';
 import type { RequestInput } from './http-routes';
-import type { Logger } from '../observability/logger';
+import type { Logger } from 'pino';
 import type { Metrics } from '../observability/metrics';
 import { ProtocolError } from '../protocol';
 import { accessTo } from '../realtime/grants';

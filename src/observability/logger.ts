@@ -40,8 +40,6 @@ export function createLogger(
   });
 }
 
-export type { Logger };
-
 function prettyAvailable(): boolean {
   try {
     require.resolve('pino-pretty');

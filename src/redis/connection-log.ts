@@ -1,5 +1,5 @@
 import type { Cluster, Redis } from 'ioredis';
-import type { Logger } from '../observability/logger';
+import type { Logger } from 'pino';
 
 /** The operations guide's Docker command (section 1), quoted in the "not reachable" line. */
 export const DOCKER_START_COMMAND =

@@ -1,6 +1,6 @@
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import { redisDebugEnabled, type FlowConfig } from '../config';
-import type { Logger } from '../observability/logger';
+import type { Logger } from 'pino';
 import { logConnectionLifecycle } from './connection-log';
 import { ClusterUnreachableError } from './errors';
 import { instrumentCommands, redisErrorKind, type RedisObserver } from './instrument';

@@ -1,5 +1,5 @@
 import type { Cluster, Command, Redis } from 'ioredis';
-import type { Logger } from '../observability/logger';
+import type { Logger } from 'pino';
 import { redisFailureKind, type RedisFailureKind } from './errors';
 
 export const SLOW_COMMAND_MESSAGE = 'Redis operation took longer than expected';

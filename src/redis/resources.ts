@@ -1,5 +1,5 @@
 import type { FlowConfig } from '../config';
-import type { Logger } from '../observability/logger';
+import type { Logger } from 'pino';
 import {
   createRedis,
   describeTarget,

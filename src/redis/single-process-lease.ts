@@ -1,5 +1,5 @@
 import { SingleProcessBusyError, StartupError } from '../config/startup-error';
-import type { Logger } from '../observability/logger';
+import type { Logger } from 'pino';
 import type { RedisClient } from './';
 
 const LEASE_MS = 15_000;

@@ -1,5 +1,5 @@
 import pino from 'pino';
-import type { Logger } from '../../src/observability/logger';
+import type { Logger } from 'pino';
 
 export interface LogLine {
   level: number;

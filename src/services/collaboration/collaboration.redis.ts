@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { FlowConfig } from '../../config';
-import type { Logger } from '../../observability/logger';
+import type { Logger } from 'pino';
 import { MAX_ENTITY_BYTES, MAX_ENTITY_DEPTH } from '../../protocol/limits';
 import type { EventRecord } from '../../protocol';
 import { createRedis, type RedisClient } from '../../redis/connection';

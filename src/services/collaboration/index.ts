@@ -1,6 +1,6 @@
 import type { RedisResources } from '../../redis/resources';
 import type { FlowConfig } from '../../config';
-import type { Logger } from '../../observability/logger';
+import type { Logger } from 'pino';
 import type { CollaborationService } from './collaboration-service';
 import {
   MemoryCollaborationService,

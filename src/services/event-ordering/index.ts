@@ -1,6 +1,6 @@
 import type { RedisResources } from '../../redis/resources';
 import type { FlowConfig } from '../../config';
-import type { Logger } from '../../observability/logger';
+import type { Logger } from 'pino';
 import { unavailableFrom } from '../../redis';
 import { UnavailableError } from '../../protocol';
 import type { BatchProcessor, EventOrderingService } from './event-ordering-service';
