@@ -1,14 +1,9 @@
 import type { Logger } from 'pino';
 import type { Metrics } from '../observability/metrics';
-import type {
-  CatchUp,
-  CollaborationService,
-  PresenceRecord,
-} from '../services/collaboration/collaboration-service';
-import type {
-  DocumentBroadcast,
-  WebSocketManager,
-} from '../services/websocket-manager/websocket-manager';
+import type { CollaborationService } from '../services/collaboration/collaboration-service';
+import type { CatchUp, PresenceRecord } from '../document/catch-up';
+import type { WebSocketManager } from '../services/websocket-manager/websocket-manager';
+import type { DocumentBroadcast } from '../protocol/cluster-messages';
 import { documentTopic, type Broadcaster } from './client-socket';
 import type { Member } from './member';
 import { ackText, errorText, eventText, joinedText, presenceText } from './wire';

@@ -1,10 +1,8 @@
 import type { Logger } from 'pino';
 import type { Metrics } from '../observability/metrics';
 import type { EventRecord } from '../protocol';
-import type {
-  ApplyOutcome,
-  CollaborationService,
-} from '../services/collaboration/collaboration-service';
+import type { CollaborationService } from '../services/collaboration/collaboration-service';
+import type { ApplyOutcome } from '../document/op-submission';
 
 export type Applied = Extract<ApplyOutcome, { kind: 'applied' }>;
 export type Duplicate = Extract<ApplyOutcome, { kind: 'duplicate' }>;

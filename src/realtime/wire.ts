@@ -1,5 +1,5 @@
 import type { EventRecord, JsonObject, Rejection, ServerMessage } from '../protocol';
-import type { CatchUp, PresenceRecord } from '../services/collaboration/collaboration-service';
+import type { CatchUp, PresenceRecord } from '../document/catch-up';
 
 /**
  * The server's text frames, built in one place: a message is encoded once

@@ -1,13 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { ProtocolError, UnavailableError, type ErrorCode } from '../protocol';
-import {
-  FencedError,
-  type ApplyOutcome,
-  type CollaborationService,
-  type Fence,
-  type OpSubmission,
-} from '../services/collaboration/collaboration-service';
+import { type CollaborationService } from '../services/collaboration/collaboration-service';
+import { FencedError, type Fence } from '../document/fence';
+import { type ApplyOutcome, type OpSubmission } from '../document/op-submission';
 import type { WebSocketManager } from '../services/websocket-manager/websocket-manager';
 import type { BatchProcessor } from '../services/event-ordering/event-ordering-service';
 

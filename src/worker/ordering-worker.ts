@@ -1,7 +1,8 @@
 import type { Queue } from 'bullmq';
 import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { FencedError, type OpSubmission } from '../services/collaboration/collaboration-service';
+import { FencedError } from '../document/fence';
+import { type OpSubmission } from '../document/op-submission';
 import { withClaimCommands } from '../redis/document-claim';
 import { expireQueueKeys, openDocumentQueue } from '../services/event-ordering/document-queue';
 import type { OpBatchJob } from '../services/event-ordering/event-ordering.redis';

@@ -6,10 +6,7 @@ import type { ClientSocket } from '../../src/realtime/client-socket';
 import { DocumentFeed } from '../../src/realtime/document-feed';
 import { InflightOps } from '../../src/realtime/inflight-ops';
 import type { Member } from '../../src/realtime/member';
-import type {
-  ApplyOutcome,
-  OpSubmission,
-} from '../../src/services/collaboration/collaboration-service';
+import type { ApplyOutcome, OpSubmission } from '../../src/document/op-submission';
 import { MemoryCollaborationService } from '../../src/services/collaboration/collaboration.memory';
 import type {
   BroadcastListener,

@@ -5,10 +5,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { UnavailableError } from '../../src/protocol/errors';
 import { createRedis } from '../../src/redis/connection';
 import { RedisKeys } from '../../src/redis/keys';
-import {
-  FencedError,
-  type OpSubmission,
-} from '../../src/services/collaboration/collaboration-service';
+import { FencedError } from '../../src/document/fence';
+import { type OpSubmission } from '../../src/document/op-submission';
 import {
   createRedisCollaborationService,
   RedisCollaborationService,

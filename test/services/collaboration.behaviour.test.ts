@@ -3,11 +3,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { applyMessage } from '../../src/document/apply-ops';
 import pino from 'pino';
 import type { DocState, JsonObject, JsonValue, Op } from '../../src/protocol';
-import type {
-  ApplyOutcome,
-  CollaborationService,
-  OpSubmission,
-} from '../../src/services/collaboration/collaboration-service';
+import type { CollaborationService } from '../../src/services/collaboration/collaboration-service';
+import type { ApplyOutcome, OpSubmission } from '../../src/document/op-submission';
 import { MemoryCollaborationService } from '../../src/services/collaboration/collaboration.memory';
 import { createRedisCollaborationService } from '../../src/services/collaboration/collaboration.redis';
 import { randomDocId, redisTestConfig, useRedisServers } from '../support/redis-harness';

@@ -2,7 +2,7 @@ import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RedisResources } from '../../src/redis/resources';
 import { UnavailableError } from '../../src/protocol';
-import type { OpSubmission } from '../../src/services/collaboration/collaboration-service';
+import type { OpSubmission } from '../../src/document/op-submission';
 import type {
   BatchProcessor,
   EventOrderingService,

@@ -1,7 +1,7 @@
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { UnavailableError } from '../../src/protocol';
-import type { OpSubmission } from '../../src/services/collaboration/collaboration-service';
+import type { OpSubmission } from '../../src/document/op-submission';
 import { RedisEventOrderingService } from '../../src/services/event-ordering/event-ordering.redis';
 import { OrderingKeys } from '../../src/redis/ordering-keys';
 

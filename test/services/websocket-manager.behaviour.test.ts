@@ -1,10 +1,8 @@
 import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RedisResources } from '../../src/redis/resources';
-import type {
-  DocumentBroadcast,
-  WebSocketManager,
-} from '../../src/services/websocket-manager/websocket-manager';
+import type { WebSocketManager } from '../../src/services/websocket-manager/websocket-manager';
+import type { DocumentBroadcast } from '../../src/protocol/cluster-messages';
 import { MemoryWebSocketManager } from '../../src/services/websocket-manager/websocket-manager.memory';
 import { RedisWebSocketManager } from '../../src/services/websocket-manager/websocket-manager.redis';
 import { randomDocId, redisTestConfig, useRedisServers } from '../support/redis-harness';

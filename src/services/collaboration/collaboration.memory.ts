@@ -1,15 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { applyMessage } from '../../document/apply-ops';
 import type { DocState, EventRecord } from '../../protocol';
+import type { CollaborationService } from './collaboration-service';
+import type { ApplyOutcome, OpSubmission } from '../../document/op-submission';
 import type {
-  ApplyOutcome,
   CatchUp,
-  CollaborationService,
   DocumentSnapshot,
-  OpSubmission,
   PresenceRecord,
   ResumePoint,
-} from './collaboration-service';
+} from '../../document/catch-up';
 
 interface DocumentSession {
   epoch: string;

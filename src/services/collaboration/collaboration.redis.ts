@@ -7,17 +7,15 @@ import { createRedis, type RedisClient } from '../../redis/connection';
 import { ConnectionMessages } from '../../redis/connection-log';
 import { redisFailureKind, unavailableFrom, type RedisFailureKind } from '../../redis/errors';
 import { RedisKeys } from '../../redis/keys';
+import { type CollaborationService } from './collaboration-service';
+import { FencedError, type Fence } from '../../document/fence';
+import { type ApplyOutcome, type OpSubmission } from '../../document/op-submission';
 import {
-  FencedError,
-  type ApplyOutcome,
   type CatchUp,
-  type CollaborationService,
   type DocumentSnapshot,
-  type Fence,
-  type OpSubmission,
   type PresenceRecord,
   type ResumePoint,
-} from './collaboration-service';
+} from '../../document/catch-up';
 import { CollaborationScripts as Scripts, documentScriptKeys } from './lua';
 import {
   asArray,

@@ -1,4 +1,5 @@
-import type { Fence, OpSubmission } from '../collaboration/collaboration-service';
+import type { Fence } from '../../document/fence';
+import type { OpSubmission } from '../../document/op-submission';
 
 /**
  * Applies a batch of one document's submissions, in order, and publishes the

@@ -1,5 +1,5 @@
 import { UnavailableError } from '../../protocol';
-import type { OpSubmission } from '../collaboration/collaboration-service';
+import type { OpSubmission } from '../../document/op-submission';
 import type { BatchProcessor, EventOrderingService } from './event-ordering-service';
 
 interface DocumentQueue {

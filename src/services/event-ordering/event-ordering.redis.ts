@@ -2,7 +2,7 @@ import type { Queue } from 'bullmq';
 import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { UnavailableError } from '../../protocol';
-import type { OpSubmission } from '../collaboration/collaboration-service';
+import type { OpSubmission } from '../../document/op-submission';
 import type { EventOrderingService } from './event-ordering-service';
 import { withClaimCommands } from '../../redis/document-claim';
 import { openDocumentQueue } from './document-queue';

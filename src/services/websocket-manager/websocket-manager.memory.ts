@@ -1,10 +1,10 @@
 import type {
   BroadcastListener,
   ClusterStats,
-  DocumentBroadcast,
   NodeStats,
   WebSocketManager,
 } from './websocket-manager';
+import type { DocumentBroadcast } from '../../protocol/cluster-messages';
 
 /** Fan-out inside this process only: gateways in other processes never hear of it. */
 export class MemoryWebSocketManager implements WebSocketManager {

@@ -5,10 +5,10 @@ import { asServiceError, readyWithin } from '../../redis';
 import type {
   BroadcastListener,
   ClusterStats,
-  DocumentBroadcast,
   NodeStats,
   WebSocketManager,
 } from './websocket-manager';
+import type { DocumentBroadcast } from '../../protocol/cluster-messages';
 
 /** A join waits this long for a (re)connecting subscriber before answering UNAVAILABLE. */
 const SUBSCRIBE_READY_WAIT_MS = 2000;

@@ -1,18 +1,4 @@
-import type { JsonObject } from '../../protocol';
-import type { ApplyOutcome } from '../collaboration/collaboration-service';
-
-/** What travels between processes on a document's channel. */
-export type DocumentBroadcast =
-  | { kind: 'outcomes'; doc: string; outcomes: ApplyOutcome[] }
-  | {
-      kind: 'presence';
-      doc: string;
-      /** The gateway that received it; it has already delivered it locally. */
-      origin: string;
-      client: string;
-      user: string | null;
-      state: JsonObject | null;
-    };
+import type { DocumentBroadcast } from '../../protocol/cluster-messages';
 
 export type BroadcastListener = (message: DocumentBroadcast) => void;
 

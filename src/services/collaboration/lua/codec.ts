@@ -1,6 +1,6 @@
 import { entityProblem } from '../../../protocol/validate';
 import type { DocState, EventRecord, JsonObject, Op } from '../../../protocol';
-import type { ApplyOutcome, OpSubmission } from '../collaboration-service';
+import type { ApplyOutcome, OpSubmission } from '../../../document/op-submission';
 import { entityField } from './index';
 
 /**

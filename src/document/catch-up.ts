@@ -1,0 +1,23 @@
+import type { DocState, EventRecord, PresenceEntry } from '../protocol';
+
+export interface DocumentSnapshot {
+  doc: string;
+  epoch: string;
+  seq: number;
+  state: DocState;
+}
+
+/** The answer to opening a document: missed events when all are kept, a snapshot otherwise. */
+export type CatchUp =
+  | { kind: 'events'; epoch: string; seq: number; events: EventRecord[] }
+  | { kind: 'snapshot'; snapshot: DocumentSnapshot };
+
+export interface ResumePoint {
+  seq: number;
+  epoch: string;
+}
+
+/** A present client, with the gateway that holds its connection. */
+export interface PresenceRecord extends PresenceEntry {
+  node: string;
+}
