@@ -95,7 +95,7 @@ export async function startFlow(
   };
 
   try {
-    const redis = usesRedis(config) ? new RedisResources(config, log, metrics.redisObserver) : null;
+    const redis = usesRedis(config) ? new RedisResources(config, log, metrics) : null;
     if (redis) closers.push(() => redis.close());
     if (redis) await redis.waitReady(STARTUP_REDIS_WAIT_MS);
     if (redis && !multiProcessSafe(config)) {
@@ -119,8 +119,7 @@ export async function startFlow(
         collaboration,
         websockets,
         log,
-        onApplied: (count) => metrics.opsApplied.inc(count),
-        onLag: (seconds) => metrics.orderingLag.observe(seconds),
+        metrics,
       },
       config.flags.eventOrdering ? TRANSIENT_RETRY : undefined,
     );

@@ -1,5 +1,4 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { RedisObserver } from '../redis/instrument';
 
 /** Cluster-wide figures of Redis ordering, read from the ready sets at scrape time. */
 export interface SharedBacklog {
@@ -134,12 +133,6 @@ export class Metrics {
     labelNames: ['command'] as const,
     registers: [this.registry],
   });
-
-  /** What the Redis connections of this process report into (see RedisResources). */
-  readonly redisObserver: RedisObserver = {
-    error: (source, kind) => this.redisErrors.inc({ source, kind }),
-    slowCommand: (command) => this.redisSlowCommands.inc({ command }),
-  };
 
   /** Feeds the ordering gauges from now on. */
   trackOrdering(backlog: OrderingBacklog): void {

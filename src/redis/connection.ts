@@ -3,7 +3,7 @@ import { redisDebugEnabled, type FlowConfig } from '../config';
 import type { Logger } from 'pino';
 import { logConnectionLifecycle } from './connection-log';
 import { ClusterUnreachableError } from './errors';
-import { instrumentCommands, redisErrorKind, type RedisObserver } from './instrument';
+import { instrumentCommands, redisErrorKind, type RedisMetrics } from './instrument';
 
 /** A connection to a single Redis or to a Redis Cluster; both speak the same commands. */
 export type RedisClient = Redis | Cluster;
@@ -19,7 +19,7 @@ export interface CreateRedisOptions {
   /** Do not connect before the first command. */
   lazyConnect?: boolean;
   /** Told of failed commands, connection errors and slow commands (the process's metrics). */
-  observer?: RedisObserver;
+  metrics?: RedisMetrics;
   /**
    * Read maxmemory-policy whenever the connection becomes ready and log an
    * error when Redis may evict keys. One connection per process is enough.
@@ -135,9 +135,9 @@ export function createRedis(
   instrumentCommands(client, connectionLog, {
     slowCommandMs: r.slowCommandMs,
     trace: redisDebugEnabled(config),
-    observer: options.observer,
+    metrics: options.metrics,
   });
-  observeConnectionErrors(client, options.observer);
+  countConnectionErrors(client, options.metrics);
   if (options.checkEvictionPolicy)
     watchEvictionPolicy(client, connectionLog, describeTarget(config));
   return client;
@@ -168,9 +168,10 @@ function watchEvictionPolicy(client: RedisClient, log: Logger, where: string): v
  * the rate shows how long and how hard Redis was away. A cluster reports a
  * failing node as `node error` and its own failures as `error`.
  */
-function observeConnectionErrors(client: RedisClient, observer: RedisObserver | undefined): void {
-  if (!observer?.error) return;
-  const onError = (err: unknown) => observer.error?.('connection', redisErrorKind(err));
+function countConnectionErrors(client: RedisClient, metrics: RedisMetrics | undefined): void {
+  if (!metrics) return;
+  const onError = (err: unknown) =>
+    metrics.redisErrors.inc({ source: 'connection', kind: redisErrorKind(err) });
   client.on('error', onError);
   if (isCluster(client)) client.on('node error', onError);
 }

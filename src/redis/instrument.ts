@@ -1,5 +1,6 @@
 import type { Cluster, Command, Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import type { Metrics } from '../observability/metrics';
 import { redisFailureKind, type RedisFailureKind } from './errors';
 
 export const SLOW_COMMAND_MESSAGE = 'Redis operation took longer than expected';
@@ -39,16 +40,8 @@ export function redisErrorKind(err: unknown): RedisErrorKind {
   return err instanceof Error && err.name === 'ReplyError' ? 'reply' : 'other';
 }
 
-/**
- * What a process counts about its Redis connections (its Prometheus
- * metrics). Each member is optional and must not throw.
- */
-export interface RedisObserver {
-  /** A command that failed, or an error event of the connection. */
-  error?(source: 'command' | 'connection', kind: RedisErrorKind): void;
-  /** A command that took longer than REDIS_SLOW_COMMAND_MS; `ms` is its time. */
-  slowCommand?(command: string, ms: number): void;
-}
+/** The metrics a process counts about its Redis connections. */
+export type RedisMetrics = Pick<Metrics, 'redisErrors' | 'redisSlowCommands'>;
 
 /**
  * What ioredis sends by itself while a connection is set up. Their failures
@@ -62,8 +55,8 @@ export interface InstrumentOptions {
   slowCommandMs: number;
   /** Trace every command (name and first key, never values) at debug level: `DEBUG=redis:*`. */
   trace: boolean;
-  /** Told of failed and slow commands. */
-  observer?: RedisObserver;
+  /** Counts failed and slow commands. */
+  metrics?: RedisMetrics;
 }
 
 type SendCommand = (command: Command, ...rest: unknown[]) => unknown;
@@ -88,8 +81,8 @@ export function instrumentCommands(
   log: Logger,
   options: InstrumentOptions,
 ): void {
-  const { observer } = options;
-  const countErrors = observer?.error !== undefined;
+  const { metrics } = options;
+  const countErrors = metrics !== undefined;
   if (options.slowCommandMs <= 0 && !options.trace && !countErrors) return;
   // `DEBUG=redis:*` alone turns tracing on: the trace lines are logged at
   // debug level even when LOG_LEVEL is info (but not when it is silent).
@@ -114,13 +107,13 @@ export function instrumentCommands(
         const ms = Math.round(performance.now() - started);
         if (ms > options.slowCommandMs) {
           log.warn({ command: name, ms, thresholdMs: options.slowCommandMs }, SLOW_COMMAND_MESSAGE);
-          observer?.slowCommand?.(name, ms);
+          metrics?.redisSlowCommands.inc({ command: name });
         }
       };
       const counted = countErrors && !(target.status === 'connect' && HANDSHAKE.has(name));
       const failed = (err: unknown) => {
         done();
-        if (counted) observer?.error?.('command', redisErrorKind(err));
+        if (counted) metrics?.redisErrors.inc({ source: 'command', kind: redisErrorKind(err) });
       };
       if (timed || counted) command.promise.then(done, failed);
     }

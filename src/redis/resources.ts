@@ -8,7 +8,7 @@ import {
   RedisKeys,
   type RedisClient,
 } from './';
-import type { RedisObserver } from './instrument';
+import type { RedisMetrics } from './instrument';
 
 /**
  * The Redis connections of one process, opened on first use and shared by
@@ -24,7 +24,7 @@ export class RedisResources {
     private readonly config: FlowConfig,
     private readonly log: Logger,
     /** Counts errors and slow commands of both connections (the process's metrics). */
-    private readonly observer?: RedisObserver,
+    private readonly metrics?: RedisMetrics,
   ) {
     this.keys = new RedisKeys(config.redis.keyPrefix);
   }
@@ -40,7 +40,7 @@ export class RedisResources {
 
   get commands(): RedisClient {
     this.commandClient ??= createRedis(this.config, this.log, 'commands', {
-      observer: this.observer,
+      metrics: this.metrics,
       checkEvictionPolicy: true,
     });
     return this.commandClient;
@@ -52,7 +52,7 @@ export class RedisResources {
     this.subscriberClient ??= createRedis(this.config, this.log, 'subscriber', {
       shardedSubscribers: this.sharded,
       maxRetriesPerRequest: null,
-      observer: this.observer,
+      metrics: this.metrics,
     });
     return this.subscriberClient;
   }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
+import type { Metrics } from '../observability/metrics';
 import { ProtocolError, UnavailableError, type ErrorCode } from '../protocol';
 import { type CollaborationService } from '../services/collaboration/collaboration-service';
 import { FencedError, type Fence } from '../document/fence';
@@ -11,10 +12,8 @@ export interface ProcessorDeps {
   collaboration: CollaborationService;
   websockets: WebSocketManager;
   log: Logger;
-  /** Called once per applied event, for metrics. */
-  onApplied?: (count: number) => void;
-  /** Called per batch with the seconds its oldest op waited between gateway and apply. */
-  onLag?: (seconds: number) => void;
+  /** Applied events, and per batch the seconds its oldest op waited between gateway and apply. */
+  metrics?: Pick<Metrics, 'opsApplied' | 'orderingLag'>;
 }
 
 /**
@@ -36,9 +35,10 @@ export function createDocumentProcessor(
       outcomes = failedOutcomes(doc, batch, err, deps.log);
     }
     const applied = outcomes.filter((o) => o.kind === 'applied').length;
-    if (applied > 0) deps.onApplied?.(applied);
+    if (applied > 0) deps.metrics?.opsApplied.inc(applied);
     const oldest = batch[0]?.acceptedAt;
-    if (oldest !== undefined) deps.onLag?.(Math.max(0, Date.now() - oldest) / 1000);
+    if (oldest !== undefined)
+      deps.metrics?.orderingLag.observe(Math.max(0, Date.now() - oldest) / 1000);
     try {
       await deps.websockets.publish({ kind: 'outcomes', doc, outcomes });
     } catch (err) {

@@ -196,7 +196,7 @@ describe('Redis metrics', () => {
 
   const connect = (metrics: Metrics, vars: Record<string, string> = {}, target = redis) => {
     const config = redisTestConfig(target, { REDIS_MAX_RETRIES: '1', ...vars });
-    const client = createRedis(config, quiet, 'metrics-test', { observer: metrics.redisObserver });
+    const client = createRedis(config, quiet, 'metrics-test', { metrics });
     clients.push(client);
     return client;
   };
