@@ -1,7 +1,14 @@
 import type { Logger } from 'pino';
 import type { Metrics } from '../observability/metrics';
 import type { CollaborationService } from '../services/collaboration/collaboration-service';
-import type { RequestInput } from './http-routes';
+
+/** What a route handler reads from a request: uWS requests die at the first await. */
+export interface RequestInput {
+  url: string;
+  query: string;
+  authorization: string;
+  param: string;
+}
 
 export interface HealthReport {
   status: 'ok' | 'error';

@@ -1,7 +1,6 @@
 import type { TokenVerifier } from '../auth/token-verifier';
 import type { FlowConfig } from '../config';
-import type { GatewayContext, HealthReport } from './gateway-context';
-import type { RequestInput } from './http-routes';
+import type { GatewayContext, HealthReport, RequestInput } from './gateway-context';
 import type { Logger } from 'pino';
 import type { Metrics } from '../observability/metrics';
 import { ProtocolError } from '../protocol';

@@ -1,6 +1,6 @@
 import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
 import { DOC_ID_PATTERN } from '../protocol';
-import type { GatewayContext } from './gateway-context';
+import type { GatewayContext, RequestInput } from './gateway-context';
 
 type Answer = { status: number; body: unknown; contentType?: string };
 
@@ -48,13 +48,6 @@ function route(handler: (input: RequestInput) => Promise<Answer>, log: GatewayCo
         });
       });
   };
-}
-
-export interface RequestInput {
-  url: string;
-  query: string;
-  authorization: string;
-  param: string;
 }
 
 export function registerHttpRoutes(app: TemplatedApp, context: GatewayContext): void {
