@@ -1,6 +1,6 @@
 import { MAX_OPS_PER_MESSAGE } from '../protocol/limits';
 import type { DocState, JsonObject, Op, OpMessage, PresenceEntry } from '../protocol/messages';
-import type { DocumentSession } from './document-session';
+import type { HandleHost } from './handle-host';
 import type { DocumentEvents, ReadonlyDocState, SubmitResult } from './document-types';
 import { ClientErrorCodes, FlowError } from './errors';
 import type { Listener } from './events';
@@ -13,7 +13,7 @@ import { checkOutgoing } from './outgoing';
  */
 export class DocumentHandle {
   /** @internal Created by the session behind it. */
-  constructor(private readonly session: DocumentSession) {}
+  constructor(private readonly session: HandleHost) {}
 
   get doc(): string {
     return this.session.doc;
