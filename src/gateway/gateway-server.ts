@@ -1,7 +1,7 @@
 import type { TemplatedApp, us_listen_socket, WebSocket } from 'uWebSockets.js';
 import { CLIENT_ID_PATTERN, CloseCodes, ProtocolError } from '../protocol';
 import type { GatewayHub } from '../realtime/hub';
-import type { ConnectionIdentity } from '../realtime/client-connection';
+import type { ConnectionIdentity } from '../realtime/connection-host';
 import type { GatewayContext } from './gateway-context';
 import { registerHttpRoutes } from './http-routes';
 import { SingleProcessBusyError, StartupError } from '../config/startup-error';

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import {
   ProtocolError,
-  UnavailableError,
   parseClientMessage,
   type ErrorCode,
   type JoinMessage,
@@ -12,37 +11,12 @@ import {
 import { echoFieldsOf } from '../protocol/validate';
 import type { ClientSocket } from './client-socket';
 import { encode, errorText, refOf } from './wire';
-import { accessTo, type Grants } from './grants';
-import type { GatewayHub } from './hub';
+import type { ConnectionHost, ConnectionIdentity, ConnectionLimits } from './connection-host';
+import { accessTo } from './grants';
 import { InflightOps } from './inflight-ops';
 import type { Member } from './member';
 import { TokenBucket } from './rate-limiter';
-
-/** A join waits this long for the document's subscription before answering UNAVAILABLE. */
-const SUBSCRIBE_DEADLINE_MS = 5000;
-
-function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () =>
-        reject(
-          new UnavailableError(
-            'the document feed could not be subscribed in time; nothing changed; retry the join',
-          ),
-        ),
-      ms,
-    );
-  });
-  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
-}
-
-export interface ConnectionIdentity {
-  client: string;
-  /** The token's `sub`; null when authentication is off. */
-  user: string | null;
-  grants: Grants;
-}
+import { SUBSCRIBE_DEADLINE_MS, withDeadline } from './subscribe-deadline';
 
 /** One client connection: parses its frames and carries out its requests. */
 export class ClientConnection {
@@ -51,11 +25,11 @@ export class ClientConnection {
   private readonly presenceBucket: TokenBucket;
 
   constructor(
-    private readonly hub: GatewayHub,
+    private readonly host: ConnectionHost,
+    private readonly limits: ConnectionLimits,
     readonly socket: ClientSocket,
     readonly identity: ConnectionIdentity,
   ) {
-    const { limits } = hub.deps.config;
     this.messageBucket = new TokenBucket(limits.messagesPerSecond, limits.messageBurst);
     this.presenceBucket = new TokenBucket(limits.presencePerSecond, limits.presencePerSecond);
   }
@@ -70,39 +44,39 @@ export class ClientConnection {
 
   private reply(error: Rejection): void {
     const { code, message, ref, doc, cseq } = error;
-    this.hub.deps.metrics.errors.inc({ code });
-    this.hub.deps.metrics.messagesOut.inc();
+    this.host.metrics.errors.inc({ code });
+    this.host.metrics.messagesOut.inc();
     this.socket.send(errorText({ code, message, ref, doc, cseq }));
   }
 
   private send(text: string): void {
-    this.hub.deps.metrics.messagesOut.inc();
+    this.host.metrics.messagesOut.inc();
     this.socket.send(text);
   }
 
   /** One text frame from the client. Never throws: bad input becomes an error reply. */
   onText(text: string): void {
-    this.hub.messagesIn++;
+    this.host.countMessageIn();
     if (!this.messageBucket.take()) {
-      this.hub.deps.metrics.messagesIn.inc({ type: 'dropped' });
+      this.host.metrics.messagesIn.inc({ type: 'dropped' });
       // The refusal names the op message it drops (doc, cseq, ref): without
       // them a client cannot tell which op was not applied, and the SDK's
       // submit would wait for an answer that never comes.
       this.reply({
         code: 'RATE_LIMITED',
-        message: `more than ${this.hub.deps.config.limits.messagesPerSecond} messages per second; this one was dropped, slow down`,
+        message: `more than ${this.limits.messagesPerSecond} messages per second; this one was dropped, slow down`,
         ...echoFieldsOf(text),
       });
       return;
     }
     const parsed = parseClientMessage(text);
     if (!parsed.ok) {
-      this.hub.deps.metrics.messagesIn.inc({ type: 'invalid' });
+      this.host.metrics.messagesIn.inc({ type: 'invalid' });
       this.reply(parsed.error);
       return;
     }
     const message = parsed.message;
-    this.hub.deps.metrics.messagesIn.inc({ type: message.type });
+    this.host.metrics.messagesIn.inc({ type: message.type });
     switch (message.type) {
       case 'ping':
         this.send(encode({ type: 'pong', ...refOf(message.ref) }));
@@ -131,7 +105,7 @@ export class ClientConnection {
 
   private async join(message: JoinMessage): Promise<void> {
     const { doc, ref } = message;
-    const { collaboration, config } = this.hub.deps;
+    const { collaboration } = this.host;
     if (accessTo(this.identity.grants, doc) === 'none') {
       this.reply({
         code: 'FORBIDDEN',
@@ -143,10 +117,10 @@ export class ClientConnection {
     }
     // A second join of the same document starts the membership over.
     if (this.members.has(doc)) this.leave(doc, false);
-    if (this.members.size >= config.limits.docsPerConnection) {
+    if (this.members.size >= this.limits.docsPerConnection) {
       this.reply({
         code: 'BAD_REQUEST',
-        message: `a connection may join at most ${config.limits.docsPerConnection} documents; leave one first`,
+        message: `a connection may join at most ${this.limits.docsPerConnection} documents; leave one first`,
         doc,
         ref,
       });
@@ -163,7 +137,7 @@ export class ClientConnection {
       inflight: new InflightOps(),
     };
     this.members.set(doc, member);
-    const feed = this.hub.feed(doc);
+    const feed = this.host.feed(doc);
     feed.addMember(member);
     try {
       await withDeadline(feed.subscribed, SUBSCRIBE_DEADLINE_MS);
@@ -172,7 +146,7 @@ export class ClientConnection {
           ? { seq: message.since, epoch: message.epoch }
           : undefined;
       const catchUp = await collaboration.open(doc, resume);
-      if (message.presence) await this.hub.presence.publish(member, message.presence);
+      if (message.presence) await this.host.presence.publish(member, message.presence);
       const presence = await collaboration.listPresence(doc);
       if (member.phase === 'gone') {
         // A later join or a leave of the same document came first; the
@@ -200,7 +174,7 @@ export class ClientConnection {
     const member = this.members.get(doc);
     if (!member) return;
     this.members.delete(doc);
-    const feed = this.hub.feed(doc);
+    const feed = this.host.feed(doc);
     feed.removeMember(member);
     for (const op of member.held) {
       this.reply({
@@ -211,8 +185,8 @@ export class ClientConnection {
         ref: op.ref,
       });
     }
-    if (announce || this.socket.closed) this.hub.presence.departed(member);
-    this.hub.release(feed);
+    if (announce || this.socket.closed) this.host.presence.departed(member);
+    this.host.release(feed);
   }
 
   private op(message: OpMessage): void {
@@ -245,7 +219,7 @@ export class ClientConnection {
   private submit(member: Member, message: OpMessage): void {
     const { doc, cseq, ops, ref } = message;
     member.inflight.add(cseq, ref);
-    this.hub.deps.ordering
+    this.host.ordering
       .submit({
         doc,
         client: this.client,
@@ -275,16 +249,16 @@ export class ClientConnection {
     if (!this.presenceBucket.take()) {
       this.reply({
         code: 'RATE_LIMITED',
-        message: `more than ${this.hub.deps.config.limits.presencePerSecond} presence updates per second; this one was dropped`,
+        message: `more than ${this.limits.presencePerSecond} presence updates per second; this one was dropped`,
         doc,
         ref,
       });
       return;
     }
-    this.hub.presence
+    this.host.presence
       .publish(member, message.state)
       .catch((err: unknown) =>
-        this.hub.deps.log.warn({ doc, client: this.client, err }, 'presence update failed'),
+        this.host.log.warn({ doc, client: this.client, err }, 'presence update failed'),
       );
   }
 
@@ -298,7 +272,7 @@ export class ClientConnection {
       return;
     }
     const correlation = randomUUID();
-    this.hub.deps.log.error(
+    this.host.log.error(
       { err, correlation, doc: context.doc, client: this.client, action },
       'request failed',
     );

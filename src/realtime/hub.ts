@@ -6,7 +6,8 @@ import type { CollaborationService } from '../services/collaboration/collaborati
 import type { EventOrderingService } from '../services/event-ordering/event-ordering-service';
 import type { WebSocketManager } from '../services/websocket-manager/websocket-manager';
 import type { Broadcaster, ClientSocket } from './client-socket';
-import { ClientConnection, type ConnectionIdentity } from './client-connection';
+import { ClientConnection } from './client-connection';
+import type { ConnectionHost, ConnectionIdentity } from './connection-host';
 import { DocumentFeed } from './document-feed';
 import { encode } from './wire';
 import { PresenceRelay } from './presence-relay';
@@ -36,7 +37,7 @@ const UNACKED_REFRESH_MS = 1500;
  * The realtime core of one gateway: its connections and one feed per open
  * document. Knows nothing of uWebSockets.js: sockets come in as ClientSocket.
  */
-export class GatewayHub {
+export class GatewayHub implements ConnectionHost {
   readonly connections = new Set<ClientConnection>();
   private readonly feeds = new Map<string, DocumentFeed>();
   private readonly lingering = new Map<string, NodeJS.Timeout>();
@@ -45,8 +46,16 @@ export class GatewayHub {
   private readonly ticker: NodeJS.Timeout;
 
   readonly presence: PresenceRelay;
+  readonly collaboration: CollaborationService;
+  readonly ordering: EventOrderingService;
+  readonly metrics: Metrics;
+  readonly log: Logger;
 
   constructor(readonly deps: HubDeps) {
+    this.collaboration = deps.collaboration;
+    this.ordering = deps.ordering;
+    this.metrics = deps.metrics;
+    this.log = deps.log;
     this.presence = new PresenceRelay({ ...deps, nodeId: deps.config.nodeId });
     this.ticker = setInterval(() => this.tick(), TICK_MS);
     this.ticker.unref();
@@ -100,12 +109,16 @@ export class GatewayHub {
     for (const feed of this.feeds.values()) this.refresh(feed);
   }
 
+  countMessageIn(): void {
+    this.messagesIn++;
+  }
+
   get nodeId(): string {
     return this.deps.config.nodeId;
   }
 
   connect(socket: ClientSocket, identity: ConnectionIdentity): ClientConnection {
-    const connection = new ClientConnection(this, socket, identity);
+    const connection = new ClientConnection(this, this.deps.config.limits, socket, identity);
     this.connections.add(connection);
     this.deps.metrics.connections.set(this.connections.size);
     socket.send(

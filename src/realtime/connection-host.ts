@@ -1,0 +1,40 @@
+import type { Logger } from 'pino';
+import type { FlowConfig } from '../config';
+import type { Metrics } from '../observability/metrics';
+import type { CollaborationService } from '../services/collaboration/collaboration-service';
+import type { EventOrderingService } from '../services/event-ordering/event-ordering-service';
+import type { DocumentFeed } from './document-feed';
+import type { Grants } from './grants';
+import type { PresenceRelay } from './presence-relay';
+
+export interface ConnectionIdentity {
+  client: string;
+  /** The token's `sub`; null when authentication is off. */
+  user: string | null;
+  grants: Grants;
+}
+
+/** The limits one connection enforces on its own requests. */
+export type ConnectionLimits = Pick<
+  FlowConfig['limits'],
+  'messagesPerSecond' | 'messageBurst' | 'presencePerSecond' | 'docsPerConnection'
+>;
+
+/**
+ * What a ClientConnection uses of the gateway it runs in (GatewayHub
+ * implements it): the services it calls, the feeds it joins, the metrics it
+ * counts on. Nothing else of the hub is reachable from a connection.
+ */
+export interface ConnectionHost {
+  readonly collaboration: Pick<CollaborationService, 'open' | 'listPresence'>;
+  readonly ordering: Pick<EventOrderingService, 'submit'>;
+  readonly presence: Pick<PresenceRelay, 'publish' | 'departed'>;
+  readonly metrics: Pick<Metrics, 'errors' | 'messagesIn' | 'messagesOut'>;
+  readonly log: Logger;
+  /** Counts one frame from a client, for the gateway's stats. */
+  countMessageIn(): void;
+  /** The document's feed, made (and subscribed) when it has none. */
+  feed(doc: string): DocumentFeed;
+  /** Called when a member left the feed: it lingers, then unsubscribes if still empty. */
+  release(feed: DocumentFeed): void;
+}
