@@ -2,7 +2,7 @@ import convict from 'convict';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseEnv } from 'node:util';
-import { schema } from './schema';
+import { schema } from './schema/index';
 
 export type FlowConfig = Readonly<ReturnType<ReturnType<typeof build>['getProperties']>>;
 
