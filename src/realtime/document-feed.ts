@@ -1,10 +1,7 @@
-import type { Logger } from 'pino';
-import type { Metrics } from '../observability/metrics';
-import type { CollaborationService } from '../services/collaboration/collaboration-service';
 import type { CatchUp, PresenceRecord } from '../document/catch-up';
-import type { WebSocketManager } from '../services/websocket-manager/websocket-manager';
 import type { DocumentBroadcast } from '../protocol/cluster-messages';
-import { documentTopic, type Broadcaster } from './client-socket';
+import { documentTopic } from './client-socket';
+import type { FeedDeps } from './feed-deps';
 import type { Member } from './member';
 import { ackText, errorText, eventText, joinedText, presenceText } from './wire';
 import {
@@ -14,15 +11,6 @@ import {
   type Rejected,
   type SequencerSink,
 } from './outcome-sequencer';
-
-export interface FeedDeps {
-  nodeId: string;
-  collaboration: CollaborationService;
-  websockets: WebSocketManager;
-  broadcaster: Broadcaster;
-  metrics: Metrics;
-  log: Logger;
-}
 
 /** Events kept in memory to bring a new member up to date without a Redis round trip. */
 const RECENT_EVENTS = 512;

@@ -8,6 +8,7 @@ import { ConnectionMessages } from '../../redis/connection-log';
 import { redisFailureKind, unavailableFrom, type RedisFailureKind } from '../../redis/errors';
 import { RedisKeys } from '../../redis/keys';
 import { type CollaborationService } from './collaboration-service';
+import type { RedisCollaborationOptions } from './redis-options';
 import { FencedError, type Fence } from '../../document/fence';
 import { type ApplyOutcome, type OpSubmission } from '../../document/op-submission';
 import {
@@ -26,36 +27,6 @@ import {
   decodeState,
   pushSubmission,
 } from './lua/codec';
-
-export interface RedisCollaborationOptions {
-  redis: RedisClient;
-  log: Logger;
-  /** @default new RedisKeys('flow:') */
-  keys?: RedisKeys;
-  /** Events kept per document (HISTORY_LENGTH); the stream is trimmed to exactly this. */
-  historyLength: number;
-  /** Seconds after the last activity when the document's keys expire (REDIS_SESSION_TTL); 0 = never. */
-  sessionTtlSeconds: number;
-  /**
-   * A node (gateway) that has not sent a presence heartbeat for this long is
-   * dead: its clients' presence is no longer listed and is pruned.
-   * @default 30000
-   */
-  presenceTimeoutMs?: number;
-  /** `close()` also quits the connection. @default false */
-  ownsConnection?: boolean;
-  /**
-   * Replicas that must have a document's change before it is answered
-   * (REDIS_WAIT_REPLICAS). Redis replicates asynchronously: without this, a
-   * master that fails over right after an apply can lose acknowledged ops.
-   * @default 0
-   */
-  waitReplicas?: number;
-  /** How long to wait for them before answering anyway, with a warning. @default 1000 */
-  waitTimeoutMs?: number;
-  /** @default Date.now */
-  now?: () => number;
-}
 
 /** How often the failure of one kind is logged at most. */
 const FAILURE_LOG_INTERVAL_MS = 10_000;

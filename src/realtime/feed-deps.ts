@@ -1,0 +1,15 @@
+import type { Logger } from 'pino';
+import type { Metrics } from '../observability/metrics';
+import type { CollaborationService } from '../services/collaboration/collaboration-service';
+import type { WebSocketManager } from '../services/websocket-manager/websocket-manager';
+import type { Broadcaster } from './client-socket';
+
+/** What a DocumentFeed is built with: the services it reads and the fan-out it publishes on. */
+export interface FeedDeps {
+  nodeId: string;
+  collaboration: CollaborationService;
+  websockets: WebSocketManager;
+  broadcaster: Broadcaster;
+  metrics: Metrics;
+  log: Logger;
+}
