@@ -2,7 +2,7 @@
  * The Flow Realtime client SDK (`flow-realtime/client`), for Node 20 and browsers.
  */
 export { FlowClient } from './flow-client';
-export type { ClientEvents, FlowClientOptions } from './flow-client';
+export type { ClientEvents, FlowClientOptions } from './client-options';
 export { ConnectionState } from './connection';
 export type { StateChange, TokenSource } from './connection';
 export { DocumentHandle } from './document-handle';
