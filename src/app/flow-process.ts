@@ -1,29 +1,13 @@
-import { randomUUID } from 'node:crypto';
-import type { FlowConfig } from '../config';
-import { TokenVerifier } from '../auth/token-verifier';
-import { GatewayServer } from '../gateway/gateway-server';
 import type { Logger } from 'pino';
+import type { FlowConfig } from '../config';
+import { checkTopology, workerIdle, type Role } from '../config/topology';
 import { createLogger } from '../observability/logger';
 import { Metrics } from '../observability/metrics';
-import { orderingBacklog } from '../gateway/ordering-backlog';
-import { GatewayHub } from '../realtime/hub';
-import { createCollaborationService } from '../services/collaboration';
-import { createEventOrderingService } from '../services/event-ordering';
-import { createDocumentProcessor } from '../worker/document-processor';
-import type { EventOrderingService } from '../services/event-ordering/event-ordering-service';
-import { OrderingKeys } from '../redis/ordering-keys';
-import { OrderingWorker } from '../worker/ordering-worker';
-import { createWebSocketManager } from '../services/websocket-manager';
-import { buildGatewayContext } from '../gateway/http-context';
-import { RedisResources } from '../redis/resources';
-import { SingleProcessLease } from '../redis/single-process-lease';
-import {
-  checkTopology,
-  multiProcessSafe,
-  usesRedis,
-  workerIdle,
-  type Role,
-} from '../config/topology';
+import type { GatewayHub } from '../realtime/hub';
+import { CloseSteps } from './close-steps';
+import { buildServices } from './services';
+import { startGateway } from './start-gateway';
+import { startOrderingWorker, startWorkerHeartbeat } from './start-worker';
 
 export type { Role } from '../config/topology';
 
@@ -41,19 +25,10 @@ export interface StartOptions {
   log?: Logger;
 }
 
-/** At start, how long the process waits for Redis before it serves without it (and says so). */
-const STARTUP_REDIS_WAIT_MS = 3000;
-
-/** One cleanup step (a service's close) may take this long before shutdown goes on without it. */
-const CLOSE_STEP_LIMIT_MS = 2000;
-
-/** How long a worker retries a transient Redis failure before refusing a batch. */
-const TRANSIENT_RETRY = { totalMs: 30_000, initialDelayMs: 100 };
-
 /**
  * The composition root of every role: builds the services from the config,
- * wires them, starts the gateway and the ordering worker. Only here do the
- * pieces meet.
+ * then starts what the role runs (`gateway`, `worker`, or both for `all`).
+ * Only here do the pieces meet.
  */
 export async function startFlow(
   config: FlowConfig,
@@ -63,175 +38,46 @@ export async function startFlow(
   checkTopology(config, role);
   const log = options.log ?? createLogger(config, role);
   const metrics = new Metrics();
-  if (workerIdle(config, role)) {
-    log.warn(
-      'worker idle: USE_REDIS_EVENT_ORDERING=false, so gateways apply ops themselves; this process waits for a restart with the flag on',
-    );
-    // Nothing else holds the event loop: keep the process up until it is stopped.
-    const idle = setInterval(() => undefined, 60_000);
-    return { role, port: 0, log, metrics, close: async () => clearInterval(idle) };
-  }
+  if (workerIdle(config, role)) return idleWorker(log, metrics);
   const started = Date.now();
-  const closers: Array<() => Promise<void>> = [];
-  const closeAll = async () => {
-    // Every cleanup runs even when one fails; the last registered runs first.
-    for (const closer of closers.splice(0).reverse()) {
-      let timer: NodeJS.Timeout | undefined;
-      const limit = new Promise<void>((resolve) => {
-        timer = setTimeout(() => {
-          log.warn(
-            { limitMs: CLOSE_STEP_LIMIT_MS },
-            'a cleanup step did not finish in time; going on',
-          );
-          resolve();
-        }, CLOSE_STEP_LIMIT_MS);
-      });
-      await Promise.race([
-        closer().catch((err: unknown) => log.error({ err }, 'cleanup failed')),
-        limit,
-      ]);
-      clearTimeout(timer);
-    }
-  };
-
+  const steps = new CloseSteps(log);
+  const close = () => steps.close();
   try {
-    const redis = usesRedis(config) ? new RedisResources(config, log, metrics) : null;
-    if (redis) closers.push(() => redis.close());
-    if (redis) await redis.waitReady(STARTUP_REDIS_WAIT_MS);
-    if (redis && !multiProcessSafe(config)) {
-      const lease = await SingleProcessLease.acquire(
-        redis.commands,
-        `${config.redis.keyPrefix}single-process`,
-        `${config.nodeId}:${randomUUID().slice(0, 8)}`,
-        log,
-      );
-      closers.push(() => lease.release());
-      log.warn('this flag combination keeps a service in memory: it serves one process only');
-    }
-
     let hub: GatewayHub | undefined;
-    const websockets = createWebSocketManager(config, log, redis, () => hub?.refreshAll());
-    closers.push(() => websockets.close());
-    const collaboration = createCollaborationService(config, log, redis);
-    closers.push(() => collaboration.close());
-    const processor = createDocumentProcessor(
-      {
-        collaboration,
-        websockets,
-        log,
-        metrics,
-      },
-      config.flags.eventOrdering ? TRANSIENT_RETRY : undefined,
-    );
-
-    let worker: OrderingWorker | undefined;
-    if (redis && config.flags.eventOrdering && role !== 'gateway') {
-      worker = new OrderingWorker({
-        client: redis.commands,
-        subscriber: redis.subscriber,
-        sharded: redis.sharded,
-        keys: new OrderingKeys(config.redis.keyPrefix),
-        processor,
-        owner: `${config.nodeId}:${randomUUID().slice(0, 8)}`,
-        log,
-        concurrency: config.ordering.workerConcurrency,
-        jobsPerBatch: 16,
-        leaseMs: config.ordering.leaseMs,
-        pollMs: 500,
-        keyTtlSeconds: config.redis.sessionTtlSeconds,
-      });
-      // Not awaited: with Redis down at start the process still comes up,
-      // answers /health with 503 and refuses ops with UNAVAILABLE.
-      worker.start().catch((err: unknown) => log.error({ err }, 'ordering worker failed to start'));
-      const running = worker;
-      closers.push(() => running.close());
-      log.info(
-        { concurrency: config.ordering.workerConcurrency, leaseMs: config.ordering.leaseMs },
-        'ordering worker started',
-      );
-    }
-
+    const services = await buildServices(config, log, metrics, steps, () => hub?.refreshAll());
+    const { redis } = services;
+    const runsWorker = role !== 'gateway' && config.flags.eventOrdering && redis !== null;
+    if (runsWorker) startOrderingWorker(config, { ...services, redis }, log, steps);
     if (role === 'worker') {
-      const heartbeat = setInterval(() => {
-        websockets
-          .heartbeat({
-            node: config.nodeId,
-            role,
-            connections: 0,
-            documents: 0,
-            updatedAt: Date.now(),
-          })
-          .catch(() => undefined);
-      }, 1000);
-      heartbeat.unref();
-      closers.push(async () => clearInterval(heartbeat));
-      let closing: Promise<void> | null = null;
-      return { role, port: 0, log, metrics, close: () => (closing ??= closeAll()) };
+      startWorkerHeartbeat(config, services.websockets, steps);
+      return { role, port: 0, log, metrics, close };
     }
-
-    const ordering: EventOrderingService = createEventOrderingService(
-      config,
-      processor,
-      log,
-      redis,
-    );
-    closers.push(() => ordering.close());
-    metrics.trackOrdering(
-      orderingBacklog(
-        ordering,
-        redis && { client: redis.commands, keys: new OrderingKeys(config.redis.keyPrefix) },
-      ),
-    );
-
-    const verifier = new TokenVerifier(config.auth.jwtSecret);
-    const context = buildGatewayContext({
+    const port = await startGateway({
       config,
       role,
       started,
       log,
       metrics,
-      collaboration,
-      websockets,
-      ordering,
-      redis,
-      verifier,
-      hub: () => hub,
+      services,
+      steps,
+      hubReady: (ready) => (hub = ready),
     });
-    const { limits } = config;
-    const server = GatewayServer.create(
-      {
-        host: config.host,
-        port: config.port,
-        maxPayloadBytes: limits.maxPayloadBytes,
-        maxBackpressureBytes: limits.maxBackpressureBytes,
-        idleTimeoutSeconds: limits.idleTimeoutSeconds,
-        authenticate: (token) => verifier.verify(token),
-      },
-      context,
-      (broadcaster) =>
-        (hub = new GatewayHub({
-          config,
-          collaboration,
-          ordering,
-          websockets,
-          broadcaster,
-          metrics,
-          log,
-          role,
-        })),
-    );
-    const port = await server.listen(config.host, config.port, !multiProcessSafe(config));
-    // Registered last so it runs first: stop taking clients before the services go.
-    closers.push(() => server.close());
-    log.info(
-      { host: config.host, port },
-      `Flow Realtime ${role} listening on ws://${config.host}:${port}/ws`,
-    );
-
-    let closing: Promise<void> | null = null;
-    return { role, port, log, metrics, close: () => (closing ??= closeAll()) };
+    return { role, port, log, metrics, close };
   } catch (err) {
-    await closeAll();
+    await close();
     throw err;
   }
+}
+
+/**
+ * A worker with USE_REDIS_EVENT_ORDERING off has nothing to do: gateways
+ * apply ops themselves. It stays up (and says why) until it is restarted.
+ */
+function idleWorker(log: Logger, metrics: Metrics): FlowProcess {
+  log.warn(
+    'worker idle: USE_REDIS_EVENT_ORDERING=false, so gateways apply ops themselves; this process waits for a restart with the flag on',
+  );
+  // Nothing else holds the event loop: keep the process up until it is stopped.
+  const idle = setInterval(() => undefined, 60_000);
+  return { role: 'worker', port: 0, log, metrics, close: async () => clearInterval(idle) };
 }

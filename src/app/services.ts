@@ -1,0 +1,67 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { FlowConfig } from '../config';
+import { multiProcessSafe, usesRedis } from '../config/topology';
+import type { Metrics } from '../observability/metrics';
+import { RedisResources } from '../redis/resources';
+import { SingleProcessLease } from '../redis/single-process-lease';
+import { createCollaborationService } from '../services/collaboration';
+import type { CollaborationService } from '../services/collaboration/collaboration-service';
+import type { BatchProcessor } from '../services/event-ordering/event-ordering-service';
+import { createWebSocketManager } from '../services/websocket-manager';
+import type { WebSocketManager } from '../services/websocket-manager/websocket-manager';
+import { createDocumentProcessor } from '../worker/document-processor';
+import type { CloseSteps } from './close-steps';
+
+/** At start, how long the process waits for Redis before it serves without it (and says so). */
+const STARTUP_REDIS_WAIT_MS = 3000;
+
+/** How long a worker retries a transient Redis failure before refusing a batch. */
+const TRANSIENT_RETRY = { totalMs: 30_000, initialDelayMs: 100 };
+
+/** What both roles share: Redis, the collaboration and WebSocket services, the apply step. */
+export interface FlowServices {
+  redis: RedisResources | null;
+  collaboration: CollaborationService;
+  websockets: WebSocketManager;
+  /** Applies a batch, then publishes its outcomes; every ordering backend runs it. */
+  processor: BatchProcessor;
+}
+
+/**
+ * Builds the services from the config, each closed by `steps`.
+ * `onWebSocketsReconnected` is told when the fan-out was re-established
+ * (the gateway then refreshes its feeds).
+ */
+export async function buildServices(
+  config: FlowConfig,
+  log: Logger,
+  metrics: Metrics,
+  steps: CloseSteps,
+  onWebSocketsReconnected: () => void,
+): Promise<FlowServices> {
+  const redis = usesRedis(config) ? new RedisResources(config, log, metrics) : null;
+  if (redis) {
+    steps.add(() => redis.close());
+    await redis.waitReady(STARTUP_REDIS_WAIT_MS);
+  }
+  if (redis && !multiProcessSafe(config)) {
+    const lease = await SingleProcessLease.acquire(
+      redis.commands,
+      `${config.redis.keyPrefix}single-process`,
+      `${config.nodeId}:${randomUUID().slice(0, 8)}`,
+      log,
+    );
+    steps.add(() => lease.release());
+    log.warn('this flag combination keeps a service in memory: it serves one process only');
+  }
+  const websockets = createWebSocketManager(config, log, redis, onWebSocketsReconnected);
+  steps.add(() => websockets.close());
+  const collaboration = createCollaborationService(config, log, redis);
+  steps.add(() => collaboration.close());
+  const processor = createDocumentProcessor(
+    { collaboration, websockets, log, metrics },
+    config.flags.eventOrdering ? TRANSIENT_RETRY : undefined,
+  );
+  return { redis, collaboration, websockets, processor };
+}

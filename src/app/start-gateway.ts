@@ -1,0 +1,90 @@
+import type { Logger } from 'pino';
+import { TokenVerifier } from '../auth/token-verifier';
+import type { FlowConfig } from '../config';
+import { multiProcessSafe, type Role } from '../config/topology';
+import { GatewayServer } from '../gateway/gateway-server';
+import { buildGatewayContext } from '../gateway/http-context';
+import { orderingBacklog } from '../gateway/ordering-backlog';
+import type { Metrics } from '../observability/metrics';
+import { GatewayHub } from '../realtime/hub';
+import { OrderingKeys } from '../redis/ordering-keys';
+import { createEventOrderingService } from '../services/event-ordering';
+import type { CloseSteps } from './close-steps';
+import type { FlowServices } from './services';
+
+export interface GatewayStart {
+  config: FlowConfig;
+  role: Role;
+  /** When the process started (ms since the epoch), for the uptime it reports. */
+  started: number;
+  log: Logger;
+  metrics: Metrics;
+  services: FlowServices;
+  steps: CloseSteps;
+  /** Receives the hub once it exists: the WebSocket manager's reconnects refresh its feeds. */
+  hubReady: (hub: GatewayHub) => void;
+}
+
+/** Starts the gateway: the ordering service it submits to, the hub, the uWS server. Resolves with the port. */
+export async function startGateway(start: GatewayStart): Promise<number> {
+  const { config, role, log, metrics, services, steps } = start;
+  const { collaboration, websockets, redis } = services;
+  const ordering = createEventOrderingService(config, services.processor, log, redis);
+  steps.add(() => ordering.close());
+  metrics.trackOrdering(
+    orderingBacklog(
+      ordering,
+      redis && { client: redis.commands, keys: new OrderingKeys(config.redis.keyPrefix) },
+    ),
+  );
+
+  let hub: GatewayHub | undefined;
+  const verifier = new TokenVerifier(config.auth.jwtSecret);
+  const context = buildGatewayContext({
+    config,
+    role,
+    started: start.started,
+    log,
+    metrics,
+    collaboration,
+    websockets,
+    ordering,
+    redis,
+    verifier,
+    hub: () => hub,
+  });
+  const { limits } = config;
+  const server = GatewayServer.create(
+    {
+      host: config.host,
+      port: config.port,
+      maxPayloadBytes: limits.maxPayloadBytes,
+      maxBackpressureBytes: limits.maxBackpressureBytes,
+      idleTimeoutSeconds: limits.idleTimeoutSeconds,
+      authenticate: (token) => verifier.verify(token),
+    },
+    context,
+    (broadcaster) => {
+      hub = new GatewayHub({
+        config,
+        collaboration,
+        ordering,
+        websockets,
+        broadcaster,
+        metrics,
+        log,
+        role,
+      });
+      start.hubReady(hub);
+      return hub;
+    },
+  );
+  const port = await server.listen(config.host, config.port, !multiProcessSafe(config));
+  // Registered last so it runs first: stop taking clients before the services go.
+  steps.add(() => server.close());
+  log.info(
+    { host: config.host, port },
+    `Flow Realtime ${role} listening on ws://${config.host}:${port}/ws`,
+  );
+  return port;
+}

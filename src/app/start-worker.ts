@@ -1,0 +1,65 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { FlowConfig } from '../config';
+import type { RedisResources } from '../redis/resources';
+import { OrderingKeys } from '../redis/ordering-keys';
+import type { WebSocketManager } from '../services/websocket-manager/websocket-manager';
+import { OrderingWorker } from '../worker/ordering-worker';
+import type { CloseSteps } from './close-steps';
+import type { FlowServices } from './services';
+
+/**
+ * Starts the ordering worker on the process's services: it claims documents
+ * with queued op messages and runs the document processor on their batches.
+ */
+export function startOrderingWorker(
+  config: FlowConfig,
+  services: FlowServices & { redis: RedisResources },
+  log: Logger,
+  steps: CloseSteps,
+): void {
+  const { redis } = services;
+  const worker = new OrderingWorker({
+    client: redis.commands,
+    subscriber: redis.subscriber,
+    sharded: redis.sharded,
+    keys: new OrderingKeys(config.redis.keyPrefix),
+    processor: services.processor,
+    owner: `${config.nodeId}:${randomUUID().slice(0, 8)}`,
+    log,
+    concurrency: config.ordering.workerConcurrency,
+    jobsPerBatch: 16,
+    leaseMs: config.ordering.leaseMs,
+    pollMs: 500,
+    keyTtlSeconds: config.redis.sessionTtlSeconds,
+  });
+  // Not awaited: with Redis down at start the process still comes up,
+  // answers /health with 503 and refuses ops with UNAVAILABLE.
+  worker.start().catch((err: unknown) => log.error({ err }, 'ordering worker failed to start'));
+  steps.add(() => worker.close());
+  log.info(
+    { concurrency: config.ordering.workerConcurrency, leaseMs: config.ordering.leaseMs },
+    'ordering worker started',
+  );
+}
+
+/** A worker-only process has no gateway to report it: it heartbeats into the registry itself. */
+export function startWorkerHeartbeat(
+  config: FlowConfig,
+  websockets: WebSocketManager,
+  steps: CloseSteps,
+): void {
+  const heartbeat = setInterval(() => {
+    websockets
+      .heartbeat({
+        node: config.nodeId,
+        role: 'worker',
+        connections: 0,
+        documents: 0,
+        updatedAt: Date.now(),
+      })
+      .catch(() => undefined);
+  }, 1000);
+  heartbeat.unref();
+  steps.add(async () => clearInterval(heartbeat));
+}
