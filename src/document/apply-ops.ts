@@ -1,4 +1,5 @@
 import { entityProblem } from '../protocol/validate';
+import { unhandled } from '../protocol/exhaustive';
 import type { DocState, JsonObject, Op } from '../protocol/messages';
 
 /**
@@ -58,6 +59,8 @@ export function applyOp(state: DocState, op: Op): void {
       if (current !== undefined) setEntity(state, op.coll, op.id, patched(current, op.fields));
       return;
     }
+    default:
+      unhandled(op, 'op kind');
   }
 }
 

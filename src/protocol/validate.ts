@@ -1,4 +1,5 @@
 import type { ErrorCode } from './errors';
+import { unhandled } from './exhaustive';
 import {
   COLLECTION_PATTERN,
   DOC_ID_PATTERN,
@@ -119,21 +120,26 @@ function opOf(raw: unknown, index: number): Op {
   }
   if (RESERVED_NAMES.has(coll)) fail(`ops[${index}].coll "${coll}" is a reserved name`);
   if (RESERVED_NAMES.has(id)) fail(`ops[${index}].id "${id}" is a reserved name`);
-  if (op === 'del') return { op, coll, id };
-  if (op === 'set') {
-    const value = raw.value;
-    if (!isPlainObject(value)) fail(`ops[${index}].value must be a JSON object`);
-    checkKeys(value, 'value', index);
-    const problem = entityProblem(value as JsonObject);
-    if (problem) fail(`ops[${index}].value: ${problem}`);
-    return { op, coll, id, value: value as JsonObject };
+  const kind: Op['op'] = op;
+  switch (kind) {
+    case 'del':
+      return { op: kind, coll, id };
+    case 'set':
+      return { op: kind, coll, id, value: entityOf(raw.value, 'value', index) };
+    case 'patch':
+      return { op: kind, coll, id, fields: entityOf(raw.fields, 'fields', index) };
+    default:
+      return unhandled(kind, 'op kind');
   }
-  const fields = raw.fields;
-  if (!isPlainObject(fields)) fail(`ops[${index}].fields must be a JSON object`);
-  checkKeys(fields, 'fields', index);
-  const problem = entityProblem(fields as JsonObject);
-  if (problem) fail(`ops[${index}].fields: ${problem}`);
-  return { op, coll, id, fields: fields as JsonObject };
+}
+
+/** The `value` of a set or the `fields` of a patch: a JSON object within the entity limits. */
+function entityOf(raw: unknown, field: 'value' | 'fields', index: number): JsonObject {
+  if (!isPlainObject(raw)) fail(`ops[${index}].${field} must be a JSON object`);
+  checkKeys(raw, field, index);
+  const problem = entityProblem(raw as JsonObject);
+  if (problem) fail(`ops[${index}].${field}: ${problem}`);
+  return raw as JsonObject;
 }
 
 function isValidCseq(cseq: unknown): cseq is number {

@@ -8,6 +8,7 @@ import {
   type PresenceMessage,
   type Rejection,
 } from '../protocol';
+import { unhandled } from '../protocol/exhaustive';
 import { echoFieldsOf } from '../protocol/validate';
 import type { ClientSocket } from './client-socket';
 import { encode, errorText, refOf } from './wire';
@@ -100,6 +101,8 @@ export class ClientConnection {
       case 'presence':
         this.presence(message);
         return;
+      default:
+        unhandled(message, 'client message');
     }
   }
 

@@ -1,4 +1,5 @@
 import { entityProblem } from '../../../protocol/validate';
+import { unhandled } from '../../../protocol/exhaustive';
 import type { DocState, EventRecord, JsonObject, Op } from '../../../protocol';
 import type { ApplyOutcome, OpSubmission } from '../../../document/op-submission';
 import { entityField } from './index';
@@ -21,13 +22,22 @@ export function pushSubmission(args: Array<string | number>, sub: OpSubmission):
   args.push(sub.client, String(sub.cseq), JSON.stringify(sub.ops), sub.ops.length);
   for (const op of sub.ops) {
     const field = entityField(op.coll, op.id);
-    if (op.op === 'set') args.push('set', field, JSON.stringify(op.value));
-    else if (op.op === 'del') args.push('del', field);
-    else {
-      const fields = Object.entries(op.fields);
-      args.push('patch', field, fields.length);
-      for (const [key, value] of fields)
-        args.push(JSON.stringify(key), value === null ? '' : JSON.stringify(value));
+    switch (op.op) {
+      case 'set':
+        args.push('set', field, JSON.stringify(op.value));
+        break;
+      case 'del':
+        args.push('del', field);
+        break;
+      case 'patch': {
+        const fields = Object.entries(op.fields);
+        args.push('patch', field, fields.length);
+        for (const [key, value] of fields)
+          args.push(JSON.stringify(key), value === null ? '' : JSON.stringify(value));
+        break;
+      }
+      default:
+        unhandled(op, 'op kind');
     }
   }
 }
