@@ -3,11 +3,9 @@ import type {
   ErrorMessage,
   EventMessage,
   EventRecord,
-  JoinMessage,
   JoinedMessage,
   JsonObject,
   OpMessage,
-  PresenceEntry,
   PresenceMessage,
   PresenceUpdateMessage,
   ServerMessage,
@@ -17,8 +15,10 @@ import { DocumentHandle } from './document-handle';
 import type { DocumentEvents, DocumentLink, JoinOptions, SubmitResult } from './document-types';
 import { ClientErrorCodes, FlowError } from './errors';
 import { TypedEmitter } from './events';
+import { joinRequest } from './join-request';
+import { OthersPresence } from './others-presence';
+import { PendingSubmits } from './pending-submits';
 import { DocumentReplica } from './replica';
-import { SubmitWaiters } from './submit-waiters';
 
 type Phase = 'joining' | 'live' | 'rejoining' | 'left';
 type Sequenced = AckMessage | EventMessage;
@@ -38,13 +38,13 @@ const TRANSIENT = new Set<string>(['UNAVAILABLE', 'RATE_LIMITED']);
  */
 export class DocumentSession extends TypedEmitter<DocumentEvents> {
   readonly replica = new DocumentReplica();
-  readonly others = new Map<string, PresenceEntry>();
+  readonly others = new OthersPresence();
   readonly handle: DocumentHandle;
   /** Settles with the first `joined`: what `FlowClient.join` returns. */
   readonly ready: Promise<DocumentHandle>;
   private phase: Phase = 'joining';
   private buffer: Sequenced[] = [];
-  private readonly submits = new SubmitWaiters();
+  private readonly submits: PendingSubmits;
   private ownPresence: JsonObject | null;
   private readonly retry: Backoff;
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
@@ -58,6 +58,11 @@ export class DocumentSession extends TypedEmitter<DocumentEvents> {
     super();
     this.ownPresence = options.presence ?? null;
     this.retry = new Backoff(link.retry);
+    this.submits = new PendingSubmits(doc, this.replica, {
+      changed: () => this.emit('change', { cause: 'local', seq: this.replica.seq }),
+      acked: (ack) => this.emit('ack', ack),
+      unexplained: (error) => this.emit('error', error),
+    });
     this.handle = new DocumentHandle(this);
     this.ready = new Promise((resolve, reject) => {
       this.settleJoin = { resolve, reject };
@@ -76,10 +81,8 @@ export class DocumentSession extends TypedEmitter<DocumentEvents> {
 
   /** Adds a checked op message to the pending layer; sends it when joined. */
   submit(message: OpMessage): Promise<SubmitResult> {
-    this.replica.addPending(message.cseq, message.ops);
-    const result = this.submits.add(message.cseq);
-    this.emit('change', { cause: 'local', seq: this.replica.seq });
-    if (this.phase === 'live') this.sendPending();
+    const result = this.submits.add(message);
+    if (this.phase === 'live') this.submits.send(this.link);
     return result;
   }
 
@@ -133,10 +136,10 @@ export class DocumentSession extends TypedEmitter<DocumentEvents> {
         this.sequenced(message);
         return true;
       case 'presence':
-        this.presenceUpdate(message);
+        if (this.others.update(message, this.link.clientId())) this.emit('presence', this.others);
         return true;
       case 'error':
-        return this.opError(message);
+        return this.submits.refused(message);
     }
   }
 
@@ -149,12 +152,7 @@ export class DocumentSession extends TypedEmitter<DocumentEvents> {
 
   /** Without an open connection this does nothing: the next welcome joins. */
   private sendJoin(): void {
-    const message: JoinMessage = { type: 'join', doc: this.doc };
-    if (this.replica.known) {
-      message.since = this.replica.seq;
-      message.epoch = this.replica.epoch;
-    }
-    if (this.ownPresence) message.presence = this.ownPresence;
+    const message = joinRequest(this.doc, this.replica, this.ownPresence);
     const generation = this.link.generation();
     this.link.request(message, {
       reply: (reply) => this.joined(reply, generation),
@@ -188,10 +186,7 @@ export class DocumentSession extends TypedEmitter<DocumentEvents> {
     }
     this.phase = 'live';
     this.retry.reset();
-    this.others.clear();
-    for (const entry of reply.presence) {
-      if (entry.client !== this.link.clientId()) this.others.set(entry.client, entry);
-    }
+    this.others.replace(reply.presence, this.link.clientId());
     this.emit('change', { cause: snapshot ? 'snapshot' : 'remote', seq: this.replica.seq });
     this.emit('presence', this.others);
     if (first) this.settleJoin.resolve(this.handle);
@@ -202,7 +197,7 @@ export class DocumentSession extends TypedEmitter<DocumentEvents> {
     this.buffer = [];
     for (const message of buffered) this.sequenced(message);
     // A replayed message may have found another gap and started another re-join.
-    if (this.phase === 'live') this.sendPending(generation);
+    if (this.phase === 'live') this.submits.send(this.link, generation);
   }
 
   /** Applies the events of a `joined`; false when they do not continue the replica. */
@@ -242,14 +237,14 @@ export class DocumentSession extends TypedEmitter<DocumentEvents> {
     if (seq === null) {
       // Only an ack has no seq: a resend the server no longer remembers. The
       // state we joined with already has it.
-      this.dropPending(cseq, { seq: null, dup: true });
+      this.submits.drop(cseq, { seq: null, dup: true });
       return;
     }
     const dup = message.type === 'ack' && message.dup === true;
     const position = this.replica.position(seq);
     if (position === 'duplicate') {
       // An event we have, or an own message already in the confirmed state.
-      if (message.type === 'ack') this.dropPending(cseq, { seq, dup });
+      if (message.type === 'ack') this.submits.drop(cseq, { seq, dup });
       return;
     }
     const ops = message.type === 'ack' ? this.replica.findPending(cseq)?.ops : message.ops;
@@ -269,7 +264,7 @@ export class DocumentSession extends TypedEmitter<DocumentEvents> {
     if (this.replica.confirm(seq, ops, cseq)) {
       this.emit('change', { cause: 'remote', seq: this.replica.seq });
     }
-    this.settle(cseq, { seq, dup });
+    this.submits.settle(cseq, { seq, dup });
   }
 
   /** Places the event at seq + 1, another client's or our own. */
@@ -284,54 +279,7 @@ export class DocumentSession extends TypedEmitter<DocumentEvents> {
     // whatever became of its ack.
     this.link.observeCseq(this.doc, cseq);
     this.replica.confirm(seq, ops, cseq);
-    this.settle(cseq, { seq, dup: false });
-  }
-
-  private dropPending(cseq: number, result: SubmitResult): void {
-    if (this.replica.removePending(cseq)) {
-      this.emit('change', { cause: 'local', seq: this.replica.seq });
-    }
-    this.settle(cseq, result);
-  }
-
-  private settle(cseq: number, result: SubmitResult): void {
-    if (this.submits.resolve(cseq, result)) this.emit('ack', { cseq, ...result });
-  }
-
-  /** Sends, in cseq order, every pending message not yet sent on this connection. */
-  private sendPending(generation = this.link.generation()): void {
-    if (generation === 0 || generation !== this.link.generation()) return;
-    for (const pending of this.replica.pendingMessages) {
-      if (pending.sentOn === generation) continue;
-      const { cseq, ops } = pending;
-      if (!this.link.send({ type: 'op', doc: this.doc, cseq, ops: [...ops] })) return;
-      pending.sentOn = generation;
-    }
-  }
-
-  // ---- errors and presence ---------------------------------------------------
-
-  private opError(message: ErrorMessage): boolean {
-    const { cseq } = message;
-    const error = new FlowError(message.code, message.message, { doc: this.doc, cseq });
-    if (cseq === undefined || !this.submits.has(cseq)) {
-      this.emit('error', error);
-      return false;
-    }
-    // Nothing of a refused op message was applied: roll the optimistic change back.
-    if (this.replica.removePending(cseq)) {
-      this.emit('change', { cause: 'local', seq: this.replica.seq });
-    }
-    this.submits.reject(cseq, error);
-    return true;
-  }
-
-  private presenceUpdate(message: PresenceUpdateMessage): void {
-    const { client, user, state } = message;
-    if (client === this.link.clientId()) return;
-    if (state === null) this.others.delete(client);
-    else this.others.set(client, { client, user, state });
-    this.emit('presence', this.others);
+    this.submits.settle(cseq, { seq, dup: false });
   }
 
   // ---- end -------------------------------------------------------------------

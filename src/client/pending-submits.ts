@@ -1,0 +1,78 @@
+import type { ErrorMessage, OpMessage } from '../protocol/messages';
+import type { DocumentLink, SubmitResult } from './document-types';
+import { FlowError } from './errors';
+import type { DocumentReplica } from './replica';
+import { SubmitWaiters } from './submit-waiters';
+
+/** What PendingSubmits reports to the session, which turns each into a document event. */
+export interface PendingEvents {
+  /** The optimistic layer changed (an op message added, dropped or rolled back). */
+  changed(): void;
+  /** A submit settled: its op message is in the document at `seq`. */
+  acked(ack: { cseq: number } & SubmitResult): void;
+  /** A server error that names no op message this client waits for. */
+  unexplained(error: FlowError): void;
+}
+
+/**
+ * This client's op messages of one document that the server has not answered
+ * yet: their optimistic layer in the replica, and the promises their submits
+ * returned. A message leaves when its ack or event arrives, or when the
+ * server refuses it (then nothing of it was applied, so it is rolled back).
+ */
+export class PendingSubmits {
+  private readonly waiters = new SubmitWaiters();
+
+  constructor(
+    private readonly doc: string,
+    private readonly replica: DocumentReplica,
+    private readonly events: PendingEvents,
+  ) {}
+
+  /** Adds a checked op message to the optimistic layer; settles when the server answers. */
+  add(message: OpMessage): Promise<SubmitResult> {
+    this.replica.addPending(message.cseq, message.ops);
+    const result = this.waiters.add(message.cseq);
+    this.events.changed();
+    return result;
+  }
+
+  /** The message is in the confirmed state already: drop it from the layer and settle. */
+  drop(cseq: number, result: SubmitResult): void {
+    if (this.replica.removePending(cseq)) this.events.changed();
+    this.settle(cseq, result);
+  }
+
+  settle(cseq: number, result: SubmitResult): void {
+    if (this.waiters.resolve(cseq, result)) this.events.acked({ cseq, ...result });
+  }
+
+  /** A server error for this document; false when it explains no waiting submit. */
+  refused(message: ErrorMessage): boolean {
+    const { cseq } = message;
+    const error = new FlowError(message.code, message.message, { doc: this.doc, cseq });
+    if (cseq === undefined || !this.waiters.has(cseq)) {
+      this.events.unexplained(error);
+      return false;
+    }
+    // Nothing of a refused op message was applied: roll the optimistic change back.
+    if (this.replica.removePending(cseq)) this.events.changed();
+    this.waiters.reject(cseq, error);
+    return true;
+  }
+
+  /** Sends, in cseq order, every pending message not yet sent on this connection. */
+  send(link: Pick<DocumentLink, 'generation' | 'send'>, generation = link.generation()): void {
+    if (generation === 0 || generation !== link.generation()) return;
+    for (const pending of this.replica.pendingMessages) {
+      if (pending.sentOn === generation) continue;
+      const { cseq, ops } = pending;
+      if (!link.send({ type: 'op', doc: this.doc, cseq, ops: [...ops] })) return;
+      pending.sentOn = generation;
+    }
+  }
+
+  rejectAll(error: FlowError): void {
+    this.waiters.rejectAll(error);
+  }
+}
