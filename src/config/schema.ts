@@ -1,5 +1,6 @@
 import convict from 'convict';
 import os from 'node:os';
+import { documentStoreSchema } from './document-store-schema';
 
 /**
  * Strict boolean for flags: `true`/`false`/`1`/`0` only. convict's own Boolean
@@ -298,4 +299,5 @@ export const schema = {
       env: 'SHUTDOWN_DRAIN_MS',
     },
   },
+  ...documentStoreSchema,
 };
