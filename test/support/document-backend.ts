@@ -23,6 +23,7 @@ export class DocumentBackend {
   /** Milliseconds the next requests wait before answering, in order. */
   readonly stalls: number[] = [];
   private readonly server: http.Server;
+  private stopped: Promise<void> | undefined;
 
   private constructor(readonly secret: string) {
     this.server = http.createServer((req, res) => void this.handle(req, res));
@@ -39,9 +40,12 @@ export class DocumentBackend {
     return `http://127.0.0.1:${port}/docs`;
   }
 
-  async stop(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  stop(): Promise<void> {
+    this.stopped ??= new Promise<void>((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+    return this.stopped;
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
