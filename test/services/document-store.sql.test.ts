@@ -84,6 +84,39 @@ describe('document store schema on PostgreSQL', () => {
     await store?.close();
   });
 
+  it('serves with a role that may only read and write rows, once an owner migrated', async () => {
+    const url = await freshDatabase();
+    const name = new URL(url).pathname.slice(1);
+    const role = `app_${randomBytes(4).toString('hex')}`;
+    await admin.query(`CREATE ROLE ${role} LOGIN`);
+    await admin.query(`REVOKE CREATE ON DATABASE ${name} FROM PUBLIC`);
+    await expect(migrateDocumentStore(configFrom({ DOCUMENT_STORE: url }))).resolves.toMatchObject({
+      applied: ['001-documents'],
+    });
+    const owner = new pg.Client(url);
+    await owner.connect();
+    try {
+      await owner.query(`REVOKE CREATE ON SCHEMA public FROM PUBLIC`);
+      await owner.query(`GRANT USAGE ON SCHEMA public TO ${role}`);
+      await owner.query(`GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA public TO ${role}`);
+    } finally {
+      await owner.end();
+    }
+    const appUrl = new URL(url);
+    appUrl.username = role;
+    const store = await createDocumentStore(
+      configFrom({ DOCUMENT_STORE: appUrl.toString() }),
+      log,
+      { severalProcesses: true },
+    );
+    try {
+      await expect(store!.save('d', { epoch: 'e', seq: 1, state: {} })).resolves.toBe(true);
+      await expect(store!.load('d')).resolves.toMatchObject({ seq: 1 });
+    } finally {
+      await store?.close();
+    }
+  });
+
   it('says what to check when PostgreSQL does not answer, without the password', async () => {
     const config = configFrom({
       DOCUMENT_STORE: 'postgres://flow:hunter2@127.0.0.1:1/flow',

@@ -25,12 +25,18 @@ export async function migrate(
   return applied;
 }
 
-/** Ids of the migrations this code knows that the database has not applied. */
+/**
+ * Ids of the migrations this code knows that the database has not applied.
+ * Reads only, so that a server's role needs no right to create tables.
+ */
 export async function pendingMigrations(
   client: SqlClient,
   migrations: readonly Migration[] = MIGRATIONS,
 ): Promise<string[]> {
-  const done = await client.transaction(appliedIds);
+  const exists = await client.query<{ table: string | null }>(sql.migrationsTableExists);
+  const done = exists.rows[0]?.table
+    ? new Set((await client.query<{ id: string }>(sql.appliedMigrations)).rows.map((r) => r.id))
+    : new Set<string>();
   return migrations.map((m) => m.id).filter((id) => !done.has(id));
 }
 

@@ -51,6 +51,7 @@ export const sql = {
       applied_at timestamptz NOT NULL DEFAULT now()
     )`,
   lockMigrations: `SELECT pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`,
+  migrationsTableExists: `SELECT to_regclass('${MIGRATIONS_TABLE}')::text AS table`,
   appliedMigrations: `SELECT id FROM ${MIGRATIONS_TABLE}`,
   recordMigration: `INSERT INTO ${MIGRATIONS_TABLE} (id) VALUES ($1)`,
   load: `SELECT epoch, seq, state FROM ${DOCUMENTS_TABLE} WHERE doc = $1`,
