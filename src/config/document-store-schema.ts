@@ -39,8 +39,8 @@ export const documentStoreSchema = {
       format: 'document-store',
       default: 'auto',
       env: 'DOCUMENT_STORE',
-      // A postgres:// URL carries its password.
-      sensitive: true,
+      // A postgres:// URL carries its password: `flow config` shows it as ***.
+      urlWithPassword: true,
     },
     secret: {
       doc: 'Shared secret sent to an http(s) document store as `Authorization: Bearer <secret>`.',

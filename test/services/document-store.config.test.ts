@@ -50,7 +50,7 @@ describe('document store configuration', () => {
     );
   });
 
-  it('has the debounce defaults, and masks the secret and the URL in `flow config`', () => {
+  it('has the debounce defaults, and masks the secret and the password of the URL in `flow config`', () => {
     const config = configFrom({
       DOCUMENT_STORE: 'postgres://u:pw@db/flow',
       DOCUMENT_STORE_SECRET: 'shh',
@@ -59,7 +59,10 @@ describe('document store configuration', () => {
     const shown = describeConfig(config);
     const value = (env: string) => shown.find((e) => e.env === env)?.value;
     expect(value('DOCUMENT_STORE_SECRET')).toBe('********');
-    expect(value('DOCUMENT_STORE')).toBe('********');
+    expect(value('DOCUMENT_STORE')).toBe('postgres://u:***@db/flow');
+    expect(describeConfig(configFrom({})).find((e) => e.env === 'DOCUMENT_STORE')?.value).toBe(
+      'auto',
+    );
     expect(value('STORE_DEBOUNCE_MS')).toBe('2000');
   });
 
