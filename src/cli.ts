@@ -5,12 +5,14 @@ import { createLogger } from './observability/logger';
 import { startFlow, type FlowProcess, type Role } from './app/flow-process';
 import { SingleProcessBusyError, StartupError } from './config/startup-error';
 import { UwsUnavailableError } from './gateway/uws';
+import { migrateDocumentStore } from './services/document-store';
 
-const USAGE = `usage: flow <all|gateway|worker|config>
+const USAGE = `usage: flow <all|gateway|worker|config|migrate>
   all      gateway and ordering in one process (the default for a first run)
   gateway  WebSocket gateway only
   worker   ordering worker only (needs USE_REDIS_EVENT_ORDERING=true)
-  config   print the effective configuration, secrets masked`;
+  config   print the effective configuration, secrets masked
+  migrate  apply the document store's schema migrations (DOCUMENT_STORE file: or postgres://)`;
 
 function printConfig(): void {
   const entries = describeConfig(loadConfig());
@@ -74,6 +76,15 @@ async function main(argv: string[]): Promise<number> {
   const command = argv[0] ?? 'all';
   if (command === 'config') {
     printConfig();
+    return 0;
+  }
+  if (command === 'migrate') {
+    const { target, applied } = await migrateDocumentStore(loadConfig());
+    console.log(
+      applied.length > 0
+        ? `flow: applied ${applied.join(', ')} to ${target}`
+        : `flow: ${target} is up to date`,
+    );
     return 0;
   }
   if (command !== 'all' && command !== 'gateway' && command !== 'worker') {

@@ -95,9 +95,15 @@ export function describeConfig(config: FlowConfig): ConfigEntry[] {
     for (const [key, child] of Object.entries(node)) {
       const value = values[key];
       if (typeof child === 'object' && child !== null && 'env' in child) {
-        const spec = child as { env: string; doc: string; sensitive?: boolean };
+        const spec = child as {
+          env: string;
+          doc: string;
+          sensitive?: boolean;
+          urlWithPassword?: boolean;
+        };
         const sensitive = spec.sensitive === true;
-        const shown = sensitive && value !== '' ? '********' : String(value);
+        let shown = sensitive && value !== '' ? '********' : String(value);
+        if (spec.urlWithPassword) shown = maskUrlPassword(shown);
         entries.push({ env: spec.env, value: shown, doc: spec.doc, sensitive });
       } else if (typeof child === 'object' && child !== null) {
         walk(child as Record<string, unknown>, (value ?? {}) as Record<string, unknown>);
@@ -106,6 +112,11 @@ export function describeConfig(config: FlowConfig): ConfigEntry[] {
   };
   walk(schema as unknown as Record<string, unknown>, config as unknown as Record<string, unknown>);
   return entries;
+}
+
+/** `scheme://user:***@host/...`: the password of a URL hidden, anything else as it is. */
+function maskUrlPassword(value: string): string {
+  return value.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*):[^@/]*@/i, '$1:***@');
 }
 
 export function redisDebugEnabled(config: FlowConfig): boolean {

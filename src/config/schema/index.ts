@@ -1,5 +1,6 @@
 import os from 'node:os';
 import './formats';
+import { documentStoreSchema } from './document-store';
 import { limitsSchema } from './limits';
 import { redisSchema } from './redis';
 
@@ -115,4 +116,5 @@ export const schema = {
       env: 'SHUTDOWN_DRAIN_MS',
     },
   },
+  ...documentStoreSchema,
 };
