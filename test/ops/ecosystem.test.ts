@@ -110,6 +110,15 @@ describe('ecosystem.config.js', () => {
     expect(() => apps({ GATEWAY_INSTANCES: 'two' })).toThrow(/GATEWAY_INSTANCES/);
   });
 
+  it('refuses what the server refuses, with the variable named (one validation, dist/config)', () => {
+    expect(() => apps({ USE_REDIS_WEBSOCKETS: 'ture' })).toThrow(
+      /USE_REDIS_WEBSOCKETS: must be true or false/,
+    );
+    expect(() => apps({ USE_REDIS_EVENT_ORDERING: 'yes' })).toThrow(/USE_REDIS_EVENT_ORDERING/);
+    expect(() => apps({ PORT: 'http' })).toThrow(/PORT/);
+    expect(() => apps({ USE_REDIS_WEBSOCKETS: '0' })).not.toThrow();
+  });
+
   it('follows the migration stages: a process count each stage can run', () => {
     const stage = (collaboration: boolean, websockets: boolean, ordering: boolean) =>
       apps({
