@@ -15,6 +15,7 @@ import { OrderingWorker } from '../services/event-ordering/ordering-worker';
 import { createWebSocketManager } from '../services/websocket-manager';
 import { buildGatewayContext } from './gateway-context';
 import { RedisResources } from './redis-resources';
+import { StartupError } from '../services/startup-error';
 import { SingleProcessLease } from './single-process-lease';
 import { checkTopology, multiProcessSafe, usesRedis, workerIdle, type Role } from './topology';
 
@@ -39,6 +40,9 @@ const STARTUP_REDIS_WAIT_MS = 3000;
 
 /** One cleanup step (a service's close) may take this long before shutdown goes on without it. */
 const CLOSE_STEP_LIMIT_MS = 2000;
+
+/** How often a worker reads the ready sets, under the wake-ups (milliseconds). */
+const ORDERING_POLL_MS = 500;
 
 /** How long a worker retries a transient Redis failure before refusing a batch. */
 const TRANSIENT_RETRY = { totalMs: 30_000, initialDelayMs: 100 };
@@ -90,7 +94,10 @@ export async function startFlow(
   try {
     const redis = usesRedis(config) ? new RedisResources(config, log, metrics.redisObserver) : null;
     if (redis) closers.push(() => redis.close());
-    if (redis) await redis.waitReady(STARTUP_REDIS_WAIT_MS);
+    if (redis && (await redis.waitReady(STARTUP_REDIS_WAIT_MS))) {
+      const problem = await redis.clusterNodeProblem();
+      if (problem) throw new StartupError(problem);
+    }
     if (redis && !multiProcessSafe(config)) {
       const lease = await SingleProcessLease.acquire(
         redis.commands,
@@ -131,18 +138,29 @@ export async function startFlow(
         concurrency: config.ordering.workerConcurrency,
         jobsPerBatch: 16,
         leaseMs: config.ordering.leaseMs,
-        pollMs: 500,
+        pollMs: ORDERING_POLL_MS,
         keyTtlSeconds: config.redis.sessionTtlSeconds,
       });
       // Not awaited: with Redis down at start the process still comes up,
       // answers /health with 503 and refuses ops with UNAVAILABLE.
-      worker.start().catch((err: unknown) => log.error({ err }, 'ordering worker failed to start'));
+      // Its subscription waits for Redis as long as it takes: say so, then
+      // say "started" only once it consumes.
+      if (redis.commands.status !== 'ready') log.warn('ordering worker waiting for Redis');
+      worker.start().then(
+        () =>
+          log.info(
+            { concurrency: config.ordering.workerConcurrency, leaseMs: config.ordering.leaseMs },
+            'ordering worker started',
+          ),
+        // The poller runs already: work is found, only later than a wake-up would.
+        (err: unknown) =>
+          log.warn(
+            { err, pollMs: ORDERING_POLL_MS },
+            'ordering worker started without wake-ups (its subscription failed); it finds documents by polling the ready sets',
+          ),
+      );
       const running = worker;
       closers.push(() => running.close());
-      log.info(
-        { concurrency: config.ordering.workerConcurrency, leaseMs: config.ordering.leaseMs },
-        'ordering worker started',
-      );
     }
 
     if (role === 'worker') {

@@ -1,5 +1,6 @@
 import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
-import { DOC_ID_PATTERN } from '../protocol';
+import { DOC_ID_PATTERN, ProtocolError } from '../protocol';
+import { unavailableFrom } from '../redis';
 import type { GatewayContext } from './gateway-context';
 
 type Answer = { status: number; body: unknown; contentType?: string };
@@ -33,6 +34,12 @@ function route(handler: (input: RequestInput) => Promise<Answer>, log: GatewayCo
     };
     handler(input)
       .catch((err: unknown): Answer => {
+        // A backend outage is the client's "retry later", as on the WebSocket.
+        const unavailable =
+          err instanceof ProtocolError && err.code === 'UNAVAILABLE' ? err : unavailableFrom(err);
+        if (unavailable) {
+          return { status: 503, body: { error: 'UNAVAILABLE', message: unavailable.message } };
+        }
         log.error({ err, url: input.url }, 'http handler failed');
         return {
           status: 500,
