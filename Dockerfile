@@ -5,7 +5,7 @@
 #
 # node:20-slim (Debian, glibc) rather than alpine: the uWebSockets.js build
 # the project installs has native binaries for glibc Linux only, and Node 20
-# is the version it is built for (DESIGN.md).
+# is the version it is built for (README.md, "Quick start"; `engines` in package.json).
 
 FROM node:20-slim AS build
 WORKDIR /app
