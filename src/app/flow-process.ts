@@ -16,6 +16,7 @@ import { createWebSocketManager } from '../services/websocket-manager';
 import { buildGatewayContext } from './gateway-context';
 import { RedisResources } from './redis-resources';
 import { StartupError } from '../services/startup-error';
+import { explainBusyPort } from './port-holder';
 import { SingleProcessLease } from './single-process-lease';
 import { checkTopology, multiProcessSafe, usesRedis, workerIdle, type Role } from './topology';
 
@@ -232,7 +233,16 @@ export async function startFlow(
           role,
         })),
     );
-    const port = await server.listen(config.host, config.port, !multiProcessSafe(config));
+    const services = {
+      websockets: websockets.mode,
+      collaboration: collaboration.mode,
+      eventOrdering: ordering.mode,
+    };
+    const port = await server
+      .listen(config.host, config.port, !multiProcessSafe(config))
+      .catch(async (err: unknown) => {
+        throw await explainBusyPort(err, config.host, config.port, services);
+      });
     // Registered last so it runs first: stop taking clients before the services go.
     closers.push(() => server.close());
     log.info(
