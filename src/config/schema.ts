@@ -1,4 +1,5 @@
 import convict from 'convict';
+import { accessSync, constants } from 'node:fs';
 import os from 'node:os';
 
 /**
@@ -54,6 +55,19 @@ convict.addFormat({
     }
   },
   coerce: (value: unknown) => (typeof value === 'string' && value !== '' ? Number(value) : value),
+});
+
+convict.addFormat({
+  name: 'readable-file',
+  validate(value: unknown) {
+    if (typeof value !== 'string') throw new Error('must be a file path');
+    if (value === '') return;
+    try {
+      accessSync(value, constants.R_OK);
+    } catch {
+      throw new Error(`cannot read the file "${value}": give the path of a readable PEM file`);
+    }
+  },
 });
 
 const defaultNodeId = `${os.hostname()}-${process.pid}`;
@@ -139,6 +153,25 @@ export const schema = {
       format: 'flag',
       default: true,
       env: 'REDIS_TLS_REJECT_UNAUTHORIZED',
+    },
+    tlsCaFile: {
+      doc: "PEM file of the certificate authority that signed the Redis server certificate (a managed service's own CA); used with REDIS_TLS=true, in addition to the system CAs.",
+      format: 'readable-file',
+      default: '',
+      env: 'REDIS_TLS_CA_FILE',
+    },
+    tlsCertFile: {
+      doc: 'PEM client certificate for Redis servers that require one (mutual TLS, redis-server --tls-auth-clients yes); needs REDIS_TLS_KEY_FILE.',
+      format: 'readable-file',
+      default: '',
+      env: 'REDIS_TLS_CERT_FILE',
+    },
+    tlsKeyFile: {
+      doc: 'PEM private key of REDIS_TLS_CERT_FILE.',
+      format: 'readable-file',
+      default: '',
+      env: 'REDIS_TLS_KEY_FILE',
+      sensitive: true,
     },
     keyPrefix: {
       doc: 'Prefix of every Redis key and channel.',
