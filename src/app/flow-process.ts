@@ -16,6 +16,7 @@ import { createWebSocketManager } from '../services/websocket-manager';
 import { buildGatewayContext } from './gateway-context';
 import { RedisResources } from './redis-resources';
 import { StartupError } from '../services/startup-error';
+import { processHealth, serveMetrics } from './metrics-endpoint';
 import { explainBusyPort } from './port-holder';
 import { SingleProcessLease } from './single-process-lease';
 import { checkTopology, multiProcessSafe, usesRedis, workerIdle, type Role } from './topology';
@@ -67,7 +68,16 @@ export async function startFlow(
     );
     // Nothing else holds the event loop: keep the process up until it is stopped.
     const idle = setInterval(() => undefined, 60_000);
-    return { role, port: 0, log, metrics, close: async () => clearInterval(idle) };
+    const health = processHealth(config, role, Date.now(), null);
+    const closeMetrics = await serveMetrics(config, metrics, health, log).catch((err: unknown) => {
+      clearInterval(idle);
+      throw err;
+    });
+    const close = async () => {
+      clearInterval(idle);
+      await closeMetrics?.();
+    };
+    return { role, port: 0, log, metrics, close };
   }
   const started = Date.now();
   const closers: Array<() => Promise<void>> = [];
@@ -178,6 +188,9 @@ export async function startFlow(
       }, 1000);
       heartbeat.unref();
       closers.push(async () => clearInterval(heartbeat));
+      const health = processHealth(config, role, started, redis);
+      const closeMetrics = await serveMetrics(config, metrics, health, log);
+      if (closeMetrics) closers.push(closeMetrics);
       let closing: Promise<void> | null = null;
       return { role, port: 0, log, metrics, close: () => (closing ??= closeAll()) };
     }
@@ -245,6 +258,8 @@ export async function startFlow(
       });
     // Registered last so it runs first: stop taking clients before the services go.
     closers.push(() => server.close());
+    const closeMetrics = await serveMetrics(config, metrics, context.health, log);
+    if (closeMetrics) closers.push(closeMetrics);
     log.info(
       { host: config.host, port },
       `Flow Realtime ${role} listening on ws://${config.host}:${port}/ws`,
