@@ -157,13 +157,22 @@ const common = {
   time: false,
 };
 
+/**
+ * Metrics ports: gateways share PORT, so Prometheus reaches each process on a
+ * port of its own, METRICS_PORT + its pm2 instance number (NODE_APP_INSTANCE,
+ * added by the process): gateways from METRICS_PORT (9101, 9102, ...),
+ * workers from METRICS_PORT + 100 (9201, 9202, ...). docs/operations.md has
+ * the scrape configuration.
+ */
+const metricsBase = config.metrics.port === 0 ? 9101 : config.metrics.port;
+
 const apps = [
   {
     ...common,
     name: 'gateway',
     args: multiProcess ? 'gateway' : 'all',
     instances: multiProcess ? count('GATEWAY_INSTANCES', 2) : 1,
-    env: shared,
+    env: { ...shared, METRICS_PORT: String(metricsBase) },
   },
 ];
 if (withWorkers) {
@@ -172,7 +181,7 @@ if (withWorkers) {
     name: 'worker',
     args: 'worker',
     instances: count('WORKER_INSTANCES', 2),
-    env: shared,
+    env: { ...shared, METRICS_PORT: String(metricsBase + 100) },
   });
 }
 
