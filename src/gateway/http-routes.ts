@@ -11,6 +11,7 @@ const STATUS_TEXT: Record<number, string> = {
   401: '401 Unauthorized',
   403: '403 Forbidden',
   404: '404 Not Found',
+  426: '426 Upgrade Required',
   500: '500 Internal Server Error',
   503: '503 Service Unavailable',
 };
@@ -119,13 +120,24 @@ export function registerHttpRoutes(app: TemplatedApp, context: GatewayContext): 
   app.any(
     '/*',
     route(
-      async (input) => ({
-        status: 404,
-        body: {
-          error: 'NOT_FOUND',
-          message: `no route ${input.url}; see /health, /ws/stats, /metrics, /docs/:doc and /ws`,
-        },
-      }),
+      async (input): Promise<Answer> =>
+        // uWS hands an HTTP request without an upgrade on /ws to this route.
+        input.url === '/ws'
+          ? {
+              status: 426,
+              body: {
+                error: 'BAD_REQUEST',
+                message:
+                  '/ws is the WebSocket endpoint: connect with a WebSocket client (ws://<host>:<port>/ws), not plain HTTP',
+              },
+            }
+          : {
+              status: 404,
+              body: {
+                error: 'NOT_FOUND',
+                message: `no route ${input.url}; see /health, /ws/stats, /metrics, /docs/:doc and /ws`,
+              },
+            },
       log,
     ),
   );
