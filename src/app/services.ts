@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { FlowConfig } from '../config';
 import { multiProcessSafe, usesRedis } from '../config/topology';
 import type { Metrics } from '../observability/metrics';
+import { StartupError } from '../config/startup-error';
 import { RedisResources } from '../redis/resources';
 import { SingleProcessLease } from '../redis/single-process-lease';
 import { createCollaborationService } from '../services/collaboration';
@@ -43,7 +44,10 @@ export async function buildServices(
   const redis = usesRedis(config) ? new RedisResources(config, log, metrics) : null;
   if (redis) {
     steps.add(() => redis.close());
-    await redis.waitReady(STARTUP_REDIS_WAIT_MS);
+    if (await redis.waitReady(STARTUP_REDIS_WAIT_MS)) {
+      const problem = await redis.clusterNodeProblem();
+      if (problem) throw new StartupError(problem);
+    }
   }
   if (redis && !multiProcessSafe(config)) {
     const lease = await SingleProcessLease.acquire(

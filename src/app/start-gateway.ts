@@ -10,6 +10,8 @@ import { GatewayHub } from '../realtime/hub';
 import { OrderingKeys } from '../redis/ordering-keys';
 import { createEventOrderingService } from '../services/event-ordering';
 import type { CloseSteps } from './close-steps';
+import { serveMetrics } from './metrics-endpoint';
+import { explainBusyPort } from './port-holder';
 import type { FlowServices } from './services';
 
 export interface GatewayStart {
@@ -79,9 +81,20 @@ export async function startGateway(start: GatewayStart): Promise<number> {
       return hub;
     },
   );
-  const port = await server.listen(config.host, config.port, !multiProcessSafe(config));
+  const modes = {
+    websockets: websockets.mode,
+    collaboration: collaboration.mode,
+    eventOrdering: ordering.mode,
+  };
+  const port = await server
+    .listen(config.host, config.port, !multiProcessSafe(config))
+    .catch(async (err: unknown) => {
+      throw await explainBusyPort(err, config.host, config.port, modes);
+    });
   // Registered last so it runs first: stop taking clients before the services go.
   steps.add(() => server.close());
+  const closeMetrics = await serveMetrics(config, metrics, context.health, log);
+  if (closeMetrics) steps.add(closeMetrics);
   log.info(
     { host: config.host, port },
     `Flow Realtime ${role} listening on ws://${config.host}:${port}/ws`,

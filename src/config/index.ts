@@ -58,7 +58,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = withEnvFile(process.env)): F
       }),
     );
   }
-  return deepFreeze(config.getProperties());
+  const properties = config.getProperties();
+  const { tlsCertFile, tlsKeyFile } = properties.redis;
+  if ((tlsCertFile === '') !== (tlsKeyFile === '')) {
+    throw new ConfigError([
+      'REDIS_TLS_CERT_FILE and REDIS_TLS_KEY_FILE: a client certificate needs its key; set both, or neither',
+    ]);
+  }
+  return deepFreeze(properties);
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
-import { DOC_ID_PATTERN } from '../protocol';
+import { DOC_ID_PATTERN, ProtocolError } from '../protocol';
+import { unavailableFrom } from '../redis';
 import type { GatewayContext, RequestInput } from './gateway-context';
 
 type Answer = { status: number; body: unknown; contentType?: string };
@@ -10,6 +11,7 @@ const STATUS_TEXT: Record<number, string> = {
   401: '401 Unauthorized',
   403: '403 Forbidden',
   404: '404 Not Found',
+  426: '426 Upgrade Required',
   500: '500 Internal Server Error',
   503: '503 Service Unavailable',
 };
@@ -33,6 +35,12 @@ function route(handler: (input: RequestInput) => Promise<Answer>, log: GatewayCo
     };
     handler(input)
       .catch((err: unknown): Answer => {
+        // A backend outage is the client's "retry later", as on the WebSocket.
+        const unavailable =
+          err instanceof ProtocolError && err.code === 'UNAVAILABLE' ? err : unavailableFrom(err);
+        if (unavailable) {
+          return { status: 503, body: { error: 'UNAVAILABLE', message: unavailable.message } };
+        }
         log.error({ err, url: input.url }, 'http handler failed');
         return {
           status: 500,
@@ -105,13 +113,24 @@ export function registerHttpRoutes(app: TemplatedApp, context: GatewayContext): 
   app.any(
     '/*',
     route(
-      async (input) => ({
-        status: 404,
-        body: {
-          error: 'NOT_FOUND',
-          message: `no route ${input.url}; see /health, /ws/stats, /metrics, /docs/:doc and /ws`,
-        },
-      }),
+      async (input): Promise<Answer> =>
+        // uWS hands an HTTP request without an upgrade on /ws to this route.
+        input.url === '/ws'
+          ? {
+              status: 426,
+              body: {
+                error: 'BAD_REQUEST',
+                message:
+                  '/ws is the WebSocket endpoint: connect with a WebSocket client (ws://<host>:<port>/ws), not plain HTTP',
+              },
+            }
+          : {
+              status: 404,
+              body: {
+                error: 'NOT_FOUND',
+                message: `no route ${input.url}; see /health, /ws/stats, /metrics, /docs/:doc and /ws`,
+              },
+            },
       log,
     ),
   );
