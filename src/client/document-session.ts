@@ -10,6 +10,7 @@ import type {
   PresenceEntry,
   PresenceMessage,
   PresenceUpdateMessage,
+  SavedMessage,
   ServerMessage,
 } from '../protocol/messages';
 import { Backoff } from './backoff';
@@ -18,6 +19,7 @@ import type { DocumentEvents, DocumentLink, JoinOptions, SubmitResult } from './
 import { ClientErrorCodes, FlowError } from './errors';
 import { TypedEmitter } from './events';
 import { DocumentReplica } from './replica';
+import { SavedMark } from './saved-mark';
 import { SubmitWaiters } from './submit-waiters';
 
 type Phase = 'joining' | 'live' | 'rejoining' | 'left';
@@ -39,6 +41,7 @@ const TRANSIENT = new Set<string>(['UNAVAILABLE', 'RATE_LIMITED']);
 export class DocumentSession extends TypedEmitter<DocumentEvents> {
   readonly replica = new DocumentReplica();
   readonly others = new Map<string, PresenceEntry>();
+  readonly saved = new SavedMark();
   readonly handle: DocumentHandle;
   /** Settles with the first `joined`: what `FlowClient.join` returns. */
   readonly ready: Promise<DocumentHandle>;
@@ -125,7 +128,7 @@ export class DocumentSession extends TypedEmitter<DocumentEvents> {
   }
 
   /** A message about this document that answers no request; false for an error no submit explains. */
-  receive(message: Sequenced | PresenceUpdateMessage | ErrorMessage): boolean {
+  receive(message: Sequenced | PresenceUpdateMessage | SavedMessage | ErrorMessage): boolean {
     if (this.phase === 'left') return message.type !== 'error';
     switch (message.type) {
       case 'ack':
@@ -134,6 +137,9 @@ export class DocumentSession extends TypedEmitter<DocumentEvents> {
         return true;
       case 'presence':
         this.presenceUpdate(message);
+        return true;
+      case 'saved':
+        if (this.saved.saved(message.seq)) this.emit('saved', { seq: message.seq });
         return true;
       case 'error':
         return this.opError(message);
@@ -188,12 +194,14 @@ export class DocumentSession extends TypedEmitter<DocumentEvents> {
     }
     this.phase = 'live';
     this.retry.reset();
+    const savedMoved = this.saved.joined(reply.savedSeq, epochChanged);
     this.others.clear();
     for (const entry of reply.presence) {
       if (entry.client !== this.link.clientId()) this.others.set(entry.client, entry);
     }
     this.emit('change', { cause: snapshot ? 'snapshot' : 'remote', seq: this.replica.seq });
     this.emit('presence', this.others);
+    if (savedMoved) this.emit('saved', { seq: this.saved.seq as number });
     if (first) this.settleJoin.resolve(this.handle);
     else this.emit('resync', { snapshot, epochChanged, epoch: reply.epoch, seq: this.replica.seq });
     // A listener may have left the document.
