@@ -1,5 +1,6 @@
 import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
 import { DOC_ID_PATTERN } from '../protocol';
+import { registerDemoRoutes } from './demo-routes';
 import type { GatewayContext } from './gateway-context';
 
 type Answer = { status: number; body: unknown; contentType?: string };
@@ -108,6 +109,8 @@ export function registerHttpRoutes(app: TemplatedApp, context: GatewayContext): 
       return { status: 200, body: snapshot };
     }, log),
   );
+
+  if (context.serveDemo) registerDemoRoutes(app, log);
 
   app.any(
     '/*',
