@@ -95,6 +95,8 @@ async function main(): Promise<void> {
       label.value = diagram.label(selected) ?? '';
     }
   });
+  // An own op message placed in the order moves the seq without changing the state.
+  doc.on('ack', () => status.refresh());
   doc.on('saved', () => status.refresh());
   doc.on('presence', (others) => diagram.showOthersSelection(people.render(others)));
 
