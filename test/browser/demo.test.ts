@@ -9,6 +9,7 @@ import { randomDoc } from '../support/test-server';
 import { Balancer } from './balancer';
 import { launchChromium, screenshotPath } from './chromium';
 import { DemoPage } from './demo-page';
+import { StoreStandIn } from './store-stand-in';
 
 /**
  * The demo page in real Chromium: two browser contexts on one document,
@@ -62,6 +63,9 @@ describe('the demo page in Chromium', () => {
     const doc = randomDoc('team');
     const alice = await open(one.http, doc, 'Alice');
     const bob = await open(two.http, doc, 'Bob');
+
+    // These gateways have no document store: no savedSeq, so no saved indicator.
+    expect(await alice.page.locator('#saved').isHidden()).toBe(true);
 
     const first = await alice.addNode();
     await bob.node(first).waitFor();
@@ -155,4 +159,22 @@ describe('the demo page in Chromium', () => {
     expect(await page.status()).toBe('connected');
     await page.screenshot(screenshotPath('offline-recovered'));
   }, 90_000);
+
+  it('says "All changes saved" once a server with a document store reports the seq saved', async () => {
+    const standIn = await StoreStandIn.start();
+    cleanups.push(() => standIn.close());
+    const doc = randomDoc('saved');
+    const page = await open(standIn.http, doc, 'Alice');
+    const saved = page.page.locator('#saved');
+    await expect.poll(() => saved.textContent()).toBe('All changes saved');
+
+    await page.addNode();
+    await page.settled();
+    // Applied (seq 1) but not yet in storage.
+    await expect.poll(() => saved.textContent()).toBe('Saving…');
+    standIn.save(doc);
+    await expect.poll(() => saved.textContent()).toBe('All changes saved');
+    expect(await saved.isVisible()).toBe(true);
+    await page.screenshot(screenshotPath('saved'));
+  }, 60_000);
 });
