@@ -65,14 +65,18 @@ export class DemoPage {
     return Object.keys(doc.state.nodes ?? {}).sort();
   }
 
-  /** Clicks "Add node" and returns the new node's id. */
+  /** Clicks "Add node" and returns the new node's id: the page selects the node it added. */
   async addNode(): Promise<string> {
-    const before = new Set(await this.nodeIds());
+    const before = await this.page
+      .locator('#canvas .node.selected')
+      .getAttribute('data-id', { timeout: 100 })
+      .catch(() => null);
     await this.page.locator('#add-node').click();
-    const after = await this.nodeIds();
-    const added = after.filter((id) => !before.has(id));
-    if (added.length !== 1) throw new Error(`expected one new node, got ${added.join(',')}`);
-    return added[0] as string;
+    const selected = this.page.locator('#canvas .node.selected');
+    await selected.waitFor();
+    const id = await selected.getAttribute('data-id');
+    if (!id || id === before) throw new Error(`the page did not select a new node (${id})`);
+    return id;
   }
 
   /** Drags a node by its box, in `steps` pointer moves, to move it by (dx, dy). */
