@@ -1,10 +1,16 @@
 import type { DocumentHandle, JsonObject, Op } from '../client';
+import {
+  arrowDefinition,
+  edgePath,
+  isInside,
+  nodeElement,
+  nodeOf,
+  type NodeBox,
+  type Point,
+} from './diagram-shapes';
 import { svgElement } from './svg';
 
-export interface Point {
-  x: number;
-  y: number;
-}
+export type { Point } from './diagram-shapes';
 
 export interface DiagramListener {
   /** The selected node changed (null: none). */
@@ -13,15 +19,9 @@ export interface DiagramListener {
   pointer(point: Point | null): void;
 }
 
-const NODE_WIDTH = 140;
-const NODE_HEIGHT = 44;
 /** A drag sends at most one patch per this many ms, and a last one on release. */
 const DRAG_PATCH_MS = 60;
 const MAX_LABEL_LENGTH = 60;
-
-interface NodeBox extends Point {
-  label: string;
-}
 
 interface Drag {
   id: string;
@@ -29,13 +29,6 @@ interface Drag {
   at: Point;
   sentAt: number;
   moved: boolean;
-}
-
-function nodeOf(entity: Readonly<JsonObject> | undefined): NodeBox | undefined {
-  if (!entity) return undefined;
-  const { x, y, label } = entity;
-  if (typeof x !== 'number' || typeof y !== 'number') return undefined;
-  return { x, y, label: typeof label === 'string' ? label : '' };
 }
 
 function randomId(prefix: string): string {
@@ -64,22 +57,10 @@ export class DiagramView {
     private readonly doc: DocumentHandle,
     private readonly listener: DiagramListener,
   ) {
-    const defs = svgElement('defs', {});
-    const marker = svgElement('marker', {
-      id: 'arrow',
-      viewBox: '0 0 10 10',
-      refX: '10',
-      refY: '5',
-      markerWidth: '8',
-      markerHeight: '8',
-      orient: 'auto-start-reverse',
-    });
-    marker.append(svgElement('path', { d: 'M 0 0 L 10 5 L 0 10 z', fill: '#8792a8' }));
-    defs.append(marker);
     this.edgeLayer = svgElement('g', {});
     this.nodeLayer = svgElement('g', {});
     this.overlay = svgElement('g', {});
-    svg.append(defs, this.edgeLayer, this.nodeLayer, this.overlay);
+    svg.append(arrowDefinition(), this.edgeLayer, this.nodeLayer, this.overlay);
     svg.addEventListener('pointerdown', (event) => this.pointerDown(event));
     svg.addEventListener('pointermove', (event) => this.pointerMove(event));
     svg.addEventListener('pointerup', (event) => this.pointerUp(event));
@@ -167,17 +148,7 @@ export class DiagramView {
   private drawNode(id: string, node: NodeBox): void {
     let element = this.nodes.get(id);
     if (!element) {
-      element = svgElement('g', { class: 'node', 'data-id': id });
-      element.append(
-        svgElement('rect', { width: String(NODE_WIDTH), height: String(NODE_HEIGHT) }),
-        svgElement('text', { x: '12', y: String(NODE_HEIGHT / 2 + 5) }),
-        svgElement('circle', {
-          class: 'port',
-          cx: String(NODE_WIDTH),
-          cy: String(NODE_HEIGHT / 2),
-          r: '6',
-        }),
-      );
+      element = nodeElement(id);
       if (id === this.selection) element.classList.add('selected');
       this.nodeLayer.append(element);
       this.nodes.set(id, element);
@@ -202,15 +173,7 @@ export class DiagramView {
       this.edgeLayer.append(element);
       this.edges.set(id, element);
     }
-    const x1 = from.x + NODE_WIDTH;
-    const y1 = from.y + NODE_HEIGHT / 2;
-    const x2 = to.x;
-    const y2 = to.y + NODE_HEIGHT / 2;
-    const bend = Math.max(40, Math.abs(x2 - x1) / 2);
-    element.setAttribute(
-      'd',
-      `M ${x1} ${y1} C ${x1 + bend} ${y1}, ${x2 - bend} ${y2}, ${x2} ${y2}`,
-    );
+    element.setAttribute('d', edgePath(from, to));
   }
 
   private position(id: unknown): Point | undefined {
@@ -237,12 +200,7 @@ export class DiagramView {
     for (const [id, entity] of Object.entries(this.doc.state.nodes ?? {})) {
       const node = nodeOf(entity);
       if (!node || id === except) continue;
-      const inside =
-        point.x >= node.x &&
-        point.x <= node.x + NODE_WIDTH &&
-        point.y >= node.y &&
-        point.y <= node.y + NODE_HEIGHT;
-      if (inside) return id;
+      if (isInside(point, node)) return id;
     }
     return undefined;
   }
