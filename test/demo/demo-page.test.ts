@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -79,5 +79,30 @@ describe('the gateway serves the demo page', () => {
     } finally {
       await server.close();
     }
+  });
+});
+
+describe('sizes in the README', () => {
+  it('are what npm run size measures (within 15 %, so that a small change does not fail it)', () => {
+    const out = execFileSync(process.execPath, [path.join(ROOT, 'scripts/sdk-size.mjs')], {
+      cwd: ROOT,
+      encoding: 'utf8',
+    });
+    const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8').replace(/\s+/g, ' ');
+    const measured = [...out.matchAll(/([\d.]+) KB minified, ([\d.]+) KB gzipped/g)];
+    expect(measured).toHaveLength(2);
+    const stated = [
+      /it is ([\d.]+) KB minified, ([\d.]+) KB gzipped/.exec(readme),
+      /\(([\d.]+) KB of JavaScript minified, ([\d.]+) KB gzipped/.exec(readme),
+    ];
+    measured.forEach((match, i) => {
+      const claim = stated[i];
+      expect(claim, `README states the size of ${i === 0 ? 'the SDK' : 'the demo'}`).toBeTruthy();
+      for (const k of [1, 2]) {
+        const ratio = Number(claim?.[k]) / Number(match[k]);
+        expect(ratio).toBeGreaterThan(0.85);
+        expect(ratio).toBeLessThan(1.15);
+      }
+    });
   });
 });
