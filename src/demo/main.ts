@@ -65,6 +65,12 @@ async function main(): Promise<void> {
     reconnect: { minDelayMs: 250, maxDelayMs: 2_000 },
   });
   client.on('state', ({ state }) => status.connection(state));
+  // Failures no promise reports (a refused token when the server has authentication on,
+  // which this page cannot get past): the reason goes to the console and the status tooltip.
+  client.on('error', (err) => {
+    console.warn('flow', err.code, err.message);
+    byId<HTMLElement>('status').title = `${err.code}: ${err.message}`;
+  });
   const presence: DemoPresence = { ...me, cursor: null, selection: null };
   const doc = await client.join(docId, {
     presence: { name: me.name, color: me.color, cursor: null, selection: null },
