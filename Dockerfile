@@ -17,6 +17,7 @@ RUN if [ -f package-lock.json ]; then npm ci --ignore-scripts; \
     else npm install --ignore-scripts --no-audit --no-fund; fi
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
+COPY scripts/build-bundles.mjs scripts/without-ws.mjs ./scripts/
 RUN npm run build && npm prune --omit=dev --ignore-scripts
 
 FROM node:20-slim

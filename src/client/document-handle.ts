@@ -42,6 +42,14 @@ export class DocumentHandle {
     return this.session.replica.epoch;
   }
 
+  /**
+   * The highest seq the server reported in durable storage; undefined when
+   * the server has no document store (its `joined` carries no `savedSeq`).
+   */
+  get savedSeq(): number | undefined {
+    return this.session.saved.seq;
+  }
+
   /** Op messages submitted and not yet placed in the server order. */
   get pendingCount(): number {
     return this.session.replica.pendingMessages.length;

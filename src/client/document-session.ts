@@ -8,6 +8,7 @@ import type {
   OpMessage,
   PresenceMessage,
   PresenceUpdateMessage,
+  SavedMessage,
   ServerMessage,
 } from '../protocol/messages';
 import { Backoff } from './backoff';
@@ -19,6 +20,7 @@ import { joinRequest } from './join-request';
 import { OthersPresence } from './others-presence';
 import { PendingSubmits } from './pending-submits';
 import { DocumentReplica } from './replica';
+import { SavedMark } from './saved-mark';
 
 type Phase = 'joining' | 'live' | 'rejoining' | 'left';
 type Sequenced = AckMessage | EventMessage;
@@ -39,6 +41,7 @@ const TRANSIENT = new Set<string>(['UNAVAILABLE', 'RATE_LIMITED']);
 export class DocumentSession extends TypedEmitter<DocumentEvents> {
   readonly replica = new DocumentReplica();
   readonly others = new OthersPresence();
+  readonly saved = new SavedMark();
   readonly handle: DocumentHandle;
   /** Settles with the first `joined`: what `FlowClient.join` returns. */
   readonly ready: Promise<DocumentHandle>;
@@ -128,7 +131,7 @@ export class DocumentSession extends TypedEmitter<DocumentEvents> {
   }
 
   /** A message about this document that answers no request; false for an error no submit explains. */
-  receive(message: Sequenced | PresenceUpdateMessage | ErrorMessage): boolean {
+  receive(message: Sequenced | PresenceUpdateMessage | SavedMessage | ErrorMessage): boolean {
     if (this.phase === 'left') return message.type !== 'error';
     switch (message.type) {
       case 'ack':
@@ -137,6 +140,9 @@ export class DocumentSession extends TypedEmitter<DocumentEvents> {
         return true;
       case 'presence':
         if (this.others.update(message, this.link.clientId())) this.emit('presence', this.others);
+        return true;
+      case 'saved':
+        if (this.saved.saved(message.seq)) this.emit('saved', { seq: message.seq });
         return true;
       case 'error':
         return this.submits.refused(message);
@@ -186,9 +192,11 @@ export class DocumentSession extends TypedEmitter<DocumentEvents> {
     }
     this.phase = 'live';
     this.retry.reset();
+    const savedMoved = this.saved.joined(reply.savedSeq, epochChanged);
     this.others.replace(reply.presence, this.link.clientId());
     this.emit('change', { cause: snapshot ? 'snapshot' : 'remote', seq: this.replica.seq });
     this.emit('presence', this.others);
+    if (savedMoved) this.emit('saved', { seq: this.saved.seq as number });
     if (first) this.settleJoin.resolve(this.handle);
     else this.emit('resync', { snapshot, epochChanged, epoch: reply.epoch, seq: this.replica.seq });
     // A listener may have left the document.

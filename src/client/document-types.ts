@@ -46,6 +46,11 @@ export interface DocumentEvents {
   presence: ReadonlyMap<string, PresenceEntry>;
   /** A re-join after a reconnect or a gap completed. */
   resync: { snapshot: boolean; epochChanged: boolean; epoch: string; seq: number };
+  /**
+   * The server put every event up to `seq` into durable storage (its `saved`
+   * message, or a join's `savedSeq`). Only from a server with a document store.
+   */
+  saved: { seq: number };
   /** A failure about this document that no promise reports, e.g. a refused re-join. */
   error: FlowError;
 }

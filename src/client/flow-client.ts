@@ -186,6 +186,7 @@ export class FlowClient extends TypedEmitter<ClientEvents> {
       case 'ack':
       case 'event':
       case 'presence':
+      case 'saved':
         this.sessions.get(message.doc)?.receive(message);
         return;
       case 'joined':

@@ -13,6 +13,8 @@ export interface HandleHost {
   readonly link: Pick<DocumentLink, 'maxFrameBytes' | 'nextCseq'>;
   readonly replica: DocumentReplica;
   readonly others: ReadonlyMap<string, PresenceEntry>;
+  /** The highest seq the server reports in durable storage (undefined: no store). */
+  readonly saved: { readonly seq: number | undefined };
   readonly live: boolean;
   readonly left: boolean;
   on: TypedEmitter<DocumentEvents>['on'];

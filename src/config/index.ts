@@ -15,7 +15,17 @@ export class ConfigError extends Error {
 }
 
 function build(env: NodeJS.ProcessEnv) {
-  return convict(schema, { env, args: [] });
+  return convict(schema, { env: withDemoDefault(env), args: [] });
+}
+
+/**
+ * SERVE_DEMO follows NODE_ENV when unset: `npm start` and `npm run dev` show
+ * the demo, a production deployment (NODE_ENV=production set explicitly, as
+ * the Dockerfile, compose file and pm2 ecosystem do) does not.
+ */
+function withDemoDefault(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  if (env.SERVE_DEMO !== undefined && env.SERVE_DEMO !== '') return env;
+  return { ...env, SERVE_DEMO: env.NODE_ENV === 'production' ? 'false' : 'true' };
 }
 
 /** Maps a convict path such as `redis.port` to its environment variable. */

@@ -148,5 +148,13 @@ export function buildGatewayContext(deps: ContextDeps): GatewayContext {
     }
   };
 
-  return { log, metrics, collaboration, health, stats, authorizeDocumentRead };
+  return {
+    log,
+    metrics,
+    collaboration,
+    serveDemo: config.serveDemo,
+    health,
+    stats,
+    authorizeDocumentRead,
+  };
 }

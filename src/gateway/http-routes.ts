@@ -1,6 +1,7 @@
 import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
 import { DOC_ID_PATTERN, ProtocolError } from '../protocol';
 import { unavailableFrom } from '../redis';
+import { registerDemoRoutes } from './demo-routes';
 import type { GatewayContext, RequestInput } from './gateway-context';
 
 type Answer = { status: number; body: unknown; contentType?: string };
@@ -109,6 +110,8 @@ export function registerHttpRoutes(app: TemplatedApp, context: GatewayContext): 
       return { status: 200, body: snapshot };
     }, log),
   );
+
+  if (context.serveDemo) registerDemoRoutes(app, log);
 
   app.any(
     '/*',

@@ -58,6 +58,12 @@ export const schema = {
     },
   },
   redis: redisSchema,
+  serveDemo: {
+    doc: 'Serve the demo page (a flow-diagram editor on the SDK) at / and /demo/. When unset: on, except with NODE_ENV=production.',
+    format: 'flag',
+    default: true,
+    env: 'SERVE_DEMO',
+  },
   memorySeedFromRedis: {
     doc: 'With USE_REDIS_COLLABORATION=false: load a document from Redis (state, seq, epoch, dedupe records) the first time this process opens it, so that a rollback to in-memory keeps acknowledged documents. Needs Redis reachable; off by default so that `npm start` needs nothing.',
     format: 'flag',
