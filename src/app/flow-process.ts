@@ -13,6 +13,8 @@ import type { EventOrderingService } from '../services/event-ordering/event-orde
 import { OrderingKeys } from '../services/event-ordering/ordering-keys';
 import { OrderingWorker } from '../services/event-ordering/ordering-worker';
 import { createWebSocketManager } from '../services/websocket-manager';
+import { createClientIdRegistry } from '../services/client-ids';
+import { ClientIdGuard } from '../realtime/client-id-guard';
 import { buildGatewayContext } from './gateway-context';
 import { RedisResources } from './redis-resources';
 import { SingleProcessLease } from './single-process-lease';
@@ -178,6 +180,17 @@ export async function startFlow(
     );
 
     const verifier = new TokenVerifier(config.auth.jwtSecret);
+    const clientIds = new ClientIdGuard(
+      createClientIdRegistry(config, log, redis),
+      config.nodeId,
+      log,
+    );
+    closers.push(() => clientIds.close());
+    // Not awaited: with Redis down at start the process still comes up; the
+    // subscriber subscribes once Redis is back.
+    clientIds
+      .start()
+      .catch((err: unknown) => log.warn({ err }, 'client id takeover channel not subscribed'));
     const context = buildGatewayContext({
       config,
       role,
@@ -200,6 +213,8 @@ export async function startFlow(
         maxBackpressureBytes: limits.maxBackpressureBytes,
         idleTimeoutSeconds: limits.idleTimeoutSeconds,
         authenticate: (token) => verifier.verify(token),
+        claimClient: (client, user) => clientIds.claim(client, user),
+        releaseClient: (claim) => clientIds.release(claim),
       },
       context,
       (broadcaster) =>
@@ -209,6 +224,7 @@ export async function startFlow(
           ordering,
           websockets,
           broadcaster,
+          clientIds,
           metrics,
           log,
           role,

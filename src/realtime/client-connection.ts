@@ -10,6 +10,7 @@ import {
   type Rejection,
 } from '../protocol';
 import { echoFieldsOf } from '../protocol/validate';
+import type { ClientIdClaim } from '../services/client-ids/client-id-registry';
 import type { ClientSocket } from './client-socket';
 import { encode, errorText, refOf } from './wire';
 import { accessTo, type Grants } from './grants';
@@ -42,6 +43,8 @@ export interface ConnectionIdentity {
   /** The token's `sub`; null when authentication is off. */
   user: string | null;
   grants: Grants;
+  /** This connection's hold on its client id (see ClientIdGuard). */
+  claim?: ClientIdClaim;
 }
 
 /** One client connection: parses its frames and carries out its requests. */

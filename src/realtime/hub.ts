@@ -7,6 +7,7 @@ import type { EventOrderingService } from '../services/event-ordering/event-orde
 import type { WebSocketManager } from '../services/websocket-manager/websocket-manager';
 import type { Broadcaster, ClientSocket } from './client-socket';
 import { ClientConnection, type ConnectionIdentity } from './client-connection';
+import type { ClientIdGuard } from './client-id-guard';
 import { DocumentFeed } from './document-feed';
 import { encode } from './wire';
 import { PresenceRelay } from './presence-relay';
@@ -17,6 +18,8 @@ export interface HubDeps {
   ordering: EventOrderingService;
   websockets: WebSocketManager;
   broadcaster: Broadcaster;
+  /** One connection per client id cluster-wide; one user per client id. */
+  clientIds: ClientIdGuard;
   metrics: Metrics;
   log: Logger;
   /** The process role, reported in the cluster registry. */
@@ -116,11 +119,20 @@ export class GatewayHub {
         node: this.nodeId,
       }),
     );
+    const { claim } = identity;
+    if (claim) {
+      const end = (code: number, reason: string) => {
+        socket.end(code, reason);
+        this.disconnect(connection);
+      };
+      this.deps.clientIds.attach(claim, end);
+    }
     return connection;
   }
 
   disconnect(connection: ClientConnection): void {
     if (!this.connections.delete(connection)) return;
+    if (connection.identity.claim) this.deps.clientIds.release(connection.identity.claim);
     connection.closed();
     this.deps.metrics.connections.set(this.connections.size);
   }
