@@ -179,7 +179,7 @@ export async function startFlow(
       ),
     );
 
-    const verifier = new TokenVerifier(config.auth.jwtSecret);
+    const verifier = new TokenVerifier(config.auth.jwtSecret, config.auth.jwtSecretPrevious);
     const clientIds = new ClientIdGuard(
       createClientIdRegistry(config, log, redis),
       config.nodeId,

@@ -36,7 +36,9 @@ export interface GatewayServerOptions {
   maxBackpressureBytes: number;
   idleTimeoutSeconds: number;
   /** Checks the upgrade's token; throws ProtocolError('UNAUTHORIZED') to refuse it. */
-  authenticate(token: string | null): Promise<Omit<ConnectionIdentity, 'client' | 'claim'>>;
+  authenticate(
+    token: string | null,
+  ): Promise<Pick<ConnectionIdentity, 'user' | 'grants'> & { expiresAt: number | null }>;
   /** Takes the client id for a new connection; throws ClientIdOwnedError when another user owns it. */
   claimClient(client: string, user: string | null): Promise<ClientIdClaim>;
   /** Gives back a claim whose upgrade was abandoned. */
@@ -154,6 +156,7 @@ export class GatewayServer {
           client: data.client,
           user: data.user,
           grants: data.grants,
+          expiresAt: data.expiresAt,
           ...(data.claim ? { claim: data.claim } : {}),
         });
       },

@@ -10,6 +10,7 @@ export interface SocketData {
   user: string | null;
   grants: Record<string, 'read' | 'write'> | null;
   claim?: ClientIdClaim;
+  expiresAt: number | null;
   adapter?: UwsClientSocket;
   connection?: ClientConnection;
 }

@@ -45,6 +45,8 @@ export interface ConnectionIdentity {
   grants: Grants;
   /** This connection's hold on its client id (see ClientIdGuard). */
   claim?: ClientIdClaim;
+  /** When the token stops (ms since the epoch); null or absent when auth is off. */
+  expiresAt?: number | null;
 }
 
 /** One client connection: parses its frames and carries out its requests. */

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { FlowConfig } from '../config';
 import type { Metrics } from '../observability/metrics';
-import { PROTOCOL_VERSION } from '../protocol';
+import { CloseCodes, PROTOCOL_VERSION } from '../protocol';
 import type { CollaborationService } from '../services/collaboration/collaboration-service';
 import type { EventOrderingService } from '../services/event-ordering/event-ordering-service';
 import type { WebSocketManager } from '../services/websocket-manager/websocket-manager';
@@ -11,6 +11,7 @@ import type { ClientIdGuard } from './client-id-guard';
 import { DocumentFeed } from './document-feed';
 import { encode } from './wire';
 import { PresenceRelay } from './presence-relay';
+import { atExpiry, TOKEN_EXPIRED_REASON } from './token-expiry';
 
 export interface HubDeps {
   config: FlowConfig;
@@ -43,6 +44,8 @@ export class GatewayHub {
   readonly connections = new Set<ClientConnection>();
   private readonly feeds = new Map<string, DocumentFeed>();
   private readonly lingering = new Map<string, NodeJS.Timeout>();
+  /** Cancels the close at each connection's token expiry. */
+  private readonly expiries = new Map<ClientConnection, () => void>();
   messagesIn = 0;
 
   private readonly ticker: NodeJS.Timeout;
@@ -127,11 +130,21 @@ export class GatewayHub {
       };
       this.deps.clientIds.attach(claim, end);
     }
+    const { expiresAt } = identity;
+    if (typeof expiresAt === 'number' && !socket.closed) {
+      const cancel = atExpiry(expiresAt, () => {
+        socket.end(CloseCodes.TOKEN_EXPIRED, TOKEN_EXPIRED_REASON);
+        this.disconnect(connection);
+      });
+      this.expiries.set(connection, cancel);
+    }
     return connection;
   }
 
   disconnect(connection: ClientConnection): void {
     if (!this.connections.delete(connection)) return;
+    this.expiries.get(connection)?.();
+    this.expiries.delete(connection);
     if (connection.identity.claim) this.deps.clientIds.release(connection.identity.claim);
     connection.closed();
     this.deps.metrics.connections.set(this.connections.size);

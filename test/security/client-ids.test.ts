@@ -1,9 +1,10 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { FlowClient, type FlowError } from '../../src/client';
 import { useRedisServers } from '../support/redis-harness';
 import { flagEnv, redisEnv } from '../support/redis-env';
 import { randomDoc, startTestServer } from '../support/test-server';
-import { TestClient } from '../support/ws-client';
+import { TestClient, delay } from '../support/ws-client';
 import { SECRET, hs256, upgradeStatus } from './auth-support';
 
 /**
@@ -129,3 +130,60 @@ describe('client ids without authentication', () => {
     expect((await newer.request({ type: 'ping' })).type).toBe('pong');
   });
 });
+
+describe('the SDK', () => {
+  it('reports CLIENT_ID_IN_USE when a newer connection takes its id, and does not reconnect', async () => {
+    const server = await start({});
+    const id = clientId();
+    const older = new FlowClient({
+      url: server.url,
+      client: id,
+      reconnect: { minDelayMs: 10, maxDelayMs: 20 },
+    });
+    const errors: FlowError[] = [];
+    older.on('error', (e) => errors.push(e));
+    const states: string[] = [];
+    older.on('state', (change) => states.push(change.state));
+    await older.join(randomDoc());
+    const newer = await connect(server, id);
+    await until(() => older.state === 'closed');
+    await delay(200);
+    expect(errors.map((e) => e.code)).toEqual(['CLIENT_ID_IN_USE']);
+    expect(states.slice(-1)).toEqual(['closed']);
+    expect(states).not.toContain('reconnecting');
+    expect((await newer.request({ type: 'ping' })).type).toBe('pong');
+    older.close();
+  });
+
+  it("reports CLIENT_ID_IN_USE when the id is another user's (409), and does not retry", async () => {
+    const server = await start({ AUTH_JWT_SECRET: SECRET });
+    const id = clientId();
+    await connect(server, id, await tokenOf('alice'));
+    let calls = 0;
+    const mallory = new FlowClient({
+      url: server.url,
+      client: id,
+      token: () => {
+        calls++;
+        return tokenOf('mallory');
+      },
+      reconnect: { minDelayMs: 10, maxDelayMs: 20 },
+    });
+    const errors: FlowError[] = [];
+    mallory.on('error', (e) => errors.push(e));
+    mallory.connect();
+    await until(() => mallory.state === 'closed');
+    await delay(200);
+    expect(calls).toBe(1);
+    expect(errors.map((e) => e.code)).toEqual(['CLIENT_ID_IN_USE']);
+    mallory.close();
+  });
+});
+
+async function until(check: () => boolean, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('condition not reached in time');
+    await delay(20);
+  }
+}
