@@ -262,6 +262,12 @@ export const schema = {
       default: 30,
       env: 'LIMIT_PRESENCE_PER_SECOND',
     },
+    docMaxBytes: {
+      doc: 'Largest state of one document, in bytes of its JSON; an op that would take a document past it is refused with TOO_LARGE and nothing changes.',
+      format: 'positive-int',
+      default: 4194304,
+      env: 'DOC_MAX_BYTES',
+    },
     docsPerConnection: {
       doc: 'Documents one connection may have joined at once.',
       format: 'positive-int',

@@ -2,6 +2,7 @@ import { entityProblem } from '../../../protocol/validate';
 import type { DocState, EventRecord, JsonObject, Op } from '../../../protocol';
 import type { ApplyOutcome, OpSubmission } from '../collaboration-service';
 import { entityField } from './index';
+import { tooLargeMessage } from '../../../document/document-size';
 
 /**
  * Turns submissions into the ARGV of apply-6 and the scripts' replies into
@@ -61,6 +62,7 @@ export function decodeApply(
   doc: string,
   batch: readonly OpSubmission[],
   reply: unknown,
+  maxDocBytes: number,
 ): ApplyOutcome[] {
   const items = asArray('apply-6', reply, 'the reply');
   const epoch = asString('apply-6', items[0], 'the epoch');
@@ -76,6 +78,14 @@ export function decodeApply(
         return { kind: 'applied', ...who, epoch, seq: value, ops: sub.ops, ...ref };
       case 'duplicate':
         return { kind: 'duplicate', ...who, epoch, seq: value === 0 ? null : value, ...ref };
+      case 'too_large':
+        return {
+          kind: 'rejected',
+          ...who,
+          code: 'TOO_LARGE',
+          message: tooLargeMessage(value, maxDocBytes),
+          ...ref,
+        };
       case 'rejected': {
         const json = asString('apply-6', items[3 + 3 * i], 'the refused entity');
         const message = refusalMessage(sub.ops[value], value, json);
