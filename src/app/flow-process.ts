@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FlowConfig } from '../config';
 import { TokenVerifier } from '../auth/token-verifier';
-import { GatewayServer } from '../gateway/gateway-server';
+import { GatewayServer, hardBackpressureBytes } from '../gateway/gateway-server';
 import { createLogger, type Logger } from '../observability/logger';
 import { Metrics } from '../observability/metrics';
 import { orderingBacklog } from '../observability/ordering-backlog';
@@ -228,6 +228,7 @@ export async function startFlow(
           metrics,
           log,
           role,
+          maxJoinedBytes: hardBackpressureBytes(limits.maxBackpressureBytes),
         })),
     );
     const port = await server.listen(config.host, config.port, !multiProcessSafe(config));

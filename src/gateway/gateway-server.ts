@@ -26,6 +26,11 @@ const HARD_PAYLOAD_FLOOR = 1024 * 1024;
 const HARD_BACKPRESSURE_FACTOR = 4;
 const HARD_BACKPRESSURE_SLACK = 1024 * 1024;
 const BACKPRESSURE_SWEEP_MS = 100;
+
+/** The most uWS queues for one socket before dropping it: also the largest frame it can send. */
+export function hardBackpressureBytes(maxBackpressureBytes: number): number {
+  return maxBackpressureBytes * HARD_BACKPRESSURE_FACTOR + HARD_BACKPRESSURE_SLACK;
+}
 /** uSockets' LIBUS_LISTEN_EXCLUSIVE_PORT: no SO_REUSEPORT (loadUws checks the native addon has it). */
 const EXCLUSIVE_PORT = 1;
 
@@ -88,8 +93,7 @@ export class GatewayServer {
 
     app.ws<SocketData>('/ws', {
       maxPayloadLength: Math.max(options.maxPayloadBytes * HARD_PAYLOAD_FACTOR, HARD_PAYLOAD_FLOOR),
-      maxBackpressure:
-        options.maxBackpressureBytes * HARD_BACKPRESSURE_FACTOR + HARD_BACKPRESSURE_SLACK,
+      maxBackpressure: hardBackpressureBytes(options.maxBackpressureBytes),
       closeOnBackpressureLimit: 1,
       idleTimeout: options.idleTimeoutSeconds,
       sendPingsAutomatically: true,

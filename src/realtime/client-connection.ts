@@ -176,7 +176,7 @@ export class ClientConnection {
         message.since !== undefined && message.epoch !== undefined
           ? { seq: message.since, epoch: message.epoch }
           : undefined;
-      const catchUp = await collaboration.open(doc, resume);
+      const catchUp = await feed.open(resume);
       if (message.presence) await this.hub.presence.publish(member, message.presence);
       const presence = await collaboration.listPresence(doc);
       if (member.phase === 'gone') {
@@ -190,7 +190,10 @@ export class ClientConnection {
         });
         return;
       }
-      feed.admit(member, catchUp, presence, ref);
+      if (!feed.admit(member, catchUp, presence, ref)) {
+        if (this.members.get(doc) === member) this.leave(doc, false);
+        return;
+      }
       const held = member.held;
       member.held = [];
       for (const op of held) this.submit(member, op);

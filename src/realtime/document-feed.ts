@@ -4,7 +4,9 @@ import type {
   CatchUp,
   CollaborationService,
   PresenceRecord,
+  ResumePoint,
 } from '../services/collaboration/collaboration-service';
+import { tooLargeToJoin } from './join-refusals';
 import type {
   DocumentBroadcast,
   WebSocketManager,
@@ -27,6 +29,12 @@ export interface FeedDeps {
   broadcaster: Broadcaster;
   metrics: Metrics;
   log: Logger;
+  /**
+   * The largest `joined` this gateway can send in one frame (above it the
+   * transport would drop the connection without a word); a larger one is
+   * answered TOO_LARGE instead.
+   */
+  maxJoinedBytes?: number;
 }
 
 /** Events kept in memory to bring a new member up to date without a Redis round trip. */
@@ -54,6 +62,8 @@ export class DocumentFeed implements SequencerSink {
   /** Clients present through other gateways, with their gateway: for when one dies. */
   private readonly remotePresence = new Map<string, string>();
   readonly subscribed: Promise<void>;
+  /** The snapshot open in flight or last made, shared by joins until the feed's seq moves. */
+  private sharedOpen: { seq: number; promise: Promise<CatchUp> } | null = null;
 
   constructor(
     readonly doc: string,
@@ -95,6 +105,23 @@ export class DocumentFeed implements SequencerSink {
       return;
     }
     for (const outcome of message.outcomes) this.sequencer.accept(outcome);
+  }
+
+  /**
+   * What a join needs from the collaboration service. Snapshot joins at one
+   * seq share one snapshot, so that many joiners of a large document cost one
+   * read of it, not one each.
+   */
+  open(resume?: ResumePoint): Promise<CatchUp> {
+    if (resume) return this.deps.collaboration.open(this.doc, resume);
+    const shared = this.sharedOpen;
+    if (shared && shared.seq === this.seq) return shared.promise;
+    const promise = this.deps.collaboration.open(this.doc);
+    this.sharedOpen = { seq: this.seq, promise };
+    promise.catch(() => {
+      if (this.sharedOpen?.promise === promise) this.sharedOpen = null;
+    });
+    return promise;
   }
 
   refresh(): Promise<void> {
@@ -187,13 +214,13 @@ export class DocumentFeed implements SequencerSink {
     );
     this.sequencer.restart(snapshot.epoch, snapshot.seq);
     this.recent = [];
+    this.sharedOpen = null;
     const presence = await this.deps.collaboration.listPresence(this.doc);
     for (const member of this.members) {
       if (member.phase === 'joining' || member.phase === 'gone') continue;
       if (member.phase === 'live') member.socket.unsubscribe(this.topic);
       member.phase = 'syncing';
-      this.sendJoined(member, catchUp, presence);
-      void this.sync(member);
+      if (this.sendJoined(member, catchUp, presence)) void this.sync(member);
     }
   }
 
@@ -230,7 +257,7 @@ export class DocumentFeed implements SequencerSink {
    * Answers a join with what the collaboration service returned, then brings
    * the member onto the live stream.
    */
-  admit(member: Member, catchUp: CatchUp, presence: PresenceRecord[], ref?: string): void {
+  admit(member: Member, catchUp: CatchUp, presence: PresenceRecord[], ref?: string): boolean {
     for (const record of presence) {
       if (record.node !== this.deps.nodeId) this.remotePresence.set(record.client, record.node);
     }
@@ -239,10 +266,11 @@ export class DocumentFeed implements SequencerSink {
     if (this.sequencer.epoch === null) this.sequencer.start(epoch, seq);
     // The session expired and was recreated between two reads.
     else if (epoch !== this.sequencer.epoch) void this.reset('epoch changed');
-    if (member.phase === 'gone') return;
+    if (member.phase === 'gone') return false;
+    if (!this.sendJoined(member, catchUp, presence, ref)) return false;
     member.phase = 'syncing';
-    this.sendJoined(member, catchUp, presence, ref);
     void this.sync(member);
+    return true;
   }
 
   private sendJoined(
@@ -250,11 +278,23 @@ export class DocumentFeed implements SequencerSink {
     catchUp: CatchUp,
     presence: PresenceRecord[],
     ref?: string,
-  ): void {
+  ): boolean {
     const { text, seq } = joinedText(this.doc, catchUp, presence, member.client, ref);
+    const limit = this.deps.maxJoinedBytes;
+    // A UTF-8 byte is at most 3 per UTF-16 unit: most texts need no count.
+    if (limit !== undefined && text.length * 3 > limit) {
+      const bytes = Buffer.byteLength(text);
+      if (bytes > limit) {
+        this.deps.log.warn({ doc: this.doc, bytes, limit }, 'document too large to send');
+        this.deps.metrics.errors.inc({ code: 'TOO_LARGE' });
+        member.socket.send(errorText(tooLargeToJoin(this.doc, bytes, limit, ref)));
+        return false;
+      }
+    }
     this.deps.metrics.messagesOut.inc();
     member.seq = seq;
     member.socket.send(text);
+    return true;
   }
 
   /** Sends a syncing member the events between its seq and the feed's, then makes it live. */
@@ -283,7 +323,7 @@ export class DocumentFeed implements SequencerSink {
         const catchUp = await this.deps.collaboration.open(this.doc);
         const presence = await this.deps.collaboration.listPresence(this.doc);
         if (member.phase !== 'syncing') return;
-        this.sendJoined(member, catchUp, presence);
+        if (!this.sendJoined(member, catchUp, presence)) return;
         continue;
       }
       for (const event of events) {

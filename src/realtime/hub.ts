@@ -25,6 +25,8 @@ export interface HubDeps {
   log: Logger;
   /** The process role, reported in the cluster registry. */
   role: string;
+  /** The largest `joined` frame the transport can send (see DocumentFeed). */
+  maxJoinedBytes?: number;
 }
 
 /** A feed with no members stays subscribed this long, so quick re-joins stay cheap. */
