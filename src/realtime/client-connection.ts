@@ -18,6 +18,7 @@ import type { GatewayHub } from './hub';
 import { InflightOps } from './inflight-ops';
 import type { Member } from './member';
 import { TokenBucket } from './rate-limiter';
+import { membershipBucket, membershipRefusal } from './join-limiter';
 
 /** A join waits this long for the document's subscription before answering UNAVAILABLE. */
 const SUBSCRIBE_DEADLINE_MS = 5000;
@@ -54,6 +55,8 @@ export class ClientConnection {
   private readonly members = new Map<string, Member>();
   private readonly messageBucket: TokenBucket;
   private readonly presenceBucket: TokenBucket;
+  /** Joins and leaves: each join may read a whole document, so they cost more than a message. */
+  private readonly membershipBucket: TokenBucket;
 
   constructor(
     private readonly hub: GatewayHub,
@@ -63,6 +66,7 @@ export class ClientConnection {
     const { limits } = hub.deps.config;
     this.messageBucket = new TokenBucket(limits.messagesPerSecond, limits.messageBurst);
     this.presenceBucket = new TokenBucket(limits.presencePerSecond, limits.presencePerSecond);
+    this.membershipBucket = membershipBucket(limits);
   }
 
   get client(): string {
@@ -108,6 +112,10 @@ export class ClientConnection {
     }
     const message = parsed.message;
     this.hub.deps.metrics.messagesIn.inc({ type: message.type });
+    if ((message.type === 'join' || message.type === 'leave') && !this.membershipBucket.take()) {
+      this.reply(membershipRefusal(message, this.hub.deps.config.limits));
+      return;
+    }
     switch (message.type) {
       case 'ping':
         this.send(encode({ type: 'pong', ...refOf(message.ref) }));
@@ -177,7 +185,10 @@ export class ClientConnection {
           ? { seq: message.since, epoch: message.epoch }
           : undefined;
       const catchUp = await feed.open(resume);
-      if (message.presence) await this.hub.presence.publish(member, message.presence);
+      // Presence carried by a join costs what a presence message costs; without
+      // budget the join goes on and the presence is dropped (it is best effort).
+      if (message.presence && this.presenceBucket.take())
+        await this.hub.presence.publish(member, message.presence);
       const presence = await collaboration.listPresence(doc);
       if (member.phase === 'gone') {
         // A later join or a leave of the same document came first; the
