@@ -58,7 +58,25 @@ export function loadConfig(env: NodeJS.ProcessEnv = withEnvFile(process.env)): F
       }),
     );
   }
-  return deepFreeze(config.getProperties());
+  const properties = config.getProperties();
+  const leak = debugLeakProblem(properties.debug, properties.redis.password);
+  if (leak) throw new ConfigError([leak]);
+  return deepFreeze(properties);
+}
+
+/**
+ * ioredis writes its own debug lines (through the `debug` package, which reads
+ * DEBUG itself) when DEBUG enables its namespace, and those show the AUTH
+ * command with the password. With a password set, that is refused at start.
+ */
+function debugLeakProblem(debug: string, password: string): string | undefined {
+  if (password === '') return undefined;
+  const leaks = debug
+    .split(/[\s,]+/)
+    .some((ns) => ns === '*' || ns === 'ioredis' || (ns.startsWith('ioredis') && ns.endsWith('*')));
+  return leaks
+    ? `DEBUG: "${debug}" turns on ioredis's own debug output, which prints REDIS_PASSWORD; use DEBUG=redis:* to trace Redis commands (names and keys, never values)`
+    : undefined;
 }
 
 /**
@@ -109,5 +127,5 @@ export function describeConfig(config: FlowConfig): ConfigEntry[] {
 }
 
 export function redisDebugEnabled(config: FlowConfig): boolean {
-  return config.debug.split(/[\s,]+/).some((ns) => ns === 'redis:*' || ns === '*');
+  return config.debug.split(/[\s,]+/).some((ns) => ns === 'redis:*');
 }
