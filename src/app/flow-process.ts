@@ -14,6 +14,7 @@ import { OrderingKeys } from '../services/event-ordering/ordering-keys';
 import { OrderingWorker } from '../services/event-ordering/ordering-worker';
 import { createWebSocketManager } from '../services/websocket-manager';
 import { createClientIdRegistry } from '../services/client-ids';
+import { MemoryClientIdRegistry } from '../services/client-ids/client-ids.memory';
 import { ClientIdGuard } from '../realtime/client-id-guard';
 import { buildGatewayContext } from './gateway-context';
 import { RedisResources } from './redis-resources';
@@ -184,6 +185,7 @@ export async function startFlow(
       createClientIdRegistry(config, log, redis),
       config.nodeId,
       log,
+      new MemoryClientIdRegistry({ retentionSeconds: config.redis.sessionTtlSeconds }),
     );
     closers.push(() => clientIds.close());
     // Not awaited: with Redis down at start the process still comes up; the

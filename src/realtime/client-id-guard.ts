@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { CloseCodes, ProtocolError } from '../protocol';
+import { CloseCodes, ProtocolError, UnavailableError } from '../protocol';
+import { MemoryClientIdRegistry } from '../services/client-ids/client-ids.memory';
 import type { ClientIdClaim, ClientIdRegistry } from '../services/client-ids/client-id-registry';
 
 /** The reason of the close, as PROTOCOL.md section 1 words it. */
@@ -42,21 +43,35 @@ export class ClientIdGuard {
     private readonly registry: ClientIdRegistry,
     private readonly node: string,
     private readonly log: Logger,
+    /** Used while the registry is unavailable (give it the registry's retention). */
+    private readonly fallback: ClientIdRegistry = new MemoryClientIdRegistry({
+      retentionSeconds: 0,
+    }),
   ) {
     this.ticker = setInterval(() => this.refresh(), CLIENT_ID_REFRESH_MS);
     this.ticker.unref();
   }
 
-  start(): Promise<void> {
-    return this.registry.listen(this.node, (client, connection) =>
-      this.takenOver(client, connection),
-    );
+  async start(): Promise<void> {
+    const listener = (client: string, connection: string) => this.takenOver(client, connection);
+    await this.fallback.listen(this.node, listener);
+    await this.registry.listen(this.node, listener);
   }
 
   /** Claims `client` for a new connection of `user`; throws ClientIdOwnedError when it is another's. */
   async claim(client: string, user: string | null): Promise<ClientIdClaim> {
     const claim: ClientIdClaim = { client, user, node: this.node, connection: randomUUID() };
-    const outcome = await this.registry.claim(claim);
+    let outcome;
+    try {
+      outcome = await this.registry.claim(claim);
+    } catch (err) {
+      if (!(err instanceof UnavailableError)) throw err;
+      // The shared registry is down (so are the other Redis services, whose
+      // requests answer UNAVAILABLE): this gateway still keeps its own
+      // connections to one per client id and one user per client id.
+      this.log.warn({ client, err: err.message }, 'client id claimed on this gateway only');
+      outcome = await this.fallback.claim(claim);
+    }
     if (outcome.kind === 'refused') throw new ClientIdOwnedError(client);
     return claim;
   }
@@ -74,6 +89,7 @@ export class ClientIdGuard {
   /** The connection closed, or its upgrade was abandoned. */
   release(claim: ClientIdClaim): void {
     this.holders.delete(claim.connection);
+    void this.fallback.release(claim);
     this.registry
       .release(claim)
       .catch((err: unknown) =>
@@ -104,6 +120,7 @@ export class ClientIdGuard {
 
   async close(): Promise<void> {
     clearInterval(this.ticker);
+    await this.fallback.close();
     await this.registry.close();
   }
 }
