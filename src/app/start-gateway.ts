@@ -2,12 +2,15 @@ import type { Logger } from 'pino';
 import { TokenVerifier } from '../auth/token-verifier';
 import type { FlowConfig } from '../config';
 import { multiProcessSafe, type Role } from '../config/topology';
-import { GatewayServer } from '../gateway/gateway-server';
+import { GatewayServer, hardBackpressureBytes } from '../gateway/gateway-server';
 import { buildGatewayContext } from '../gateway/http-context';
 import { orderingBacklog } from '../gateway/ordering-backlog';
 import type { Metrics } from '../observability/metrics';
+import { ClientIdGuard } from '../realtime/client-id-guard';
 import { GatewayHub } from '../realtime/hub';
 import { OrderingKeys } from '../redis/ordering-keys';
+import { createClientIdRegistry } from '../services/client-ids';
+import { MemoryClientIdRegistry } from '../services/client-ids/client-ids.memory';
 import { createEventOrderingService } from '../services/event-ordering';
 import type { CloseSteps } from './close-steps';
 import { serveMetrics } from './metrics-endpoint';
@@ -41,7 +44,19 @@ export async function startGateway(start: GatewayStart): Promise<number> {
   );
 
   let hub: GatewayHub | undefined;
-  const verifier = new TokenVerifier(config.auth.jwtSecret);
+  const verifier = new TokenVerifier(config.auth.jwtSecret, config.auth.jwtSecretPrevious);
+  const clientIds = new ClientIdGuard(
+    createClientIdRegistry(config, log, redis),
+    config.nodeId,
+    log,
+    new MemoryClientIdRegistry({ retentionSeconds: config.redis.sessionTtlSeconds }),
+  );
+  steps.add(() => clientIds.close());
+  // Not awaited: with Redis down at start the process still comes up; the
+  // subscriber subscribes once Redis is back.
+  clientIds
+    .start()
+    .catch((err: unknown) => log.warn({ err }, 'client id takeover channel not subscribed'));
   const context = buildGatewayContext({
     config,
     role,
@@ -64,6 +79,8 @@ export async function startGateway(start: GatewayStart): Promise<number> {
       maxBackpressureBytes: limits.maxBackpressureBytes,
       idleTimeoutSeconds: limits.idleTimeoutSeconds,
       authenticate: (token) => verifier.verify(token),
+      claimClient: (client, user) => clientIds.claim(client, user),
+      releaseClient: (claim) => clientIds.release(claim),
     },
     context,
     (broadcaster) => {
@@ -73,9 +90,11 @@ export async function startGateway(start: GatewayStart): Promise<number> {
         ordering,
         websockets,
         broadcaster,
+        clientIds,
         metrics,
         log,
         role,
+        maxJoinedBytes: hardBackpressureBytes(limits.maxBackpressureBytes),
       });
       start.hubReady(hub);
       return hub;

@@ -3,6 +3,7 @@ import type { ClientMessage, ServerMessage, WelcomeMessage } from '../protocol/m
 import { PROTOCOL_VERSION } from '../protocol/messages';
 import { Backoff, type BackoffOptions } from './backoff';
 import { ClientErrorCodes, FlowError } from './errors';
+import { ExpiredTokenError, nextToken } from './token-expiry';
 import {
   openTransport,
   UPGRADE_UNAUTHORIZED,
@@ -125,6 +126,11 @@ export class Connection {
       url = await this.buildUrl();
     } catch (err) {
       if (generation !== this.socketGeneration || this.current === ConnectionState.Closed) return;
+      if (err instanceof ExpiredTokenError) {
+        this.handlers.error(new FlowError('UNAUTHORIZED', err.message));
+        this.setState(ConnectionState.Closed, CloseCodes.TOKEN_EXPIRED, 'token expired');
+        return;
+      }
       const message = err instanceof Error ? err.message : String(err);
       this.handlers.error(new FlowError('UNAUTHORIZED', `the token source failed: ${message}`));
       this.lost(4001, 'no token');
@@ -147,8 +153,7 @@ export class Connection {
   private async buildUrl(): Promise<string> {
     const url = new URL(this.options.url.href);
     url.searchParams.set('client', this.options.clientId());
-    const source = this.options.token;
-    const token = typeof source === 'function' ? await source() : source;
+    const token = await nextToken(this.options.token, Date.now);
     if (token !== undefined && token !== '') url.searchParams.set('token', token);
     return url.href;
   }
@@ -199,6 +204,16 @@ export class Connection {
         this.setState(ConnectionState.Closed, code, reason);
         return;
       }
+    }
+    if (code === CloseCodes.CLIENT_ID_TAKEN_OVER) {
+      this.handlers.error(
+        new FlowError(
+          ClientErrorCodes.CLIENT_ID_IN_USE,
+          `the client id is in use (${reason}); not reconnecting: give each client its own id`,
+        ),
+      );
+      this.setState(ConnectionState.Closed, code, reason);
+      return;
     }
     if (isFinal(code)) {
       this.handlers.error(

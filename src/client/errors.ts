@@ -11,6 +11,11 @@ export const ClientErrorCodes = {
   DISCONNECTED: 'DISCONNECTED',
   /** The server did not answer a keepalive or a ping in time. */
   TIMEOUT: 'TIMEOUT',
+  /**
+   * The client id is taken: a newer connection with it took over (close 4409),
+   * or it belongs to another user (upgrade refused with HTTP 409). Final.
+   */
+  CLIENT_ID_IN_USE: 'CLIENT_ID_IN_USE',
 } as const;
 
 export type ClientErrorCode = (typeof ClientErrorCodes)[keyof typeof ClientErrorCodes];

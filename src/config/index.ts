@@ -75,7 +75,24 @@ export function loadConfig(env: NodeJS.ProcessEnv = withEnvFile(process.env)): F
       'REDIS_TLS_CERT_FILE and REDIS_TLS_KEY_FILE: a client certificate needs its key; set both, or neither',
     ]);
   }
+  const leak = debugLeakProblem(properties.debug, properties.redis.password);
+  if (leak) throw new ConfigError([leak]);
   return deepFreeze(properties);
+}
+
+/**
+ * ioredis writes its own debug lines (through the `debug` package, which reads
+ * DEBUG itself) when DEBUG enables its namespace, and those show the AUTH
+ * command with the password. With a password set, that is refused at start.
+ */
+function debugLeakProblem(debug: string, password: string): string | undefined {
+  if (password === '') return undefined;
+  const leaks = debug
+    .split(/[\s,]+/)
+    .some((ns) => ns === '*' || ns === 'ioredis' || (ns.startsWith('ioredis') && ns.endsWith('*')));
+  return leaks
+    ? `DEBUG: "${debug}" turns on ioredis's own debug output, which prints REDIS_PASSWORD; use DEBUG=redis:* to trace Redis commands (names and keys, never values)`
+    : undefined;
 }
 
 /**
@@ -137,5 +154,5 @@ function maskUrlPassword(value: string): string {
 }
 
 export function redisDebugEnabled(config: FlowConfig): boolean {
-  return config.debug.split(/[\s,]+/).some((ns) => ns === 'redis:*' || ns === '*');
+  return config.debug.split(/[\s,]+/).some((ns) => ns === 'redis:*');
 }

@@ -13,6 +13,7 @@ const STATUS_TEXT: Record<number, string> = {
   403: '403 Forbidden',
   404: '404 Not Found',
   426: '426 Upgrade Required',
+  405: '405 Method Not Allowed',
   500: '500 Internal Server Error',
   503: '503 Service Unavailable',
 };
@@ -34,6 +35,11 @@ function route(handler: (input: RequestInput) => Promise<Answer>, log: GatewayCo
       authorization: req.getHeader('authorization'),
       param: req.getParameter(0) ?? '',
     };
+    const head = req.getMethod() === 'head';
+    // Bodies are never read: a request that announces one is answered, then its connection closed.
+    const hasBody =
+      req.getHeader('content-length') !== '' || req.getHeader('transfer-encoding') !== '';
+    const close = hasBody || handler === methodNotAllowed;
     handler(input)
       .catch((err: unknown): Answer => {
         // A backend outage is the client's "retry later", as on the WebSocket.
@@ -53,44 +59,79 @@ function route(handler: (input: RequestInput) => Promise<Answer>, log: GatewayCo
         res.cork(() => {
           res.writeStatus(STATUS_TEXT[answer.status] ?? `${answer.status}`);
           res.writeHeader('content-type', answer.contentType ?? 'application/json');
-          res.end(typeof answer.body === 'string' ? answer.body : JSON.stringify(answer.body));
+          if (answer.status === 405) res.writeHeader('allow', 'GET, HEAD');
+          const body = typeof answer.body === 'string' ? answer.body : JSON.stringify(answer.body);
+          // A HEAD answer closes its connection: a keep-alive client's next request on it went unanswered.
+          if (head) res.endWithoutBody(Buffer.byteLength(body), true);
+          else res.end(body, close);
         });
       });
   };
 }
 
+/** Every route answers GET and HEAD; any other method gets this. */
+async function methodNotAllowed(input: RequestInput): Promise<Answer> {
+  return {
+    status: 405,
+    body: {
+      error: 'METHOD_NOT_ALLOWED',
+      message: `${input.url} answers GET and HEAD only`,
+    },
+  };
+}
+
+/** Registers `handler` for GET and HEAD of `pattern`, and 405 for every other method. */
+function serve(
+  app: TemplatedApp,
+  pattern: string,
+  handler: (input: RequestInput) => Promise<Answer>,
+  log: GatewayContext['log'],
+): void {
+  app.get(pattern, route(handler, log));
+  app.head(pattern, route(handler, log));
+  app.any(pattern, route(methodNotAllowed, log));
+}
+
+/** The document id of a /docs path segment; null when its percent-encoding is broken. */
+function decodedDoc(param: string): string | null {
+  try {
+    return decodeURIComponent(param);
+  } catch {
+    return null;
+  }
+}
+
 export function registerHttpRoutes(app: TemplatedApp, context: GatewayContext): void {
   const { log } = context;
-  app.get(
+  serve(
+    app,
     '/health',
-    route(async () => {
+    async () => {
       const report = await context.health();
       return { status: report.status === 'ok' ? 200 : 503, body: report };
-    }, log),
+    },
+    log,
   );
 
-  app.get(
-    '/ws/stats',
-    route(async () => ({ status: 200, body: await context.stats() }), log),
-  );
+  serve(app, '/ws/stats', async () => ({ status: 200, body: await context.stats() }), log);
 
-  app.get(
+  serve(
+    app,
     '/metrics',
-    route(
-      async () => ({
-        status: 200,
-        body: await context.metrics.registry.metrics(),
-        contentType: context.metrics.registry.contentType,
-      }),
-      log,
-    ),
+    async () => ({
+      status: 200,
+      body: await context.metrics.registry.metrics(),
+      contentType: context.metrics.registry.contentType,
+    }),
+    log,
   );
 
-  app.get(
+  serve(
+    app,
     '/docs/:doc',
-    route(async (input) => {
-      const doc = decodeURIComponent(input.param);
-      if (!DOC_ID_PATTERN.test(doc)) {
+    async (input) => {
+      const doc = decodedDoc(input.param);
+      if (doc === null || !DOC_ID_PATTERN.test(doc)) {
         return {
           status: 400,
           body: {
@@ -108,7 +149,8 @@ export function registerHttpRoutes(app: TemplatedApp, context: GatewayContext): 
           body: { error: 'NOT_FOUND', message: `document "${doc}" has no session` },
         };
       return { status: 200, body: snapshot };
-    }, log),
+    },
+    log,
   );
 
   if (context.serveDemo) registerDemoRoutes(app, log);

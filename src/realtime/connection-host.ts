@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { FlowConfig } from '../config';
 import type { Metrics } from '../observability/metrics';
+import type { ClientIdClaim } from '../services/client-ids/client-id-registry';
 import type { CollaborationService } from '../services/collaboration/collaboration-service';
 import type { EventOrderingService } from '../services/event-ordering/event-ordering-service';
 import type { DocumentFeed } from './document-feed';
@@ -12,12 +13,20 @@ export interface ConnectionIdentity {
   /** The token's `sub`; null when authentication is off. */
   user: string | null;
   grants: Grants;
+  /** This connection's hold on its client id (see ClientIdGuard). */
+  claim?: ClientIdClaim;
+  /** When the token stops (ms since the epoch); null or absent when auth is off. */
+  expiresAt?: number | null;
 }
 
 /** The limits one connection enforces on its own requests. */
 export type ConnectionLimits = Pick<
   FlowConfig['limits'],
-  'messagesPerSecond' | 'messageBurst' | 'presencePerSecond' | 'docsPerConnection'
+  | 'messagesPerSecond'
+  | 'messageBurst'
+  | 'presencePerSecond'
+  | 'docsPerConnection'
+  | 'joinsPerSecond'
 >;
 
 /**

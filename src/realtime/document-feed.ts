@@ -1,7 +1,8 @@
-import type { CatchUp, PresenceRecord } from '../document/catch-up';
+import type { CatchUp, PresenceRecord, ResumePoint } from '../document/catch-up';
 import type { DocumentBroadcast } from '../protocol/cluster-messages';
 import { documentTopic } from './client-socket';
 import type { FeedDeps } from './feed-deps';
+import { tooLargeToJoin } from './join-refusals';
 import type { Member } from './member';
 import { ackText, errorText, eventText, joinedText, presenceText } from './wire';
 import {
@@ -37,6 +38,8 @@ export class DocumentFeed implements SequencerSink {
   /** Clients present through other gateways, with their gateway: for when one dies. */
   private readonly remotePresence = new Map<string, string>();
   readonly subscribed: Promise<void>;
+  /** The snapshot open in flight or last made, shared by joins until the feed's seq moves. */
+  private sharedOpen: { seq: number; promise: Promise<CatchUp> } | null = null;
 
   constructor(
     readonly doc: string,
@@ -78,6 +81,23 @@ export class DocumentFeed implements SequencerSink {
       return;
     }
     for (const outcome of message.outcomes) this.sequencer.accept(outcome);
+  }
+
+  /**
+   * What a join needs from the collaboration service. Snapshot joins at one
+   * seq share one snapshot, so that many joiners of a large document cost one
+   * read of it, not one each.
+   */
+  open(resume?: ResumePoint): Promise<CatchUp> {
+    if (resume) return this.deps.collaboration.open(this.doc, resume);
+    const shared = this.sharedOpen;
+    if (shared && shared.seq === this.seq) return shared.promise;
+    const promise = this.deps.collaboration.open(this.doc);
+    this.sharedOpen = { seq: this.seq, promise };
+    promise.catch(() => {
+      if (this.sharedOpen?.promise === promise) this.sharedOpen = null;
+    });
+    return promise;
   }
 
   refresh(): Promise<void> {
@@ -170,13 +190,13 @@ export class DocumentFeed implements SequencerSink {
     );
     this.sequencer.restart(snapshot.epoch, snapshot.seq);
     this.recent = [];
+    this.sharedOpen = null;
     const presence = await this.deps.collaboration.listPresence(this.doc);
     for (const member of this.members) {
       if (member.phase === 'joining' || member.phase === 'gone') continue;
       if (member.phase === 'live') member.socket.unsubscribe(this.topic);
       member.phase = 'syncing';
-      this.sendJoined(member, catchUp, presence);
-      void this.sync(member);
+      if (this.sendJoined(member, catchUp, presence)) void this.sync(member);
     }
   }
 
@@ -213,7 +233,7 @@ export class DocumentFeed implements SequencerSink {
    * Answers a join with what the collaboration service returned, then brings
    * the member onto the live stream.
    */
-  admit(member: Member, catchUp: CatchUp, presence: PresenceRecord[], ref?: string): void {
+  admit(member: Member, catchUp: CatchUp, presence: PresenceRecord[], ref?: string): boolean {
     for (const record of presence) {
       if (record.node !== this.deps.nodeId) this.remotePresence.set(record.client, record.node);
     }
@@ -222,10 +242,11 @@ export class DocumentFeed implements SequencerSink {
     if (this.sequencer.epoch === null) this.sequencer.start(epoch, seq);
     // The session expired and was recreated between two reads.
     else if (epoch !== this.sequencer.epoch) void this.reset('epoch changed');
-    if (member.phase === 'gone') return;
+    if (member.phase === 'gone') return false;
+    if (!this.sendJoined(member, catchUp, presence, ref)) return false;
     member.phase = 'syncing';
-    this.sendJoined(member, catchUp, presence, ref);
     void this.sync(member);
+    return true;
   }
 
   private sendJoined(
@@ -233,11 +254,23 @@ export class DocumentFeed implements SequencerSink {
     catchUp: CatchUp,
     presence: PresenceRecord[],
     ref?: string,
-  ): void {
+  ): boolean {
     const { text, seq } = joinedText(this.doc, catchUp, presence, member.client, ref);
+    const limit = this.deps.maxJoinedBytes;
+    // A UTF-8 byte is at most 3 per UTF-16 unit: most texts need no count.
+    if (limit !== undefined && text.length * 3 > limit) {
+      const bytes = Buffer.byteLength(text);
+      if (bytes > limit) {
+        this.deps.log.warn({ doc: this.doc, bytes, limit }, 'document too large to send');
+        this.deps.metrics.errors.inc({ code: 'TOO_LARGE' });
+        member.socket.send(errorText(tooLargeToJoin(this.doc, bytes, limit, ref)));
+        return false;
+      }
+    }
     this.deps.metrics.messagesOut.inc();
     member.seq = seq;
     member.socket.send(text);
+    return true;
   }
 
   /** Sends a syncing member the events between its seq and the feed's, then makes it live. */
@@ -266,7 +299,7 @@ export class DocumentFeed implements SequencerSink {
         const catchUp = await this.deps.collaboration.open(this.doc);
         const presence = await this.deps.collaboration.listPresence(this.doc);
         if (member.phase !== 'syncing') return;
-        this.sendJoined(member, catchUp, presence);
+        if (!this.sendJoined(member, catchUp, presence)) return;
         continue;
       }
       for (const event of events) {

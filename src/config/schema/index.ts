@@ -98,6 +98,13 @@ export const schema = {
       env: 'AUTH_JWT_SECRET',
       sensitive: true,
     },
+    jwtSecretPrevious: {
+      doc: 'The HS256 secret being rotated out: tokens signed with it are still accepted (until they expire). Set it to the old AUTH_JWT_SECRET during a rotation, then remove it.',
+      format: String,
+      default: '',
+      env: 'AUTH_JWT_SECRET_PREVIOUS',
+      sensitive: true,
+    },
   },
   limits: limitsSchema,
   history: {

@@ -1,5 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { applyMessage } from '../../document/apply-ops';
+import { commitStaged, stageMessage } from '../../document/apply-ops';
+import {
+  DEFAULT_DOC_MAX_BYTES,
+  jsonBytesOf,
+  sizeDelta,
+  stateSize,
+  tooLargeMessage,
+} from '../../document/document-size';
 import type { DocState, EventRecord } from '../../protocol';
 import type { CollaborationService } from './collaboration-service';
 import type { ApplyOutcome, OpSubmission } from '../../document/op-submission';
@@ -20,6 +27,8 @@ interface DocumentSession {
   lastApplied: Map<string, { cseq: number; seq: number }>;
   presence: Map<string, PresenceRecord>;
   touchedAt: number;
+  /** The state's kept size (see document-size.ts); computed on first need. */
+  size?: number;
 }
 
 /** A document's last state elsewhere (Redis), to start an in-memory session from. */
@@ -38,6 +47,8 @@ export interface MemoryCollaborationOptions {
   /** Told when seeding a document failed and it started empty instead. */
   onSeedError?: (doc: string, err: unknown) => void;
   historyLength: number;
+  /** A document's state may be at most this many bytes as JSON (DOC_MAX_BYTES). @default 4 MiB */
+  maxDocBytes?: number;
   /** Seconds of inactivity after which a document is dropped; 0 keeps it forever. */
   sessionTtlSeconds: number;
   now?: () => number;
@@ -178,18 +189,20 @@ export class MemoryCollaborationService implements CollaborationService {
         ...ref,
       };
     }
-    const refusal = applyMessage(session.state, sub.ops);
-    if (refusal) {
+    const staged = stageMessage(session.state, sub.ops);
+    const who = { kind: 'rejected', doc, client: sub.client, cseq: sub.cseq, ...ref } as const;
+    if ('refusal' in staged) return { ...who, code: 'BAD_REQUEST', message: staged.refusal };
+    const size = (session.size ??= stateSize(session.state));
+    const delta = sizeDelta(session.state, staged.changes);
+    const max = this.options.maxDocBytes ?? DEFAULT_DOC_MAX_BYTES;
+    if (delta > 0 && jsonBytesOf(size + delta) > max)
       return {
-        kind: 'rejected',
-        doc,
-        client: sub.client,
-        cseq: sub.cseq,
-        code: 'BAD_REQUEST',
-        message: refusal,
-        ...ref,
+        ...who,
+        code: 'TOO_LARGE',
+        message: tooLargeMessage(jsonBytesOf(size + delta), max),
       };
-    }
+    commitStaged(session.state, staged.changes);
+    session.size = size + delta;
     const seq = ++session.seq;
     session.lastApplied.set(sub.client, { cseq: sub.cseq, seq });
     session.history.push({ seq, client: sub.client, cseq: sub.cseq, ops: sub.ops });

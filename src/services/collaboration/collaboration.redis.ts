@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { FlowConfig } from '../../config';
 import type { Logger } from 'pino';
 import { MAX_ENTITY_BYTES, MAX_ENTITY_DEPTH } from '../../protocol/limits';
+import { DEFAULT_DOC_MAX_BYTES } from '../../document/document-size';
 import type { EventRecord } from '../../protocol';
 import { createRedis, type RedisClient } from '../../redis/connection';
 import { ConnectionMessages } from '../../redis/connection-log';
@@ -47,6 +48,9 @@ export class RedisCollaborationService implements CollaborationService {
   readonly mode = 'redis' as const;
   private readonly redis: RedisClient;
   private readonly keys: RedisKeys;
+  private get maxDocBytes(): number {
+    return this.options.maxDocBytes ?? DEFAULT_DOC_MAX_BYTES;
+  }
   private readonly log: Logger;
   private readonly now: () => number;
   private readonly presenceTimeoutMs: number;
@@ -128,13 +132,14 @@ export class RedisCollaborationService implements CollaborationService {
       MAX_ENTITY_DEPTH,
       fence === undefined ? '' : String(fence.token),
       fence === undefined ? '' : fence.owner,
+      this.maxDocBytes,
       batch.length,
     ];
     for (const sub of batch) pushSubmission(args, sub);
     const reply = await this.call('applyBatch', doc, () =>
       Scripts.apply.run(this.redis, documentScriptKeys(keys), args),
     );
-    const outcomes = decodeApply(doc, batch, reply);
+    const outcomes = decodeApply(doc, batch, reply, this.maxDocBytes);
     await this.confirmReplicated(doc, keys.session);
     return outcomes;
   }

@@ -25,6 +25,7 @@ export function createCollaborationService(
       sessionTtlSeconds: config.redis.sessionTtlSeconds,
       waitReplicas: config.redis.waitReplicas,
       waitTimeoutMs: config.redis.waitTimeoutMs,
+      maxDocBytes: config.limits.docMaxBytes,
     });
   }
   log.warn(
@@ -46,6 +47,7 @@ export function createCollaborationService(
   }
   return new MemoryCollaborationService({
     historyLength: config.history.length,
+    maxDocBytes: config.limits.docMaxBytes,
     sessionTtlSeconds: config.redis.sessionTtlSeconds,
     seed,
     onSeedError: (doc, err) =>
