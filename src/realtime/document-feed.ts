@@ -10,6 +10,7 @@ import type {
   WebSocketManager,
 } from '../services/websocket-manager/websocket-manager';
 import { documentTopic, type Broadcaster } from './client-socket';
+import { FeedSubscription } from './feed-subscription';
 import type { Member } from './member';
 import { ackText, errorText, eventText, joinedText, presenceText } from './wire';
 import {
@@ -53,7 +54,7 @@ export class DocumentFeed implements SequencerSink {
   private recent: Applied[] = [];
   /** Clients present through other gateways, with their gateway: for when one dies. */
   private readonly remotePresence = new Map<string, string>();
-  readonly subscribed: Promise<void>;
+  private readonly subscription: FeedSubscription;
 
   constructor(
     readonly doc: string,
@@ -61,7 +62,15 @@ export class DocumentFeed implements SequencerSink {
   ) {
     this.topic = documentTopic(doc);
     this.sequencer = new OutcomeSequencer(doc, deps.collaboration, this, deps.metrics, deps.log);
-    this.subscribed = deps.websockets.subscribe(doc, (message) => this.onBroadcast(message));
+    this.subscription = new FeedSubscription(() =>
+      deps.websockets.subscribe(doc, (message) => this.onBroadcast(message)),
+    );
+    void this.subscription.ready().catch(() => undefined);
+  }
+
+  /** Resolves once the document's broadcasts reach this feed; a failure is retried by the next call. */
+  get subscribed(): Promise<void> {
+    return this.subscription.ready();
   }
 
   get seq(): number {
@@ -306,7 +315,7 @@ export class DocumentFeed implements SequencerSink {
   }
 
   async close(): Promise<void> {
-    await this.subscribed.catch(() => undefined);
+    await this.subscription.settled();
     await this.deps.websockets.unsubscribe(this.doc);
   }
 }

@@ -1,0 +1,162 @@
+import pino from 'pino';
+import { configFrom } from '../../src/config';
+import { Metrics } from '../../src/observability/metrics';
+import { UnavailableError, type ClientMessage, type ServerMessage } from '../../src/protocol';
+import type { ClientSocket } from '../../src/realtime/client-socket';
+import type { ClientConnection } from '../../src/realtime/client-connection';
+import { GatewayHub } from '../../src/realtime/hub';
+import type {
+  ApplyOutcome,
+  OpSubmission,
+} from '../../src/services/collaboration/collaboration-service';
+import { MemoryCollaborationService } from '../../src/services/collaboration/collaboration.memory';
+import { createDocumentProcessor } from '../../src/services/event-ordering/document-processor';
+import type { EventOrderingService } from '../../src/services/event-ordering/event-ordering-service';
+import { MemoryEventOrderingService } from '../../src/services/event-ordering/event-ordering.memory';
+import type { DocumentBroadcast } from '../../src/services/websocket-manager/websocket-manager';
+import { MemoryWebSocketManager } from '../../src/services/websocket-manager/websocket-manager.memory';
+import { waitFor } from '../support/scenarios';
+
+/** A socket that records every frame it was sent, topic fan-out included. */
+export class RecordingSocket implements ClientSocket {
+  readonly received: ServerMessage[] = [];
+  readonly topics = new Set<string>();
+  closed = false;
+  constructor(private readonly all: RecordingSocket[]) {
+    all.push(this);
+  }
+  send(text: string): void {
+    if (!this.closed) this.received.push(JSON.parse(text) as ServerMessage);
+  }
+  sendQueued(text: string): void {
+    this.send(text);
+  }
+  subscribe(topic: string): void {
+    this.topics.add(topic);
+  }
+  unsubscribe(topic: string): void {
+    this.topics.delete(topic);
+  }
+  publishToOthers(topic: string, text: string): void {
+    for (const socket of this.all)
+      if (socket !== this && socket.topics.has(topic)) socket.send(text);
+  }
+  end(): void {
+    this.closed = true;
+  }
+  checkBackpressure(): void {}
+}
+
+/**
+ * Fan-out in this process whose faults a test controls: a subscribe can be
+ * made to fail, and broadcasts can be dropped (pub/sub is at most once).
+ */
+export class FaultyWebSockets extends MemoryWebSocketManager {
+  failSubscribes = 0;
+  dropBroadcasts = false;
+  subscribeCalls = 0;
+
+  override async subscribe(
+    doc: string,
+    listener: (message: DocumentBroadcast) => void,
+  ): Promise<void> {
+    this.subscribeCalls++;
+    if (this.failSubscribes > 0) {
+      this.failSubscribes--;
+      throw new UnavailableError('pub/sub is not connected; retry the join');
+    }
+    return super.subscribe(doc, listener);
+  }
+
+  override async publish(message: DocumentBroadcast): Promise<void> {
+    if (!this.dropBroadcasts) return super.publish(message);
+  }
+}
+
+/** A collaboration service whose applies can be held back until a test lets them go. */
+export class GatedCollaboration extends MemoryCollaborationService {
+  private gate: Promise<void> | null = null;
+  private letGo: (() => void) | null = null;
+
+  hold(): void {
+    this.gate = new Promise((resolve) => (this.letGo = resolve));
+  }
+
+  release(): void {
+    this.letGo?.();
+    this.gate = null;
+  }
+
+  override async applyBatch(doc: string, batch: readonly OpSubmission[]): Promise<ApplyOutcome[]> {
+    if (this.gate) await this.gate;
+    return super.applyBatch(doc, batch);
+  }
+}
+
+/** One gateway hub on in-memory services, with clients that record what they receive. */
+export function startHub(vars: Record<string, string> = {}) {
+  const sockets: RecordingSocket[] = [];
+  const config = configFrom({ LOG_LEVEL: 'silent', ...vars });
+  const log = pino({ level: 'silent' });
+  const collaboration = new GatedCollaboration({ historyLength: 100, sessionTtlSeconds: 0 });
+  const websockets = new FaultyWebSockets();
+  const processor = createDocumentProcessor({ collaboration, websockets, log });
+  const ordering: EventOrderingService = new MemoryEventOrderingService(processor, 100, () => {});
+  const broadcaster = {
+    broadcast: (topic: string, text: string) => {
+      for (const socket of sockets) if (socket.topics.has(topic)) socket.send(text);
+    },
+  };
+  const hub = new GatewayHub({
+    config,
+    collaboration,
+    ordering,
+    websockets,
+    broadcaster,
+    metrics: new Metrics(false),
+    log,
+    role: 'gateway',
+  });
+
+  const connect = (client: string) => {
+    const socket = new RecordingSocket(sockets);
+    const connection: ClientConnection = hub.connect(socket, {
+      client,
+      user: null,
+      grants: null,
+    });
+    let refs = 0;
+    return {
+      socket,
+      connection,
+      send(message: ClientMessage): void {
+        connection.onText(JSON.stringify(message));
+      },
+      /** Sends with a fresh ref and waits for the reply that carries it. */
+      async request(message: ClientMessage, timeoutMs = 5000): Promise<ServerMessage> {
+        const ref = `r${++refs}`;
+        connection.onText(JSON.stringify({ ...message, ref }));
+        let reply: ServerMessage | undefined;
+        await waitFor(
+          () => (reply = socket.received.find((m) => 'ref' in m && m.ref === ref)) !== undefined,
+          timeoutMs,
+          `the reply to ${message.type}`,
+        );
+        return reply as ServerMessage;
+      },
+      answersFor(cseq: number): ServerMessage[] {
+        return socket.received.filter(
+          (m) => (m.type === 'ack' || m.type === 'error') && m.cseq === cseq,
+        );
+      },
+    };
+  };
+
+  return {
+    hub,
+    collaboration,
+    websockets,
+    connect,
+    close: () => hub.close(1001, 'test over'),
+  };
+}
