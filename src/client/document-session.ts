@@ -18,6 +18,7 @@ import type { DocumentEvents, DocumentLink, JoinOptions, SubmitResult } from './
 import { ClientErrorCodes, FlowError } from './errors';
 import { TypedEmitter } from './events';
 import { DocumentReplica } from './replica';
+import { StallWatch } from './stall-watch';
 import { SubmitWaiters } from './submit-waiters';
 
 type Phase = 'joining' | 'live' | 'rejoining' | 'left';
@@ -49,6 +50,7 @@ export class DocumentSession extends TypedEmitter<DocumentEvents> {
   private readonly retry: Backoff;
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
   private settleJoin!: { resolve(handle: DocumentHandle): void; reject(error: FlowError): void };
+  readonly stall: StallWatch;
 
   constructor(
     readonly doc: string,
@@ -58,6 +60,7 @@ export class DocumentSession extends TypedEmitter<DocumentEvents> {
     super();
     this.ownPresence = options.presence ?? null;
     this.retry = new Backoff(link.retry);
+    this.stall = new StallWatch(doc, link.stallAfterMs, (stall) => this.emit('stalled', stall));
     this.handle = new DocumentHandle(this);
     this.ready = new Promise((resolve, reject) => {
       this.settleJoin = { resolve, reject };
@@ -115,7 +118,10 @@ export class DocumentSession extends TypedEmitter<DocumentEvents> {
   /** The connection is gone; the requests made on it were failed already. */
   disconnected(): void {
     clearTimeout(this.retryTimer);
-    if (this.phase === 'live') this.phase = 'rejoining';
+    if (this.phase === 'live') {
+      this.phase = 'rejoining';
+      this.stall.lost();
+    }
   }
 
   /** The client closed, or the server ended the connection for good. */
@@ -188,6 +194,7 @@ export class DocumentSession extends TypedEmitter<DocumentEvents> {
     }
     this.phase = 'live';
     this.retry.reset();
+    this.stall.reset();
     this.others.clear();
     for (const entry of reply.presence) {
       if (entry.client !== this.link.clientId()) this.others.set(entry.client, entry);
@@ -220,6 +227,7 @@ export class DocumentSession extends TypedEmitter<DocumentEvents> {
     // A lost connection is no answer: the next welcome joins again.
     if (this.phase === 'left' || error.code === ClientErrorCodes.DISCONNECTED) return;
     if (this.phase === 'rejoining' && TRANSIENT.has(error.code)) {
+      this.stall.refused(error);
       clearTimeout(this.retryTimer);
       this.retryTimer = setTimeout(() => {
         if (this.phase === 'rejoining') this.sendJoin();
@@ -257,6 +265,7 @@ export class DocumentSession extends TypedEmitter<DocumentEvents> {
       // Events are missing (or an ack names ops we do not hold): ask for them.
       this.buffer.push(message);
       this.phase = 'rejoining';
+      this.stall.lost();
       this.sendJoin();
       return;
     }
@@ -339,6 +348,7 @@ export class DocumentSession extends TypedEmitter<DocumentEvents> {
   private finish(error: FlowError): void {
     this.phase = 'left';
     clearTimeout(this.retryTimer);
+    this.stall.reset();
     this.buffer = [];
     const hadPending = this.replica.clearPending().length > 0;
     this.link.detach(this.doc, this);

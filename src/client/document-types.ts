@@ -1,6 +1,7 @@
 import type { ClientMessage, EventRecord, JsonObject, PresenceEntry } from '../protocol/messages';
 import type { BackoffOptions } from './backoff';
 import type { FlowError } from './errors';
+import type { Stall } from './stall-watch';
 import type { ReplyHandler } from './requests';
 
 /** What a document needs from its client; `FlowClient` implements it. */
@@ -12,6 +13,8 @@ export interface DocumentLink {
   readonly maxFrameBytes: number;
   /** Backoff between re-joins that the server refused for now (UNAVAILABLE, RATE_LIMITED). */
   readonly retry: BackoffOptions;
+  /** Not joined for this long (ms) is reported as `stalled`; 0 never. */
+  readonly stallAfterMs: number;
   send(message: ClientMessage): boolean;
   /** Sends with a fresh `ref`; false, and no handler kept, when no connection is open. */
   request(message: ClientMessage, handler: ReplyHandler): boolean;
@@ -46,6 +49,12 @@ export interface DocumentEvents {
   presence: ReadonlyMap<string, PresenceEntry>;
   /** A re-join after a reconnect or a gap completed. */
   resync: { snapshot: boolean; epochChanged: boolean; epoch: string; seq: number };
+  /**
+   * The document has not been joined for `stallAfterMs`: the SDK keeps
+   * trying, but edits are not being saved. Emitted once per outage; the
+   * next `resync` ends it.
+   */
+  stalled: Stall;
   /** A failure about this document that no promise reports, e.g. a refused re-join. */
   error: FlowError;
 }

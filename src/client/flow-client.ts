@@ -54,6 +54,12 @@ export interface FlowClientOptions {
    * year 2255, and unique while it sends fewer than 1000 op messages per ms).
    */
   initialCseq?: number;
+  /**
+   * A joined document that cannot be joined again for this long (ms) after
+   * a reconnect or a gap emits `stalled` on its handle; 0 never.
+   * @default 15000
+   */
+  stallAfterMs?: number;
 }
 
 export interface ClientEvents {
@@ -66,6 +72,7 @@ export interface ClientEvents {
 const DEFAULT_PING_INTERVAL_MS = 25_000;
 const DEFAULT_PONG_TIMEOUT_MS = 10_000;
 const DEFAULT_MAX_FRAME_BYTES = 64 * 1024;
+const DEFAULT_STALL_AFTER_MS = 15_000;
 
 /**
  * A connection to a Flow gateway and the documents joined through it. It
@@ -118,7 +125,11 @@ export class FlowClient extends TypedEmitter<ClientEvents> {
         error: (error) => this.emit('error', error),
       },
     );
-    this.link = this.createLink(options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES, retry);
+    this.link = this.createLink(
+      options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,
+      retry,
+      options.stallAfterMs ?? DEFAULT_STALL_AFTER_MS,
+    );
   }
 
   get state(): ConnectionState {
@@ -274,12 +285,17 @@ export class FlowClient extends TypedEmitter<ClientEvents> {
     if (failures.length > 0) throw failures[0];
   }
 
-  private createLink(maxFrameBytes: number, retry: BackoffOptions): DocumentLink {
+  private createLink(
+    maxFrameBytes: number,
+    retry: BackoffOptions,
+    stallAfterMs: number,
+  ): DocumentLink {
     return {
       clientId: () => this.id,
       generation: () => this.connection.generation,
       maxFrameBytes,
       retry,
+      stallAfterMs,
       send: (message) => this.connection.send(message),
       request: (message, handler) => this.request(message, handler) !== null,
       nextCseq: (doc) => {
