@@ -114,6 +114,10 @@ export async function startFlow(
         log,
         onApplied: (count) => metrics.opsApplied.inc(count),
         onLag: (seconds) => metrics.orderingLag.observe(seconds),
+        // In memory, publishing delivers in this process already.
+        ...(websockets.mode === 'redis'
+          ? { onOutcomes: (doc, outcomes) => hub?.localOutcomes(doc, outcomes) }
+          : {}),
       },
       config.flags.eventOrdering ? TRANSIENT_RETRY : undefined,
     );

@@ -201,6 +201,8 @@ export class ClientConnection {
     if (!member) return;
     this.members.delete(doc);
     const feed = this.hub.feed(doc);
+    // Its ops in flight are still answered on this connection (PROTOCOL.md section 5).
+    this.hub.resolver.adopt(member);
     feed.removeMember(member);
     for (const op of member.held) {
       this.reply({

@@ -77,6 +77,10 @@ export class DocumentFeed implements SequencerSink {
     return this.sequencer.seq;
   }
 
+  get epoch(): string | null {
+    return this.sequencer.epoch;
+  }
+
   addMember(member: Member): void {
     this.members.add(member);
     let set = this.byClient.get(member.client);
@@ -160,19 +164,24 @@ export class DocumentFeed implements SequencerSink {
    * client never resent and was already acked for.
    */
   acknowledge(outcome: Duplicate): void {
+    // A null seq is no proof that the op was ever applied (the dedupe record
+    // keeps only the highest cseq): the op stays in flight, and the pending-op
+    // resolver answers it from the history.
+    if (outcome.seq === null) return;
     for (const member of this.byClient.get(outcome.client) ?? []) {
       if (member.phase !== 'joining' && member.inflight.has(outcome.cseq))
         this.sendAck(member, outcome);
     }
   }
 
+  /** Only a copy in flight is answered: the same outcome may arrive twice (locally and by pub/sub). */
   reject(outcome: Rejected): void {
     const { client, cseq, code, message } = outcome;
     for (const member of this.byClient.get(client) ?? []) {
       const copy = member.inflight.take(cseq);
-      const ref = copy ? copy.ref : outcome.ref;
+      if (!copy) continue;
       this.deps.metrics.errors.inc({ code });
-      member.socket.send(errorText({ code, message, doc: this.doc, cseq, ref }));
+      member.socket.send(errorText({ code, message, doc: this.doc, cseq, ref: copy.ref }));
     }
   }
 

@@ -10,6 +10,8 @@ import { ClientConnection, type ConnectionIdentity } from './client-connection';
 import { DocumentFeed } from './document-feed';
 import { encode } from './wire';
 import { PresenceRelay } from './presence-relay';
+import { PendingOpResolver } from './pending-op-resolver';
+import type { ApplyOutcome } from '../services/collaboration/collaboration-service';
 
 export interface HubDeps {
   config: FlowConfig;
@@ -45,9 +47,11 @@ export class GatewayHub {
   private readonly ticker: NodeJS.Timeout;
 
   readonly presence: PresenceRelay;
+  readonly resolver: PendingOpResolver;
 
   constructor(readonly deps: HubDeps) {
     this.presence = new PresenceRelay({ ...deps, nodeId: deps.config.nodeId });
+    this.resolver = new PendingOpResolver(deps);
     this.ticker = setInterval(() => this.tick(), TICK_MS);
     this.ticker.unref();
     // Appear in the cluster registry at once, not a tick later.
@@ -63,6 +67,7 @@ export class GatewayHub {
       const oldest = feed.oldestInflight();
       if (oldest !== undefined && now - oldest > UNACKED_REFRESH_MS) this.refresh(feed);
     }
+    this.resolver.check(this.feeds.values());
     const { documents, connections } = this.stats();
     this.deps.websockets
       .heartbeat({
@@ -93,6 +98,15 @@ export class GatewayHub {
     feed
       .refresh()
       .catch((err: unknown) => this.deps.log.warn({ doc: feed.doc, err }, 'feed refresh failed'));
+  }
+
+  /**
+   * Outcomes this process applied itself: its own clients are answered
+   * without waiting for pub/sub, which may lose them (a Redis blip).
+   */
+  localOutcomes(doc: string, outcomes: ApplyOutcome[]): void {
+    this.feeds.get(doc)?.onBroadcast({ kind: 'outcomes', doc, outcomes });
+    this.resolver.settle(outcomes);
   }
 
   /** Every open document reads its history: pub/sub messages may have been lost. */

@@ -6,6 +6,7 @@ import type {
   Op,
   PresenceEntry,
 } from '../../protocol';
+import type { OpFate } from './op-fate';
 
 /** One op message on its way into a document's order. */
 export interface OpSubmission {
@@ -105,6 +106,11 @@ export interface CollaborationService {
   open(doc: string, resume?: ResumePoint): Promise<CatchUp>;
   /** Events after `afterSeq` of `epoch`, or null when not all of them are kept. */
   eventsAfter(doc: string, epoch: string, afterSeq: number): Promise<EventRecord[] | null>;
+  /**
+   * What became of op message (client, cseq) of the document, from its
+   * history and dedupe record: for an answer that got lost on the way.
+   */
+  findOp(doc: string, client: string, cseq: number): Promise<OpFate>;
   /** The current snapshot, or null when the document has no session. */
   snapshot(doc: string): Promise<DocumentSnapshot | null>;
   /**
@@ -118,4 +124,4 @@ export interface CollaborationService {
   close(): Promise<void>;
 }
 
-export type { JsonObject };
+export type { JsonObject, OpFate };

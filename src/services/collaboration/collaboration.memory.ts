@@ -10,6 +10,7 @@ import type {
   PresenceRecord,
   ResumePoint,
 } from './collaboration-service';
+import { judgeOp, type OpFate } from './op-fate';
 
 interface DocumentSession {
   epoch: string;
@@ -144,6 +145,23 @@ export class MemoryCollaborationService implements CollaborationService {
     const first = session.history[0]?.seq ?? session.seq + 1;
     if (afterSeq + 1 < first) return null;
     return session.history.slice(afterSeq + 1 - first);
+  }
+
+  async findOp(doc: string, client: string, cseq: number): Promise<OpFate> {
+    const session = this.sessions.get(doc);
+    if (!session) return { kind: 'pending' };
+    const clientEvents = session.history
+      .filter((event) => event.client === client)
+      .map(({ seq, cseq: applied }) => ({ seq, cseq: applied }));
+    return judgeOp(
+      {
+        epoch: session.epoch,
+        last: session.lastApplied.get(client) ?? null,
+        firstKept: session.history[0]?.seq ?? session.seq + 1,
+        clientEvents,
+      },
+      cseq,
+    );
   }
 
   async snapshot(doc: string): Promise<DocumentSnapshot | null> {

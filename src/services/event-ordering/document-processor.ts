@@ -19,6 +19,8 @@ export interface ProcessorDeps {
   onApplied?: (count: number) => void;
   /** Called per batch with the seconds its oldest op waited between gateway and apply. */
   onLag?: (seconds: number) => void;
+  /** Called with every batch's outcomes before they are published: this process's own delivery. */
+  onOutcomes?: (doc: string, outcomes: ApplyOutcome[]) => void;
 }
 
 /**
@@ -43,6 +45,7 @@ export function createDocumentProcessor(
     if (applied > 0) deps.onApplied?.(applied);
     const oldest = batch[0]?.acceptedAt;
     if (oldest !== undefined) deps.onLag?.(Math.max(0, Date.now() - oldest) / 1000);
+    deps.onOutcomes?.(doc, outcomes);
     try {
       await deps.websockets.publish({ kind: 'outcomes', doc, outcomes });
     } catch (err) {
