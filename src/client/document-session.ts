@@ -18,6 +18,7 @@ import type { DocumentEvents, DocumentLink, JoinOptions, SubmitResult } from './
 import { ClientErrorCodes, FlowError } from './errors';
 import { TypedEmitter } from './events';
 import { DocumentReplica } from './replica';
+import { LateAnswers } from './late-answers';
 import { StallWatch } from './stall-watch';
 import { SubmitWaiters } from './submit-waiters';
 
@@ -92,18 +93,33 @@ export class DocumentSession extends TypedEmitter<DocumentEvents> {
     if (this.phase === 'live') this.link.send(message);
   }
 
+  /**
+   * Ops sent on the open connection are answered on it even after the leave:
+   * their submits wait for those answers (and their changes stay visible).
+   * Ops not sent yet never reached the server and are refused here.
+   */
   leave(): Promise<void> {
     if (this.phase === 'left') return Promise.resolve();
-    const reason = `${this.doc} was left before the server answered`;
-    this.finish(new FlowError(ClientErrorCodes.CLIENT_CLOSED, reason, { doc: this.doc }));
-    return new Promise<void>((resolve) => {
+    const generation = this.link.generation();
+    const sent = this.replica.pendingMessages
+      .filter((p) => generation !== 0 && p.sentOn === generation)
+      .map((p) => p.cseq);
+    const answers = new LateAnswers(this.doc, this.submits.take(sent), (cseq) => {
+      if (this.replica.removePending(cseq))
+        this.emit('change', { cause: 'local', seq: this.replica.seq });
+    });
+    this.link.awaitAnswers(answers);
+    const reason = `${this.doc} was left before this was sent; nothing was applied`;
+    this.finish(new FlowError(ClientErrorCodes.CLIENT_CLOSED, reason, { doc: this.doc }), sent);
+    const left = new Promise<void>((resolve) => {
       // Any answer, an error or a lost connection too, means we are not joined.
-      const sent = this.link.request(
+      const requested = this.link.request(
         { type: 'leave', doc: this.doc },
         { reply: () => resolve(), fail: () => resolve() },
       );
-      if (!sent) resolve();
+      if (!requested) resolve();
     });
+    return Promise.all([left, answers.done]).then(() => undefined);
   }
 
   // ---- driven by FlowClient --------------------------------------------------
@@ -248,9 +264,15 @@ export class DocumentSession extends TypedEmitter<DocumentEvents> {
     }
     const { seq, cseq } = message;
     if (seq === null) {
-      // Only an ack has no seq: a resend the server no longer remembers. The
-      // state we joined with already has it.
-      this.dropPending(cseq, { seq: null, dup: true });
+      // Only an ack has no seq: a resend the server no longer remembers. That
+      // is no proof it was ever applied; if it was, it is old enough to be in
+      // the state we joined with, so dropping the pending layer shows the truth.
+      const reason =
+        'the server no longer knows whether this op was applied; the document state shows whether it was';
+      this.refusePending(
+        cseq,
+        new FlowError(ClientErrorCodes.UNCONFIRMED, reason, { doc: this.doc, cseq }),
+      );
       return;
     }
     const dup = message.type === 'ack' && message.dup === true;
@@ -284,9 +306,13 @@ export class DocumentSession extends TypedEmitter<DocumentEvents> {
   /** Places the event at seq + 1, another client's or our own. */
   private applyNext(event: EventRecord): void {
     const { seq, client, cseq, ops } = event;
-    if (client !== this.link.clientId()) {
+    const pending = client === this.link.clientId() ? this.replica.findPending(cseq) : undefined;
+    if (client !== this.link.clientId() || (pending && !sameOps(pending.ops, ops))) {
       this.replica.confirm(seq, ops);
       this.emit('event', { seq, client, cseq, ops });
+      // Another connection with our client id (a duplicated browser tab) took
+      // this cseq first: ours was not applied and never will be under it.
+      if (pending) this.renumber(cseq);
       return;
     }
     // Our own op message, seen in a `joined` events list: placed here,
@@ -294,6 +320,16 @@ export class DocumentSession extends TypedEmitter<DocumentEvents> {
     this.link.observeCseq(this.doc, cseq);
     this.replica.confirm(seq, ops, cseq);
     this.settle(cseq, { seq, dup: false });
+  }
+
+  /** Sends a pending op message again under a fresh cseq, on top of the others. */
+  private renumber(cseq: number): void {
+    const pending = this.replica.removePending(cseq);
+    if (!pending) return;
+    const fresh = this.link.nextCseq(this.doc);
+    this.replica.addPending(fresh, pending.ops);
+    this.submits.move(cseq, fresh);
+    this.emit('change', { cause: 'local', seq: this.replica.seq });
   }
 
   private dropPending(cseq: number, result: SubmitResult): void {
@@ -328,11 +364,15 @@ export class DocumentSession extends TypedEmitter<DocumentEvents> {
       return false;
     }
     // Nothing of a refused op message was applied: roll the optimistic change back.
+    this.refusePending(cseq, error);
+    return true;
+  }
+
+  private refusePending(cseq: number, error: FlowError): void {
     if (this.replica.removePending(cseq)) {
       this.emit('change', { cause: 'local', seq: this.replica.seq });
     }
     this.submits.reject(cseq, error);
-    return true;
   }
 
   private presenceUpdate(message: PresenceUpdateMessage): void {
@@ -345,15 +385,23 @@ export class DocumentSession extends TypedEmitter<DocumentEvents> {
 
   // ---- end -------------------------------------------------------------------
 
-  private finish(error: FlowError): void {
+  /** Ends the session; the pending messages in `keep` stay visible (their answers are owed). */
+  private finish(error: FlowError, keep: readonly number[] = []): void {
     this.phase = 'left';
     clearTimeout(this.retryTimer);
     this.stall.reset();
     this.buffer = [];
-    const hadPending = this.replica.clearPending().length > 0;
+    let hadPending = false;
+    for (const { cseq } of [...this.replica.pendingMessages]) {
+      if (!keep.includes(cseq) && this.replica.removePending(cseq)) hadPending = true;
+    }
     this.link.detach(this.doc, this);
     this.settleJoin.reject(error);
     this.submits.rejectAll(error);
     if (hadPending) this.emit('change', { cause: 'local', seq: this.replica.seq });
   }
+}
+
+function sameOps(a: readonly unknown[], b: readonly unknown[]): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
 }

@@ -1,6 +1,7 @@
 import type { ClientMessage, EventRecord, JsonObject, PresenceEntry } from '../protocol/messages';
 import type { BackoffOptions } from './backoff';
 import type { FlowError } from './errors';
+import type { LateAnswers } from './late-answers';
 import type { Stall } from './stall-watch';
 import type { ReplyHandler } from './requests';
 
@@ -21,6 +22,8 @@ export interface DocumentLink {
   nextCseq(doc: string): number;
   /** Op message `cseq` of this client was seen applied: later ones must be numbered above it. */
   observeCseq(doc: string, cseq: number): void;
+  /** Answers owed for ops sent before a leave: the client routes them there until all came. */
+  awaitAnswers(answers: LateAnswers): void;
   /** The handle is finished; the client forgets it. */
   detach(doc: string, handle: object): void;
 }

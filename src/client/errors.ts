@@ -11,6 +11,12 @@ export const ClientErrorCodes = {
   DISCONNECTED: 'DISCONNECTED',
   /** The server did not answer a keepalive or a ping in time. */
   TIMEOUT: 'TIMEOUT',
+  /**
+   * Whether the op message was applied is not known: the server no longer
+   * remembers it (a `dup` answer without a seq), or the connection was lost
+   * after a `leave()` before the answer came. The confirmed state shows it.
+   */
+  UNCONFIRMED: 'UNCONFIRMED',
 } as const;
 
 export type ClientErrorCode = (typeof ClientErrorCodes)[keyof typeof ClientErrorCodes];

@@ -1,15 +1,22 @@
 import type { ClientMessage, ServerMessage, WelcomeMessage } from '../protocol/messages';
 import { DEFAULT_BACKOFF, type BackoffOptions } from './backoff';
 import { generateClientId, isValidClientId } from './client-id';
-import { Connection, ConnectionState, type StateChange, type TokenSource } from './connection';
+import {
+  Connection,
+  ConnectionState,
+  fixedTokenRefused,
+  type StateChange,
+  type TokenSource,
+} from './connection';
 import type { DocumentHandle } from './document-handle';
 import { DocumentSession } from './document-session';
 import type { DocumentLink, JoinOptions } from './document-types';
 import { ClientErrorCodes, FlowError } from './errors';
+import type { LateAnswers } from './late-answers';
 import { TypedEmitter } from './events';
 import { checkOutgoing } from './outgoing';
 import { PendingRequests, type ReplyHandler } from './requests';
-import { defaultWebSocket, type WebSocketConstructor } from './transport';
+import { defaultWebSocket, UPGRADE_UNAUTHORIZED, type WebSocketConstructor } from './transport';
 
 export interface FlowClientOptions {
   /** The gateway's WebSocket endpoint, e.g. `ws://localhost:3001/ws`. */
@@ -84,6 +91,8 @@ export class FlowClient extends TypedEmitter<ClientEvents> {
   private readonly connection: Connection;
   private readonly requests = new PendingRequests();
   private readonly sessions = new Map<string, DocumentSession>();
+  /** Answers owed to documents left with ops in flight. */
+  private readonly lateAnswers = new Set<LateAnswers>();
   /** Last cseq per document, kept across leaves and reconnects: cseq must only increase. */
   private readonly cseqs = new Map<string, number>();
   private readonly initialCseq: number;
@@ -222,8 +231,12 @@ export class FlowClient extends TypedEmitter<ClientEvents> {
     // everything waiting, as close() would.
     if (change.state === ConnectionState.Closed && !this.closing) {
       this.closing = true;
-      const reason = `the connection closed (${change.code ?? 'no code'}) and will not reopen`;
-      this.shutdown(new FlowError(ClientErrorCodes.DISCONNECTED, reason));
+      if (change.code === UPGRADE_UNAUTHORIZED) {
+        this.shutdown(new FlowError('UNAUTHORIZED', fixedTokenRefused(change.reason ?? '')));
+      } else {
+        const reason = `the connection closed (${change.code ?? 'no code'}) and will not reopen`;
+        this.shutdown(new FlowError(ClientErrorCodes.DISCONNECTED, reason));
+      }
     }
     this.emit('state', change);
   }
@@ -236,6 +249,7 @@ export class FlowClient extends TypedEmitter<ClientEvents> {
   }
 
   private connectionLost(): void {
+    for (const answers of [...this.lateAnswers]) answers.lost();
     this.requests.failAll(new FlowError(ClientErrorCodes.DISCONNECTED, 'the connection was lost'));
     for (const session of this.sessions.values()) session.disconnected();
   }
@@ -243,6 +257,10 @@ export class FlowClient extends TypedEmitter<ClientEvents> {
   private route(message: ServerMessage): void {
     if ('ref' in message && message.ref !== undefined) {
       if (this.requests.settle(message.ref, message)) return;
+    }
+    if (message.type === 'ack' || message.type === 'error') {
+      // An op of a document left meanwhile: answered to its submit, not to a new join.
+      for (const answers of this.lateAnswers) if (answers.receive(message)) return;
     }
     switch (message.type) {
       case 'ack':
@@ -278,6 +296,7 @@ export class FlowClient extends TypedEmitter<ClientEvents> {
         failures.push(err);
       }
     };
+    for (const answers of [...this.lateAnswers]) attempt(() => answers.lost());
     attempt(() => this.requests.failAll(error));
     for (const session of [...this.sessions.values()]) attempt(() => session.destroy(error));
     this.sessions.clear();
@@ -305,6 +324,10 @@ export class FlowClient extends TypedEmitter<ClientEvents> {
       },
       observeCseq: (doc, cseq) => {
         if (cseq > (this.cseqs.get(doc) ?? 0)) this.cseqs.set(doc, cseq);
+      },
+      awaitAnswers: (answers) => {
+        this.lateAnswers.add(answers);
+        void answers.done.then(() => this.lateAnswers.delete(answers));
       },
       detach: (doc, session) => {
         if (this.sessions.get(doc) === session) this.sessions.delete(doc);
