@@ -19,10 +19,11 @@ const op = (doc: string, cseq: number, id: string) => ({
 });
 
 /**
- * Every op message the gateway accepted is answered on its connection, even
- * when the gateway's own link to Redis drops and pub/sub loses the answer.
+ * The gateway's own link to Redis drops: joins are served again as soon as
+ * it is back, and every op message the gateway accepted is answered on its
+ * connection, even when pub/sub loses the answer.
  */
-describe('answers to ops when the gateway loses Redis', () => {
+describe('a gateway that loses its link to Redis', () => {
   const redis = useRedisServers();
   let proxy: TcpProxy;
   let server: Server;
@@ -63,6 +64,23 @@ describe('answers to ops when the gateway loses Redis', () => {
       await delay(100);
     }
   };
+
+  it('serves a join right after the link is back, however recently a join failed', async () => {
+    const doc = randomDoc('link');
+    const client = await connect('link-1');
+    // Longer than a join waits for the pub/sub connection.
+    proxy.cut(4000);
+    const refused = await client.request({ type: 'join', doc });
+    expect(refused).toMatchObject({ type: 'error', code: 'UNAVAILABLE' });
+    // Keep asking, faster than an empty feed lingers, as the SDK does.
+    let reply = refused;
+    const deadline = Date.now() + 10_000;
+    while (reply.type !== 'joined' && Date.now() < deadline) {
+      await delay(300);
+      reply = await client.request({ type: 'join', doc });
+    }
+    expect(reply).toMatchObject({ type: 'joined', doc });
+  }, 30_000);
 
   it('answers an op sent while the link is down, and never acks it as a duplicate later', async () => {
     const doc = randomDoc('answers');
