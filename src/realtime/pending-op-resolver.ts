@@ -10,6 +10,10 @@ import type { DocumentFeed } from './document-feed';
 import type { Member } from './member';
 import { ackText, errorText } from './wire';
 
+function opKey(doc: string, client: string, cseq: number): string {
+  return `${doc}\n${client}\n${cseq}`;
+}
+
 /** An op in flight on a membership that ended (leave, or a second join) before its answer. */
 interface Orphan {
   socket: ClientSocket;
@@ -25,8 +29,11 @@ interface Orphan {
 const OVERDUE_MS = 3000;
 /** An orphan is given up (with a log line) after this long: its outcome never became known. */
 const ORPHAN_GIVE_UP_MS = 10 * 60_000;
-/** At most this many lookups per tick, so that a Redis outage does not pile them up. */
-const LOOKUPS_PER_TICK = 200;
+/**
+ * At most this many lookups (one per document and client) per tick: each
+ * reads the document's kept history, and a backlog must not become a storm.
+ */
+const LOOKUPS_PER_TICK = 50;
 
 const NOT_APPLIED =
   'this op was not applied and will not be (a later op of yours was); nothing changed; submit it again';
@@ -103,15 +110,27 @@ export class PendingOpResolver {
 
   private async run(feeds: DocumentFeed[]): Promise<void> {
     const now = performance.now();
-    let budget = LOOKUPS_PER_TICK;
-    for (const orphan of [...this.orphans]) {
-      if (orphan.socket.closed) {
-        this.orphans.delete(orphan);
-        continue;
+    for (const orphan of this.orphans) if (orphan.socket.closed) this.orphans.delete(orphan);
+    const overdue: Array<{ feed: DocumentFeed; member: Member; cseq: number }> = [];
+    for (const feed of feeds) {
+      for (const member of feed.members) {
+        if (member.phase !== 'live') continue;
+        for (const [cseq, copies] of member.inflight.waiting()) {
+          const since = copies[0]?.since;
+          if (since !== undefined && now - since >= OVERDUE_MS)
+            overdue.push({ feed, member, cseq });
+        }
       }
-      if (budget-- <= 0) return;
-      const fate = await this.lookup(orphan.doc, orphan.client, orphan.cseq);
-      if (!this.orphans.has(orphan)) continue;
+    }
+    const fates = await this.lookupAll([
+      ...[...this.orphans].map(({ doc, client, cseq }) => ({ doc, client, cseq })),
+      ...overdue.map(({ member, cseq }) => ({ doc: member.doc, client: member.client, cseq })),
+    ]);
+    const fateOf = (doc: string, client: string, cseq: number) =>
+      fates.get(opKey(doc, client, cseq)) ?? { kind: 'pending' as const };
+
+    for (const orphan of [...this.orphans]) {
+      const fate = fateOf(orphan.doc, orphan.client, orphan.cseq);
       if (fate.kind === 'pending') {
         if (now - orphan.since > ORPHAN_GIVE_UP_MS) {
           this.orphans.delete(orphan);
@@ -125,36 +144,46 @@ export class PendingOpResolver {
       this.orphans.delete(orphan);
       this.answer(orphan.socket, orphan.doc, orphan.cseq, orphan.ref, fate, false);
     }
-    for (const feed of feeds) {
-      for (const member of [...feed.members]) {
-        if (member.phase !== 'live') continue;
-        for (const [cseq, copies] of [...member.inflight.waiting()]) {
-          const since = copies[0]?.since;
-          if (since === undefined || now - since < OVERDUE_MS) continue;
-          if (budget-- <= 0) return;
-          const fate = await this.lookup(member.doc, member.client, cseq);
-          if (member.phase !== 'live' || !member.inflight.has(cseq)) continue;
-          if (fate.kind === 'pending') continue;
-          if (fate.kind === 'applied' && (fate.epoch !== feed.epoch || fate.seq > feed.seq)) {
-            // Its event has not reached this feed: the feed's catch-up acks it in order.
-            void feed.refresh().catch(() => undefined);
-            continue;
-          }
-          // Delivered already (the copy came after its event), or certainly not applied.
-          const copy = member.inflight.take(cseq);
-          this.answer(member.socket, member.doc, cseq, copy?.ref, fate, true);
-        }
+    for (const { feed, member, cseq } of overdue) {
+      const fate = fateOf(member.doc, member.client, cseq);
+      if (fate.kind === 'pending') continue;
+      if (member.phase !== 'live' || !member.inflight.has(cseq)) continue;
+      if (fate.kind === 'applied' && (fate.epoch !== feed.epoch || fate.seq > feed.seq)) {
+        // Its event has not reached this feed: the feed's catch-up acks it in order.
+        void feed.refresh().catch(() => undefined);
+        continue;
       }
+      // Delivered already (the copy came after its event), or certainly not applied.
+      const copy = member.inflight.take(cseq);
+      this.answer(member.socket, member.doc, cseq, copy?.ref, fate, true);
     }
   }
 
-  private async lookup(doc: string, client: string, cseq: number): Promise<OpFate> {
-    try {
-      return await this.deps.collaboration.findOp(doc, client, cseq);
-    } catch (err) {
-      this.deps.log.debug({ doc, err }, 'op lookup failed; retrying on the next tick');
-      return { kind: 'pending' };
+  /** One lookup per (document, client), at most LOOKUPS_PER_TICK of them; a failed one is `pending`. */
+  private async lookupAll(
+    ops: ReadonlyArray<{ doc: string; client: string; cseq: number }>,
+  ): Promise<Map<string, OpFate>> {
+    const groups = new Map<string, { doc: string; client: string; cseqs: Set<number> }>();
+    for (const { doc, client, cseq } of ops) {
+      const key = `${doc}\n${client}`;
+      let group = groups.get(key);
+      if (!group) groups.set(key, (group = { doc, client, cseqs: new Set() }));
+      group.cseqs.add(cseq);
     }
+    const fates = new Map<string, OpFate>();
+    for (const { doc, client, cseqs } of [...groups.values()].slice(0, LOOKUPS_PER_TICK)) {
+      const wanted = [...cseqs];
+      try {
+        const found = await this.deps.collaboration.findOps(doc, client, wanted);
+        wanted.forEach((cseq, i) => {
+          const fate = found[i];
+          if (fate) fates.set(opKey(doc, client, cseq), fate);
+        });
+      } catch (err) {
+        this.deps.log.debug({ doc, err }, 'op lookup failed; retrying on the next tick');
+      }
+    }
+    return fates;
   }
 
   private answer(

@@ -107,10 +107,11 @@ export interface CollaborationService {
   /** Events after `afterSeq` of `epoch`, or null when not all of them are kept. */
   eventsAfter(doc: string, epoch: string, afterSeq: number): Promise<EventRecord[] | null>;
   /**
-   * What became of op message (client, cseq) of the document, from its
-   * history and dedupe record: for an answer that got lost on the way.
+   * What became of op messages `cseqs` of one client of the document (one
+   * fate per cseq, in order), from its history and dedupe record read
+   * together: for answers that got lost on the way.
    */
-  findOp(doc: string, client: string, cseq: number): Promise<OpFate>;
+  findOps(doc: string, client: string, cseqs: readonly number[]): Promise<OpFate[]>;
   /** The current snapshot, or null when the document has no session. */
   snapshot(doc: string): Promise<DocumentSnapshot | null>;
   /**

@@ -147,21 +147,19 @@ export class MemoryCollaborationService implements CollaborationService {
     return session.history.slice(afterSeq + 1 - first);
   }
 
-  async findOp(doc: string, client: string, cseq: number): Promise<OpFate> {
+  async findOps(doc: string, client: string, cseqs: readonly number[]): Promise<OpFate[]> {
     const session = this.sessions.get(doc);
-    if (!session) return { kind: 'pending' };
+    if (!session) return cseqs.map(() => ({ kind: 'pending' }));
     const clientEvents = session.history
       .filter((event) => event.client === client)
       .map(({ seq, cseq: applied }) => ({ seq, cseq: applied }));
-    return judgeOp(
-      {
-        epoch: session.epoch,
-        last: session.lastApplied.get(client) ?? null,
-        firstKept: session.history[0]?.seq ?? session.seq + 1,
-        clientEvents,
-      },
-      cseq,
-    );
+    const records = {
+      epoch: session.epoch,
+      last: session.lastApplied.get(client) ?? null,
+      firstKept: session.history[0]?.seq ?? session.seq + 1,
+      clientEvents,
+    };
+    return cseqs.map((cseq) => judgeOp(records, cseq));
   }
 
   async snapshot(doc: string): Promise<DocumentSnapshot | null> {

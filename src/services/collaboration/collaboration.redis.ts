@@ -129,13 +129,13 @@ export class RedisCollaborationService implements CollaborationService {
       : null;
   }
 
-  async findOp(doc: string, client: string, cseq: number): Promise<OpFate> {
+  async findOps(doc: string, client: string, cseqs: readonly number[]): Promise<OpFate[]> {
     const keys = this.keys.doc(doc);
     const reply = await this.call('findOp', doc, () =>
       Scripts.findOp.run(this.redis, [keys.session, keys.history, keys.dedupe], [client]),
     );
     const items = asArray('find-op-3', reply, 'the reply');
-    if (items.length === 0) return { kind: 'pending' };
+    if (items.length === 0) return cseqs.map(() => ({ kind: 'pending' }));
     const [lastCseq, lastSeq] = asString('find-op-3', items[2], 'the dedupe record').split(' ');
     const pairs = asArray('find-op-3', items[4], 'the events');
     const clientEvents: Array<{ seq: number; cseq: number }> = [];
@@ -145,15 +145,13 @@ export class RedisCollaborationService implements CollaborationService {
         cseq: asNumber('find-op-3', pairs[i + 1], 'an event cseq'),
       });
     }
-    return judgeOp(
-      {
-        epoch: asString('find-op-3', items[0], 'the epoch'),
-        last: lastCseq && lastSeq ? { cseq: Number(lastCseq), seq: Number(lastSeq) } : null,
-        firstKept: asNumber('find-op-3', items[3], 'the first kept seq'),
-        clientEvents,
-      },
-      cseq,
-    );
+    const records = {
+      epoch: asString('find-op-3', items[0], 'the epoch'),
+      last: lastCseq && lastSeq ? { cseq: Number(lastCseq), seq: Number(lastSeq) } : null,
+      firstKept: asNumber('find-op-3', items[3], 'the first kept seq'),
+      clientEvents,
+    };
+    return cseqs.map((cseq) => judgeOp(records, cseq));
   }
 
   async snapshot(doc: string): Promise<DocumentSnapshot | null> {
