@@ -5,10 +5,6 @@ import { UnavailableError, type ClientMessage, type ServerMessage } from '../../
 import type { ClientSocket } from '../../src/realtime/client-socket';
 import type { ClientConnection } from '../../src/realtime/client-connection';
 import { GatewayHub } from '../../src/realtime/hub';
-import type {
-  ApplyOutcome,
-  OpSubmission,
-} from '../../src/services/collaboration/collaboration-service';
 import { MemoryCollaborationService } from '../../src/services/collaboration/collaboration.memory';
 import { createDocumentProcessor } from '../../src/services/event-ordering/document-processor';
 import type { EventOrderingService } from '../../src/services/event-ordering/event-ordering-service';
@@ -47,13 +43,9 @@ export class RecordingSocket implements ClientSocket {
   checkBackpressure(): void {}
 }
 
-/**
- * Fan-out in this process whose faults a test controls: a subscribe can be
- * made to fail, and broadcasts can be dropped (pub/sub is at most once).
- */
+/** Fan-out in this process whose subscribes a test can make fail (pub/sub not connected). */
 export class FaultyWebSockets extends MemoryWebSocketManager {
   failSubscribes = 0;
-  dropBroadcasts = false;
   subscribeCalls = 0;
 
   override async subscribe(
@@ -67,30 +59,6 @@ export class FaultyWebSockets extends MemoryWebSocketManager {
     }
     return super.subscribe(doc, listener);
   }
-
-  override async publish(message: DocumentBroadcast): Promise<void> {
-    if (!this.dropBroadcasts) return super.publish(message);
-  }
-}
-
-/** A collaboration service whose applies can be held back until a test lets them go. */
-export class GatedCollaboration extends MemoryCollaborationService {
-  private gate: Promise<void> | null = null;
-  private letGo: (() => void) | null = null;
-
-  hold(): void {
-    this.gate = new Promise((resolve) => (this.letGo = resolve));
-  }
-
-  release(): void {
-    this.letGo?.();
-    this.gate = null;
-  }
-
-  override async applyBatch(doc: string, batch: readonly OpSubmission[]): Promise<ApplyOutcome[]> {
-    if (this.gate) await this.gate;
-    return super.applyBatch(doc, batch);
-  }
 }
 
 /** One gateway hub on in-memory services, with clients that record what they receive. */
@@ -98,7 +66,10 @@ export function startHub(vars: Record<string, string> = {}) {
   const sockets: RecordingSocket[] = [];
   const config = configFrom({ LOG_LEVEL: 'silent', ...vars });
   const log = pino({ level: 'silent' });
-  const collaboration = new GatedCollaboration({ historyLength: 100, sessionTtlSeconds: 0 });
+  const collaboration = new MemoryCollaborationService({
+    historyLength: 100,
+    sessionTtlSeconds: 0,
+  });
   const websockets = new FaultyWebSockets();
   const processor = createDocumentProcessor({ collaboration, websockets, log });
   const ordering: EventOrderingService = new MemoryEventOrderingService(processor, 100, () => {});
@@ -143,11 +114,6 @@ export function startHub(vars: Record<string, string> = {}) {
           `the reply to ${message.type}`,
         );
         return reply as ServerMessage;
-      },
-      answersFor(cseq: number): ServerMessage[] {
-        return socket.received.filter(
-          (m) => (m.type === 'ack' || m.type === 'error') && m.cseq === cseq,
-        );
       },
     };
   };
