@@ -13,6 +13,7 @@ import { createWebSocketManager } from '../services/websocket-manager';
 import type { WebSocketManager } from '../services/websocket-manager/websocket-manager';
 import { createDocumentProcessor } from '../worker/document-processor';
 import type { CloseSteps } from './close-steps';
+import type { ApplyOutcome } from '../document/op-submission';
 
 /** At start, how long the process waits for Redis before it serves without it (and says so). */
 const STARTUP_REDIS_WAIT_MS = 3000;
@@ -29,17 +30,24 @@ export interface FlowServices {
   processor: BatchProcessor;
 }
 
-/**
- * Builds the services from the config, each closed by `steps`.
- * `onWebSocketsReconnected` is told when the fan-out was re-established
- * (the gateway then refreshes its feeds).
- */
+/** What the gateway of this process (when it runs one) is told by the services. */
+export interface GatewayHooks {
+  /** The fan-out was re-established: the gateway refreshes its feeds. */
+  onWebSocketsReconnected(): void;
+  /**
+   * Outcomes this process applied, before they are published: the gateway
+   * answers its own clients from them, so an answer never depends on pub/sub.
+   */
+  onLocalOutcomes(doc: string, outcomes: ApplyOutcome[]): void;
+}
+
+/** Builds the services from the config, each closed by `steps`. */
 export async function buildServices(
   config: FlowConfig,
   log: Logger,
   metrics: Metrics,
   steps: CloseSteps,
-  onWebSocketsReconnected: () => void,
+  hooks: GatewayHooks,
 ): Promise<FlowServices> {
   const redis = usesRedis(config) ? new RedisResources(config, log, metrics) : null;
   if (redis) {
@@ -59,12 +67,21 @@ export async function buildServices(
     steps.add(() => lease.release());
     log.warn('this flag combination keeps a service in memory: it serves one process only');
   }
-  const websockets = createWebSocketManager(config, log, redis, onWebSocketsReconnected);
+  const websockets = createWebSocketManager(config, log, redis, () =>
+    hooks.onWebSocketsReconnected(),
+  );
   steps.add(() => websockets.close());
   const collaboration = createCollaborationService(config, log, redis);
   steps.add(() => collaboration.close());
   const processor = createDocumentProcessor(
-    { collaboration, websockets, log, metrics },
+    {
+      collaboration,
+      websockets,
+      log,
+      metrics,
+      // In memory, publishing delivers in this process already.
+      ...(websockets.mode === 'redis' ? { onOutcomes: hooks.onLocalOutcomes } : {}),
+    },
     config.flags.eventOrdering ? TRANSIENT_RETRY : undefined,
   );
   return { redis, collaboration, websockets, processor };

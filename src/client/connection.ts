@@ -60,6 +60,11 @@ export interface ConnectionHandlers {
   error(error: FlowError): void;
 }
 
+/** Why a client with a fixed token string stops (4401: refused at upgrade, or expired). */
+export function fixedTokenRefused(reason: string): string {
+  return `${reason || 'the server refused the token'}; the token is a fixed string, which cannot be refreshed, so the client stops: pass a token function that fetches a fresh one`;
+}
+
 /** A close code after which reconnecting would only be refused again. */
 function isFinal(code: number): boolean {
   return code === CloseCodes.POLICY_VIOLATION;
@@ -198,12 +203,15 @@ export class Connection {
     if (this.welcomed) this.handlers.down(this.socketGeneration);
     this.welcomed = false;
     if (code === UPGRADE_UNAUTHORIZED) {
-      this.handlers.error(new FlowError('UNAUTHORIZED', `${reason}: get a valid token`));
       // A token function may fetch a fresh token for the next attempt; a fixed one would fail again.
       if (typeof this.options.token !== 'function') {
+        this.handlers.error(new FlowError('UNAUTHORIZED', fixedTokenRefused(reason)));
         this.setState(ConnectionState.Closed, code, reason);
         return;
       }
+      this.handlers.error(
+        new FlowError('UNAUTHORIZED', `${reason}; asking the token function for a fresh token`),
+      );
     }
     if (code === CloseCodes.CLIENT_ID_TAKEN_OVER) {
       this.handlers.error(

@@ -65,6 +65,11 @@ export class DocumentHandle {
     return this.session.live;
   }
 
+  /** Not joined for longer than `stallAfterMs`, and still trying (see the `stalled` event). */
+  get stalled(): boolean {
+    return this.session.stall.stalled;
+  }
+
   /** A deep copy of the visible state. */
   snapshot(): DocState {
     return JSON.parse(JSON.stringify(this.session.replica.state)) as DocState;

@@ -16,6 +16,12 @@ export const ClientErrorCodes = {
    * or it belongs to another user (upgrade refused with HTTP 409). Final.
    */
   CLIENT_ID_IN_USE: 'CLIENT_ID_IN_USE',
+  /**
+   * Whether the op message was applied is not known: the server no longer
+   * remembers it (a `dup` answer without a seq), or the connection was lost
+   * after a `leave()` before the answer came. The confirmed state shows it.
+   */
+  UNCONFIRMED: 'UNCONFIRMED',
 } as const;
 
 export type ClientErrorCode = (typeof ClientErrorCodes)[keyof typeof ClientErrorCodes];

@@ -192,6 +192,8 @@ export class ClientConnection {
     if (!member) return;
     this.members.delete(doc);
     const feed = this.host.feed(doc);
+    // Its ops in flight are still answered on this connection (PROTOCOL.md section 5).
+    this.host.resolver.adopt(member);
     feed.removeMember(member);
     for (const op of member.held) {
       this.reply({

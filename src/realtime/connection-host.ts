@@ -6,6 +6,7 @@ import type { CollaborationService } from '../services/collaboration/collaborati
 import type { EventOrderingService } from '../services/event-ordering/event-ordering-service';
 import type { DocumentFeed } from './document-feed';
 import type { Grants } from './grants';
+import type { PendingOpResolver } from './pending-op-resolver';
 import type { PresenceRelay } from './presence-relay';
 
 export interface ConnectionIdentity {
@@ -38,6 +39,8 @@ export interface ConnectionHost {
   readonly collaboration: Pick<CollaborationService, 'open' | 'listPresence'>;
   readonly ordering: Pick<EventOrderingService, 'submit'>;
   readonly presence: Pick<PresenceRelay, 'publish' | 'departed'>;
+  /** Answers the ops of memberships that ended while their ops were in flight. */
+  readonly resolver: Pick<PendingOpResolver, 'adopt'>;
   readonly metrics: Pick<Metrics, 'errors' | 'messagesIn' | 'messagesOut'>;
   readonly log: Logger;
   /** Counts one frame from a client, for the gateway's stats. */

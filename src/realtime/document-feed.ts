@@ -2,6 +2,7 @@ import type { CatchUp, PresenceRecord, ResumePoint } from '../document/catch-up'
 import type { DocumentBroadcast } from '../protocol/cluster-messages';
 import { documentTopic } from './client-socket';
 import type { FeedDeps } from './feed-deps';
+import { FeedSubscription } from './feed-subscription';
 import { tooLargeToJoin } from './join-refusals';
 import type { Member } from './member';
 import { ackText, errorText, eventText, joinedText, presenceText } from './wire';
@@ -37,9 +38,9 @@ export class DocumentFeed implements SequencerSink {
   private recent: Applied[] = [];
   /** Clients present through other gateways, with their gateway: for when one dies. */
   private readonly remotePresence = new Map<string, string>();
-  readonly subscribed: Promise<void>;
   /** The snapshot open in flight or last made, shared by joins until the feed's seq moves. */
   private sharedOpen: { seq: number; promise: Promise<CatchUp> } | null = null;
+  private readonly subscription: FeedSubscription;
 
   constructor(
     readonly doc: string,
@@ -47,11 +48,23 @@ export class DocumentFeed implements SequencerSink {
   ) {
     this.topic = documentTopic(doc);
     this.sequencer = new OutcomeSequencer(doc, deps.collaboration, this, deps.metrics, deps.log);
-    this.subscribed = deps.websockets.subscribe(doc, (message) => this.onBroadcast(message));
+    this.subscription = new FeedSubscription(() =>
+      deps.websockets.subscribe(doc, (message) => this.onBroadcast(message)),
+    );
+    void this.subscription.ready().catch(() => undefined);
+  }
+
+  /** Resolves once the document's broadcasts reach this feed; a failure is retried by the next call. */
+  get subscribed(): Promise<void> {
+    return this.subscription.ready();
   }
 
   get seq(): number {
     return this.sequencer.seq;
+  }
+
+  get epoch(): string | null {
+    return this.sequencer.epoch;
   }
 
   addMember(member: Member): void {
@@ -154,19 +167,24 @@ export class DocumentFeed implements SequencerSink {
    * client never resent and was already acked for.
    */
   acknowledge(outcome: Duplicate): void {
+    // A null seq is no proof that the op was ever applied (the dedupe record
+    // keeps only the highest cseq): the op stays in flight, and the pending-op
+    // resolver answers it from the history.
+    if (outcome.seq === null) return;
     for (const member of this.byClient.get(outcome.client) ?? []) {
       if (member.phase !== 'joining' && member.inflight.has(outcome.cseq))
         this.sendAck(member, outcome);
     }
   }
 
+  /** Only a copy in flight is answered: the same outcome may arrive twice (locally and by pub/sub). */
   reject(outcome: Rejected): void {
     const { client, cseq, code, message } = outcome;
     for (const member of this.byClient.get(client) ?? []) {
       const copy = member.inflight.take(cseq);
-      const ref = copy ? copy.ref : outcome.ref;
+      if (!copy) continue;
       this.deps.metrics.errors.inc({ code });
-      member.socket.send(errorText({ code, message, doc: this.doc, cseq, ref }));
+      member.socket.send(errorText({ code, message, doc: this.doc, cseq, ref: copy.ref }));
     }
   }
 
@@ -322,7 +340,7 @@ export class DocumentFeed implements SequencerSink {
   }
 
   async close(): Promise<void> {
-    await this.subscribed.catch(() => undefined);
+    await this.subscription.settled();
     await this.deps.websockets.unsubscribe(this.doc);
   }
 }

@@ -13,6 +13,8 @@ import { DocumentFeed } from './document-feed';
 import { encode } from './wire';
 import { PresenceRelay } from './presence-relay';
 import { atExpiry, TOKEN_EXPIRED_REASON } from './token-expiry';
+import { PendingOpResolver } from './pending-op-resolver';
+import type { ApplyOutcome } from '../document/op-submission';
 
 export interface HubDeps {
   config: FlowConfig;
@@ -58,6 +60,7 @@ export class GatewayHub implements ConnectionHost {
   readonly ordering: EventOrderingService;
   readonly metrics: Metrics;
   readonly log: Logger;
+  readonly resolver: PendingOpResolver;
 
   constructor(readonly deps: HubDeps) {
     this.collaboration = deps.collaboration;
@@ -65,6 +68,7 @@ export class GatewayHub implements ConnectionHost {
     this.metrics = deps.metrics;
     this.log = deps.log;
     this.presence = new PresenceRelay({ ...deps, nodeId: deps.config.nodeId });
+    this.resolver = new PendingOpResolver(deps);
     this.ticker = setInterval(() => this.tick(), TICK_MS);
     this.ticker.unref();
     // Appear in the cluster registry at once, not a tick later.
@@ -80,6 +84,7 @@ export class GatewayHub implements ConnectionHost {
       const oldest = feed.oldestInflight();
       if (oldest !== undefined && now - oldest > UNACKED_REFRESH_MS) this.refresh(feed);
     }
+    this.resolver.check(this.feeds.values());
     const { documents, connections } = this.stats();
     this.deps.websockets
       .heartbeat({
@@ -110,6 +115,15 @@ export class GatewayHub implements ConnectionHost {
     feed
       .refresh()
       .catch((err: unknown) => this.deps.log.warn({ doc: feed.doc, err }, 'feed refresh failed'));
+  }
+
+  /**
+   * Outcomes this process applied itself: its own clients are answered
+   * without waiting for pub/sub, which may lose them (a Redis blip).
+   */
+  localOutcomes(doc: string, outcomes: ApplyOutcome[]): void {
+    this.feeds.get(doc)?.onBroadcast({ kind: 'outcomes', doc, outcomes });
+    this.resolver.settle(outcomes);
   }
 
   /** Every open document reads its history: pub/sub messages may have been lost. */

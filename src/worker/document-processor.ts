@@ -14,6 +14,8 @@ export interface ProcessorDeps {
   log: Logger;
   /** Applied events, and per batch the seconds its oldest op waited between gateway and apply. */
   metrics?: Pick<Metrics, 'opsApplied' | 'orderingLag'>;
+  /** Called with every batch's outcomes before they are published: this process's own delivery. */
+  onOutcomes?: (doc: string, outcomes: ApplyOutcome[]) => void;
 }
 
 /**
@@ -39,6 +41,7 @@ export function createDocumentProcessor(
     const oldest = batch[0]?.acceptedAt;
     if (oldest !== undefined)
       deps.metrics?.orderingLag.observe(Math.max(0, Date.now() - oldest) / 1000);
+    deps.onOutcomes?.(doc, outcomes);
     try {
       await deps.websockets.publish({ kind: 'outcomes', doc, outcomes });
     } catch (err) {

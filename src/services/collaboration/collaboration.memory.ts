@@ -16,6 +16,7 @@ import type {
   PresenceRecord,
   ResumePoint,
 } from '../../document/catch-up';
+import { judgeOp, type OpFate } from './op-fate';
 
 interface DocumentSession {
   epoch: string;
@@ -154,6 +155,21 @@ export class MemoryCollaborationService implements CollaborationService {
     const first = session.history[0]?.seq ?? session.seq + 1;
     if (afterSeq + 1 < first) return null;
     return session.history.slice(afterSeq + 1 - first);
+  }
+
+  async findOps(doc: string, client: string, cseqs: readonly number[]): Promise<OpFate[]> {
+    const session = this.sessions.get(doc);
+    if (!session) return cseqs.map(() => ({ kind: 'pending' }));
+    const clientEvents = session.history
+      .filter((event) => event.client === client)
+      .map(({ seq, cseq: applied }) => ({ seq, cseq: applied }));
+    const records = {
+      epoch: session.epoch,
+      last: session.lastApplied.get(client) ?? null,
+      firstKept: session.history[0]?.seq ?? session.seq + 1,
+      clientEvents,
+    };
+    return cseqs.map((cseq) => judgeOp(records, cseq));
   }
 
   async snapshot(doc: string): Promise<DocumentSnapshot | null> {

@@ -19,6 +19,7 @@ import {
   type ResumePoint,
 } from '../../document/catch-up';
 import { CollaborationScripts as Scripts, documentScriptKeys } from './lua';
+import { judgeOp, type OpFate } from './op-fate';
 import {
   asArray,
   asNumber,
@@ -99,6 +100,31 @@ export class RedisCollaborationService implements CollaborationService {
     return asString('events-2', kind, 'the kind') === 'events'
       ? decodeEvents('events-2', entries)
       : null;
+  }
+
+  async findOps(doc: string, client: string, cseqs: readonly number[]): Promise<OpFate[]> {
+    const keys = this.keys.doc(doc);
+    const reply = await this.call('findOp', doc, () =>
+      Scripts.findOp.run(this.redis, [keys.session, keys.history, keys.dedupe], [client]),
+    );
+    const items = asArray('find-op-3', reply, 'the reply');
+    if (items.length === 0) return cseqs.map(() => ({ kind: 'pending' }));
+    const [lastCseq, lastSeq] = asString('find-op-3', items[2], 'the dedupe record').split(' ');
+    const pairs = asArray('find-op-3', items[4], 'the events');
+    const clientEvents: Array<{ seq: number; cseq: number }> = [];
+    for (let i = 0; i + 1 < pairs.length; i += 2) {
+      clientEvents.push({
+        seq: asNumber('find-op-3', pairs[i], 'an event seq'),
+        cseq: asNumber('find-op-3', pairs[i + 1], 'an event cseq'),
+      });
+    }
+    const records = {
+      epoch: asString('find-op-3', items[0], 'the epoch'),
+      last: lastCseq && lastSeq ? { cseq: Number(lastCseq), seq: Number(lastSeq) } : null,
+      firstKept: asNumber('find-op-3', items[3], 'the first kept seq'),
+      clientEvents,
+    };
+    return cseqs.map((cseq) => judgeOp(records, cseq));
   }
 
   async snapshot(doc: string): Promise<DocumentSnapshot | null> {
