@@ -68,9 +68,12 @@ describe('a gateway that loses its link to Redis', () => {
   it('serves a join right after the link is back, however recently a join failed', async () => {
     const doc = randomDoc('link');
     const client = await connect('link-1');
-    // Longer than a join waits for the pub/sub connection.
-    proxy.cut(4000);
-    const refused = await client.request({ type: 'join', doc });
+    // Longer than a join waits for the document's subscription (5 s), so the
+    // first join is refused whether the subscription fails or only hangs.
+    proxy.cut(6500);
+    client.send({ type: 'join', doc, ref: 'first' });
+    // The join waits up to its 5 s deadline for the subscription.
+    const refused = await client.next((m) => 'ref' in m && m.ref === 'first', 8000);
     expect(refused).toMatchObject({ type: 'error', code: 'UNAVAILABLE' });
     // Keep asking, faster than an empty feed lingers, as the SDK does.
     let reply = refused;
