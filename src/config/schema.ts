@@ -56,6 +56,18 @@ convict.addFormat({
   coerce: (value: unknown) => (typeof value === 'string' && value !== '' ? Number(value) : value),
 });
 
+convict.addFormat({
+  name: 'wait-replicas',
+  validate(value: unknown) {
+    if (value === 'auto') return;
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
+      throw new Error('must be auto or a whole number of replicas (0 does not wait)');
+    }
+  },
+  coerce: (value: unknown) =>
+    typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value,
+});
+
 const defaultNodeId = `${os.hostname()}-${process.pid}`;
 
 export const schema = {
@@ -165,9 +177,9 @@ export const schema = {
       env: 'REDIS_RETRY_DELAY',
     },
     waitReplicas: {
-      doc: 'Replicas that must hold a change before it is acknowledged (Redis WAIT); 1 with a replica per master keeps acknowledged ops through a failover. 0 does not wait.',
-      format: 'nat',
-      default: 0,
+      doc: "Replicas that must hold a change before it is acknowledged (Redis WAIT); 1 with a replica per master keeps acknowledged ops through a failover. auto waits for one when the document's master has a replica, for none otherwise; 0 does not wait.",
+      format: 'wait-replicas',
+      default: 'auto' as number | 'auto',
       env: 'REDIS_WAIT_REPLICAS',
     },
     waitTimeoutMs: {

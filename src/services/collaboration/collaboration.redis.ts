@@ -7,6 +7,7 @@ import { createRedis, type RedisClient } from '../../redis/connection';
 import { ConnectionMessages } from '../../redis/connection-log';
 import { redisFailureKind, unavailableFrom, type RedisFailureKind } from '../../redis/errors';
 import { RedisKeys } from '../../redis/keys';
+import { ReplicaCount } from '../../redis/replica-count';
 import {
   FencedError,
   type ApplyOutcome,
@@ -50,9 +51,11 @@ export interface RedisCollaborationOptions {
    * Replicas that must have a document's change before it is answered
    * (REDIS_WAIT_REPLICAS). Redis replicates asynchronously: without this, a
    * master that fails over right after an apply can lose acknowledged ops.
+   * `auto` waits for one replica when the document's master has one, and for
+   * none when it has none (a cluster without replicas is not slowed).
    * @default 0
    */
-  waitReplicas?: number;
+  waitReplicas?: number | 'auto';
   /** How long to wait for them before answering anyway, with a warning. @default 1000 */
   waitTimeoutMs?: number;
   /** @default Date.now */
@@ -85,6 +88,7 @@ export class RedisCollaborationService implements CollaborationService {
   private heartbeat: NodeJS.Timeout | undefined;
   private lastFailure: { kind: RedisFailureKind; at: number } | undefined;
   private closed: Promise<void> | undefined;
+  private readonly replicaCount: ReplicaCount;
 
   constructor(private readonly options: RedisCollaborationOptions) {
     this.redis = options.redis;
@@ -92,6 +96,7 @@ export class RedisCollaborationService implements CollaborationService {
     this.log = options.log.child({ component: 'collaboration' });
     this.now = options.now ?? Date.now;
     this.presenceTimeoutMs = options.presenceTimeoutMs ?? 30_000;
+    this.replicaCount = new ReplicaCount(options.redis, this.now);
   }
 
   async open(doc: string, resume?: ResumePoint): Promise<CatchUp> {
@@ -179,7 +184,11 @@ export class RedisCollaborationService implements CollaborationService {
    * outcomes go out after `waitTimeoutMs` with a warning.
    */
   private async confirmReplicated(doc: string, sessionKey: string): Promise<void> {
-    const wanted = this.options.waitReplicas ?? 0;
+    const setting = this.options.waitReplicas ?? 0;
+    const wanted =
+      setting === 'auto'
+        ? Math.min(1, await this.call('waitReplicas', doc, () => this.replicaCount.of(sessionKey)))
+        : setting;
     if (wanted <= 0) return;
     const timeoutMs = this.options.waitTimeoutMs ?? 1000;
     const replicas = await this.call('waitReplicas', doc, async () => {
