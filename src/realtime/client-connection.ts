@@ -245,6 +245,7 @@ export class ClientConnection {
   private submit(member: Member, message: OpMessage): void {
     const { doc, cseq, ops, ref } = message;
     member.inflight.add(cseq, ref);
+    const seen = this.hub.delivered(doc);
     this.hub.deps.ordering
       .submit({
         doc,
@@ -253,6 +254,7 @@ export class ClientConnection {
         ops,
         acceptedAt: Date.now(),
         ...(ref === undefined ? {} : { ref }),
+        ...(seen === undefined ? {} : { seen }),
       })
       .catch((err: unknown) => {
         member.inflight.take(cseq);

@@ -8,6 +8,7 @@ import { ConnectionMessages } from '../../redis/connection-log';
 import { redisFailureKind, unavailableFrom, type RedisFailureKind } from '../../redis/errors';
 import { RedisKeys } from '../../redis/keys';
 import { ReplicaCount } from '../../redis/replica-count';
+import { AcknowledgedSeqs } from './acknowledged-seqs';
 import {
   FencedError,
   type ApplyOutcome,
@@ -89,6 +90,7 @@ export class RedisCollaborationService implements CollaborationService {
   private lastFailure: { kind: RedisFailureKind; at: number } | undefined;
   private closed: Promise<void> | undefined;
   private readonly replicaCount: ReplicaCount;
+  private readonly acknowledged = new AcknowledgedSeqs();
 
   constructor(private readonly options: RedisCollaborationOptions) {
     this.redis = options.redis;
@@ -155,9 +157,10 @@ export class RedisCollaborationService implements CollaborationService {
   ): Promise<ApplyOutcome[]> {
     if (batch.length === 0) return [];
     const keys = this.keys.doc(doc);
+    const candidateEpoch = randomUUID();
     const args: Array<string | number> = [
       doc,
-      randomUUID(),
+      candidateEpoch,
       this.options.sessionTtlSeconds,
       this.options.historyLength,
       MAX_ENTITY_BYTES,
@@ -166,12 +169,29 @@ export class RedisCollaborationService implements CollaborationService {
       fence === undefined ? '' : fence.owner,
       batch.length,
     ];
+    const points = this.acknowledged.pointsFor(doc, batch);
+    args.push(points.length);
+    for (const { epoch, seq } of points) args.push(epoch, seq);
     for (const sub of batch) pushSubmission(args, sub);
     const reply = await this.call('applyBatch', doc, () =>
       Scripts.apply.run(this.redis, documentScriptKeys(keys), args),
     );
     const outcomes = decodeApply(doc, batch, reply);
+    // A new epoch that goes on from a seq above 0 was moved by the check above; an
+    // expired (or wholly lost) document starts its new epoch at seq 1 instead.
+    const first = outcomes.find((o) => o.kind === 'applied');
+    if (
+      points.length > 0 &&
+      first?.kind === 'applied' &&
+      first.epoch === candidateEpoch &&
+      first.seq > 1
+    )
+      this.log.error(
+        { doc, epoch: first.epoch, acknowledged: points, seq: first.seq - 1 },
+        'Redis lost acknowledged writes of a document (a failover to a lagging replica?); it goes on in a new epoch and its clients resync',
+      );
     await this.confirmReplicated(doc, keys.session);
+    this.acknowledged.note(doc, outcomes);
     return outcomes;
   }
 
