@@ -11,8 +11,11 @@ import type { RedisEndpoint } from '../test/support/redis-types';
 const run = promisify(execFile);
 const MB = 1024 * 1024;
 
-/** One sample: series name -> MB. A pm2 instance keeps its name across reloads (its pid changes). */
-export type MemorySample = Map<string, number>;
+/**
+ * One sample: series name -> MB and the process it was read from. A pm2
+ * instance keeps its name across reloads; its pid (the segment) changes.
+ */
+export type MemorySample = Map<string, { mb: number; segment: number }>;
 
 export interface Pm2App {
   name: string;
@@ -55,26 +58,35 @@ export async function sampleMemory(
   const sample: MemorySample = new Map();
   for (const app of apps) {
     const rss = await residentMb(app.pid);
-    if (rss !== null) sample.set(`${app.name}#${app.pmId} RSS`, rss);
+    if (rss !== null) sample.set(`${app.name}#${app.pmId} RSS`, { mb: rss, segment: app.pid });
   }
   for (const node of nodes) {
     const used = await redisUsedMb(node);
-    if (used !== null) sample.set(`redis :${node.port} used_memory`, used);
+    if (used !== null) sample.set(`redis:${node.port} used_memory`, { mb: used, segment: 0 });
   }
   return sample;
 }
 
-/** Least-squares slope of (minute, MB) points, in MB per hour; null with fewer than 2 points. */
-export function slopePerHour(points: ReadonlyArray<readonly [number, number]>): number | null {
-  const n = points.length;
-  if (n < 2) return null;
-  const meanX = points.reduce((s, [x]) => s + x, 0) / n;
-  const meanY = points.reduce((s, [, y]) => s + y, 0) / n;
+/**
+ * Least-squares slope of (minute, MB) points, in MB per hour, one slope for
+ * all segments with a level of their own each (a reload starts a process
+ * again lower): the growth within each process's life, not the drop at its
+ * restart. Null when no segment has two points.
+ */
+export function slopePerHour(
+  segments: ReadonlyArray<ReadonlyArray<readonly [number, number]>>,
+): number | null {
   let sxy = 0;
   let sxx = 0;
-  for (const [x, y] of points) {
-    sxy += (x - meanX) * (y - meanY);
-    sxx += (x - meanX) ** 2;
+  for (const points of segments) {
+    const n = points.length;
+    if (n < 2) continue;
+    const meanX = points.reduce((s, [x]) => s + x, 0) / n;
+    const meanY = points.reduce((s, [, y]) => s + y, 0) / n;
+    for (const [x, y] of points) {
+      sxy += (x - meanX) * (y - meanY);
+      sxx += (x - meanX) ** 2;
+    }
   }
   return sxx === 0 ? null : (sxy / sxx) * 60;
 }
@@ -86,7 +98,10 @@ export interface SeriesSummary {
   endMb: number;
   maxMb: number;
   slopeMbPerHour: number | null;
+  /** Points in the slope. */
   points: number;
+  /** Processes (pids) the series went through: 1 + the reloads it saw. */
+  processes: number;
 }
 
 export function summarize(
@@ -95,16 +110,31 @@ export function summarize(
 ): SeriesSummary[] {
   const names = [...new Set(samples.flatMap((s) => [...s.memory.keys()]))].sort();
   return names.map((name) => {
-    const points = samples
-      .filter((s) => s.minute >= warmUpMinutes && s.memory.has(name))
-      .map((s) => [s.minute, s.memory.get(name) as number] as const);
+    const all = samples.flatMap((s) => {
+      const value = s.memory.get(name);
+      return value ? [{ minute: s.minute, ...value }] : [];
+    });
+    const first = all[0]?.segment;
+    const segments = new Map<number, Array<readonly [number, number]>>();
+    for (const { minute, mb, segment } of all) {
+      let points = segments.get(segment);
+      // A process restarted by a reload has its first minute as its warm-up: its first sample is skipped.
+      if (!points) {
+        segments.set(segment, (points = []));
+        if (segment !== first) continue;
+      }
+      if (minute >= warmUpMinutes) points.push([minute, mb]);
+    }
+    const kept = [...segments.values()];
+    const after = all.filter((p) => p.minute >= warmUpMinutes);
     return {
       name,
-      startMb: points[0]?.[1] ?? NaN,
-      endMb: points.at(-1)?.[1] ?? NaN,
-      maxMb: Math.max(...points.map(([, y]) => y)),
-      slopeMbPerHour: slopePerHour(points),
-      points: points.length,
+      startMb: after[0]?.mb ?? NaN,
+      endMb: after.at(-1)?.mb ?? NaN,
+      maxMb: Math.max(...after.map((p) => p.mb)),
+      slopeMbPerHour: slopePerHour(kept),
+      points: kept.reduce((n, p) => n + p.length, 0),
+      processes: segments.size,
     };
   });
 }

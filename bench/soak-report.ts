@@ -57,13 +57,13 @@ export function soakReport(f: SoakFigures): string {
     `- Load: ${f.rounds.length} rounds of the load tester, each ${s['round-s']} s of ${s.rate} op/s and ${s['presence-rate']} presence updates/s from ${s.clients} new clients on ${s.docs} new documents (${s.members} clients each); the clients leave at the end of their round and the documents expire ${s['session-ttl']} s later (REDIS_SESSION_TTL). In all: ${count(clients)} clients, ${count(docs)} documents, ${count(acked)} op messages acked, ${count(presence)} presence updates, ${count(reconnects)} reconnects.`,
     `- \`pm2 reload gateway\` and \`pm2 reload worker\` every ${f.reloadEvery} minutes: ${f.reloads.length} reloads.`,
     `- Checker: ${verdict}.`,
-    `- Slope: least squares over minutes ${f.warmUp} to ${f.minutes} (after the warm-up), one sample a minute. A pm2 instance keeps its name across reloads; its RSS starts again after each.`,
+    `- Slope: least squares over minutes ${f.warmUp} to ${f.minutes} (after the warm-up), one sample a minute. A pm2 instance keeps its name across reloads, and each reload starts its process again lower: the slope is the growth within each process's life (one slope, a level per process), each restarted process's first minute left out.`,
     '',
-    `| series | MB at minute ${f.warmUp} | MB at the end | max MB | slope MB/hour |`,
-    '| --- | ---: | ---: | ---: | ---: |',
+    `| series | MB at minute ${f.warmUp} | MB at the end | max MB | processes | points | slope MB/hour |`,
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...f.series.map(
       (x) =>
-        `| ${x.name} | ${mb(x.startMb)} | ${mb(x.endMb)} | ${mb(x.maxMb)} | ${slope(x.slopeMbPerHour)} |`,
+        `| ${x.name} | ${mb(x.startMb)} | ${mb(x.endMb)} | ${mb(x.maxMb)} | ${x.processes} | ${x.points} | ${slope(x.slopeMbPerHour)} |`,
     ),
   ];
   return lines.join('\n');

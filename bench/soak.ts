@@ -31,7 +31,7 @@ const { values } = parseArgs({
   options: {
     minutes: { type: 'string', default: '30' },
     'warm-up': { type: 'string' },
-    'reload-every': { type: 'string', default: '5' },
+    'reload-every': { type: 'string', default: '10' },
     'round-s': { type: 'string', default: '50' },
     rate: { type: 'string', default: '100' },
     'presence-rate': { type: 'string', default: '10' },
@@ -55,8 +55,8 @@ async function apps(pm2: Pm2Sandbox): Promise<Pm2App[]> {
 }
 
 function sampleLine(minute: number, sample: MemorySample): string {
-  const cells = [...sample].map(([name, mb]) => `${name.replace(/ .*/, '')} ${mb.toFixed(1)}`);
-  return `minute ${minute}: ${cells.join(', ')} (MB)`;
+  const cells = [...sample].map(([name, { mb }]) => `${name.replace(/ .*/, '')} ${mb.toFixed(1)}`);
+  return `minute ${minute}: ${cells.join(', ')} (MB; RSS of Flow processes, used_memory of Redis)`;
 }
 
 async function main(): Promise<number> {
@@ -109,8 +109,8 @@ async function main(): Promise<number> {
     })();
 
     const reloading = (async () => {
-      // Half a minute off the sample marks, so that no sample lands in a reload.
-      for (let at = reloadEvery - 0.5; at < minutes - 0.5; at += reloadEvery) {
+      // Half a minute past a sample mark: a reload of both apps takes about a minute.
+      for (let at = reloadEvery + 0.5; at < minutes - 0.5; at += reloadEvery) {
         await sleep(Math.max(0, startedAt + at * 60_000 - performance.now()));
         for (const app of ['gateway', 'worker']) {
           const began = performance.now();
