@@ -29,7 +29,7 @@ const batchFrames = Number(process.env.FUZZ_BATCH_FRAMES ?? '12');
 const parallel = Number(process.env.FUZZ_PARALLEL ?? '1');
 /** Long runs get the time they need: about 50 ms per batch in memory, 150 ms with Redis. */
 const timeoutFor = (msPerBatch: number, batches: number) =>
-  Math.max(60_000, batches * parallel * msPerBatch * 3);
+  Math.max(60_000, batches * parallel * msPerBatch * 3 * Math.max(1, batchFrames / 12));
 /** A frame target takes about 3 ms per frame with Redis on a busy 2-core machine. */
 const frameTimeout = (frames: number) => Math.max(60_000, frames * 20);
 
