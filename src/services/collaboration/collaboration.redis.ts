@@ -7,8 +7,8 @@ import { createRedis, type RedisClient } from '../../redis/connection';
 import { ConnectionMessages } from '../../redis/connection-log';
 import { redisFailureKind, unavailableFrom, type RedisFailureKind } from '../../redis/errors';
 import { RedisKeys } from '../../redis/keys';
-import { ReplicaCount } from '../../redis/replica-count';
 import { AcknowledgedSeqs } from './acknowledged-seqs';
+import { ReplicaWait } from './replica-wait';
 import {
   FencedError,
   type ApplyOutcome,
@@ -57,7 +57,7 @@ export interface RedisCollaborationOptions {
    * @default 0
    */
   waitReplicas?: number | 'auto';
-  /** How long to wait for them before answering anyway, with a warning. @default 1000 */
+  /** One WAIT for them; a number answers anyway after it, with a warning (replica-wait.ts). @default 1000 */
   waitTimeoutMs?: number;
   /** @default Date.now */
   now?: () => number;
@@ -89,7 +89,7 @@ export class RedisCollaborationService implements CollaborationService {
   private heartbeat: NodeJS.Timeout | undefined;
   private lastFailure: { kind: RedisFailureKind; at: number } | undefined;
   private closed: Promise<void> | undefined;
-  private readonly replicaCount: ReplicaCount;
+  private readonly replicaWait: ReplicaWait;
   private readonly acknowledged = new AcknowledgedSeqs();
 
   constructor(private readonly options: RedisCollaborationOptions) {
@@ -98,7 +98,14 @@ export class RedisCollaborationService implements CollaborationService {
     this.log = options.log.child({ component: 'collaboration' });
     this.now = options.now ?? Date.now;
     this.presenceTimeoutMs = options.presenceTimeoutMs ?? 30_000;
-    this.replicaCount = new ReplicaCount(options.redis, this.now);
+    this.replicaWait = new ReplicaWait({
+      redis: options.redis,
+      log: this.log,
+      setting: options.waitReplicas ?? 0,
+      timeoutMs: options.waitTimeoutMs ?? 1000,
+      call: (operation, doc, run) => this.call(operation, doc, run),
+      now: this.now,
+    });
   }
 
   async open(doc: string, resume?: ResumePoint): Promise<CatchUp> {
@@ -190,39 +197,9 @@ export class RedisCollaborationService implements CollaborationService {
         { doc, epoch: first.epoch, acknowledged: points, seq: first.seq - 1 },
         'Redis lost acknowledged writes of a document (a failover to a lagging replica?); it goes on in a new epoch and its clients resync',
       );
-    await this.confirmReplicated(doc, keys.session);
+    await this.replicaWait.confirm(doc, keys.session);
     this.acknowledged.note(doc, outcomes);
     return outcomes;
-  }
-
-  /**
-   * Waits until `waitReplicas` replicas have every write made so far on the
-   * connection of the document's master (WAIT), before the outcomes go out.
-   * A pipeline with a key of the document reaches that very connection. If
-   * the master dies meanwhile the apply is reported UNAVAILABLE (the resend
-   * is safe: the apply dedupes); if the replicas are merely slow, the
-   * outcomes go out after `waitTimeoutMs` with a warning.
-   */
-  private async confirmReplicated(doc: string, sessionKey: string): Promise<void> {
-    const setting = this.options.waitReplicas ?? 0;
-    const wanted =
-      setting === 'auto'
-        ? Math.min(1, await this.call('waitReplicas', doc, () => this.replicaCount.of(sessionKey)))
-        : setting;
-    if (wanted <= 0) return;
-    const timeoutMs = this.options.waitTimeoutMs ?? 1000;
-    const replicas = await this.call('waitReplicas', doc, async () => {
-      const results = await this.redis.pipeline().exists(sessionKey).wait(wanted, timeoutMs).exec();
-      const [error, count] = results?.[1] ?? [new Error('no reply to WAIT'), 0];
-      if (error) throw error;
-      return Number(count);
-    });
-    if (replicas < wanted) {
-      this.log.warn(
-        { doc, replicas, wanted, timeoutMs },
-        'a change reached fewer replicas than REDIS_WAIT_REPLICAS in time; answered anyway',
-      );
-    }
   }
 
   async setPresence(doc: string, record: PresenceRecord): Promise<void> {
