@@ -115,6 +115,9 @@ function markdown(input: {
   return out.join('\n');
 }
 
+/** The part of BENCHMARKS.md that `npm run bench` keeps when it rewrites the file. */
+const KEPT_HEADING = '## Other measurements';
+
 async function main(): Promise<void> {
   const log = (line: string) => process.stderr.write(`${line}\n`);
   buildIfNeeded(log);
@@ -148,7 +151,11 @@ async function main(): Promise<void> {
   // Formatted as `npm run lint` (prettier --check .) expects it.
   const file = path.join(ROOT, 'BENCHMARKS.md');
   const config = (await prettier.resolveConfig(file)) ?? {};
-  fs.writeFileSync(file, await prettier.format(text, { ...config, filepath: file }));
+  // Figures of other scripts (soak, fuzz, ...) are recorded by hand under this heading: keep them.
+  const previous = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
+  const kept = previous.indexOf(KEPT_HEADING);
+  const whole = kept === -1 ? text : `${text}\n\n${previous.slice(kept)}`;
+  fs.writeFileSync(file, await prettier.format(whole, { ...config, filepath: file }));
   console.log(`\n${textTable(COLUMNS, rows(results))}\n`);
   for (const line of aims(results)) console.log(line);
   console.log(`\nBENCHMARKS.md written; JSON reports in ${path.relative(ROOT, resultDir)}`);

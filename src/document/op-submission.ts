@@ -10,6 +10,11 @@ export interface OpSubmission {
   ref?: string;
   /** When a gateway accepted it (ms since the epoch, that gateway's clock), for the ordering lag. */
   acceptedAt?: number;
+  /**
+   * The highest seq the submitting gateway had delivered for the document, and
+   * its epoch: a history found below it lost acknowledged ops (apply-6).
+   */
+  seen?: { epoch: string; seq: number };
 }
 
 /** What became of one submission: the sender's gateway turns it into ack, event or error. */

@@ -238,6 +238,7 @@ export class ClientConnection {
   private submit(member: Member, message: OpMessage): void {
     const { doc, cseq, ops, ref } = message;
     member.inflight.add(cseq, ref);
+    const seen = this.host.delivered(doc);
     this.host.ordering
       .submit({
         doc,
@@ -246,6 +247,7 @@ export class ClientConnection {
         ops,
         acceptedAt: Date.now(),
         ...(ref === undefined ? {} : { ref }),
+        ...(seen === undefined ? {} : { seen }),
       })
       .catch((err: unknown) => {
         member.inflight.take(cseq);

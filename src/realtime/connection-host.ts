@@ -45,6 +45,8 @@ export interface ConnectionHost {
   readonly log: Logger;
   /** Counts one frame from a client, for the gateway's stats. */
   countMessageIn(): void;
+  /** What this gateway delivered of `doc`, sent along with ops so the apply can tell a lost history. */
+  delivered(doc: string): { epoch: string; seq: number } | undefined;
   /** The document's feed, made (and subscribed) when it has none. */
   feed(doc: string): DocumentFeed;
   /** Called when a member left the feed: it lingers, then unsubscribes if still empty. */

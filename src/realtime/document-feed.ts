@@ -67,6 +67,12 @@ export class DocumentFeed implements SequencerSink {
     return this.sequencer.epoch;
   }
 
+  /** The epoch and the highest seq delivered here, once known. */
+  get delivered(): { epoch: string; seq: number } | undefined {
+    const { epoch, seq } = this.sequencer;
+    return epoch === null ? undefined : { epoch, seq };
+  }
+
   addMember(member: Member): void {
     this.members.add(member);
     let set = this.byClient.get(member.client);

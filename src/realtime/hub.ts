@@ -194,6 +194,11 @@ export class GatewayHub implements ConnectionHost {
     return feed;
   }
 
+  /** What this gateway delivered of `doc`, sent along with ops so the apply can tell a lost history. */
+  delivered(doc: string): { epoch: string; seq: number } | undefined {
+    return this.feeds.get(doc)?.delivered;
+  }
+
   /** Called when a member left: the feed lingers, then unsubscribes if still empty. */
   release(feed: DocumentFeed): void {
     if (feed.members.size > 0 || this.lingering.has(feed.doc)) return;

@@ -131,7 +131,9 @@ export class FrameFuzzer {
           // Answers still on their way would be lost with the connection.
           await settle();
           this.send(fuzz, frame, doc, sentOps);
-          await Promise.race([fuzz.closed, delay(2000)]);
+          // Frames on one connection are handled in order: a pong means this one did not close it.
+          const pong = fuzz.request({ type: 'ping' }).catch(() => undefined);
+          await Promise.race([fuzz.closed, pong, delay(2000)]);
         } else this.send(fuzz, frame, doc, sentOps);
         this.totals.frames++;
       }

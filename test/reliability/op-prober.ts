@@ -152,8 +152,10 @@ export interface ProbeVerdict {
   lost: Array<{ doc: string; cseq: number; seq: number; found: string }>;
   /** Op messages of a writer found at more than one seq. */
   appliedTwice: number;
-  /** Documents whose epoch changed (their whole history was lost). */
+  /** Documents whose epoch changed (their whole history was lost, or it went back and moved on). */
   epochChanges: number;
+  /** Those documents. */
+  changedEpochDocs: string[];
   /** Op messages answered UNAVAILABLE ("nothing was applied") whose resend was a duplicate. */
   unavailableButApplied: number;
   /** Seq gaps or repeats in a history. */
@@ -169,6 +171,7 @@ export async function verify(url: string, writers: readonly ProbeWriter[]): Prom
     lost: [],
     appliedTwice: 0,
     epochChanges: 0,
+    changedEpochDocs: [],
     unavailableButApplied: 0,
     holes: 0,
     unreadable: {},
@@ -203,7 +206,10 @@ export async function verify(url: string, writers: readonly ProbeWriter[]): Prom
         continue;
       }
       const joined = answer as { epoch: string; seq: number };
-      if (writer.epochChanged || writer.epoch !== joined.epoch) verdict.epochChanges++;
+      if (writer.epochChanged || writer.epoch !== joined.epoch) {
+        verdict.epochChanges++;
+        verdict.changedEpochDocs.push(writer.doc);
+      }
       const history = (await request({
         type: 'join',
         doc: writer.doc,

@@ -31,13 +31,11 @@ export async function startFlowChild(
   const lines: string[] = [];
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(
-      () =>
-        reject(
-          new Error(`flow ${role} did not start within ${timeoutMs} ms:\n${lines.join('\n')}`),
-        ),
-      timeoutMs,
-    );
+    const timer = setTimeout(() => {
+      // Nobody else holds this child yet: left alone it would outlive the test.
+      child.kill('SIGKILL');
+      reject(new Error(`flow ${role} did not start within ${timeoutMs} ms:\n${lines.join('\n')}`));
+    }, timeoutMs);
     const onLine = (line: string) => {
       lines.push(line);
       try {

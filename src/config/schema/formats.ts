@@ -72,3 +72,15 @@ convict.addFormat({
     }
   },
 });
+
+convict.addFormat({
+  name: 'wait-replicas',
+  validate(value: unknown) {
+    if (value === 'auto') return;
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
+      throw new Error('must be auto or a whole number of replicas (0 does not wait)');
+    }
+  },
+  coerce: (value: unknown) =>
+    typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value,
+});

@@ -88,9 +88,9 @@ export const redisSchema = {
     env: 'REDIS_RETRY_DELAY',
   },
   waitReplicas: {
-    doc: 'Replicas that must hold a change before it is acknowledged (Redis WAIT); 1 with a replica per master keeps acknowledged ops through a failover. 0 does not wait.',
-    format: 'nat',
-    default: 0,
+    doc: "Replicas that must hold a change before it is acknowledged (Redis WAIT); 1 with a replica per master keeps acknowledged ops through a failover. auto waits for one when the document's master has a replica, for none otherwise; 0 does not wait.",
+    format: 'wait-replicas',
+    default: 'auto' as number | 'auto',
     env: 'REDIS_WAIT_REPLICAS',
   },
   waitTimeoutMs: {

@@ -12,6 +12,8 @@ import { type CollaborationService } from './collaboration-service';
 import type { RedisCollaborationOptions } from './redis-options';
 import { FencedError, type Fence } from '../../document/fence';
 import { type ApplyOutcome, type OpSubmission } from '../../document/op-submission';
+import { AcknowledgedSeqs } from './acknowledged-seqs';
+import { ReplicaWait } from './replica-wait';
 import {
   type CatchUp,
   type DocumentSnapshot,
@@ -59,6 +61,8 @@ export class RedisCollaborationService implements CollaborationService {
   private heartbeat: NodeJS.Timeout | undefined;
   private lastFailure: { kind: RedisFailureKind; at: number } | undefined;
   private closed: Promise<void> | undefined;
+  private readonly replicaWait: ReplicaWait;
+  private readonly acknowledged = new AcknowledgedSeqs();
 
   constructor(private readonly options: RedisCollaborationOptions) {
     this.redis = options.redis;
@@ -66,6 +70,14 @@ export class RedisCollaborationService implements CollaborationService {
     this.log = options.log.child({ component: 'collaboration' });
     this.now = options.now ?? Date.now;
     this.presenceTimeoutMs = options.presenceTimeoutMs ?? 30_000;
+    this.replicaWait = new ReplicaWait({
+      redis: options.redis,
+      log: this.log,
+      setting: options.waitReplicas ?? 0,
+      timeoutMs: options.waitTimeoutMs ?? 1000,
+      call: (operation, doc, run) => this.call(operation, doc, run),
+      now: this.now,
+    });
   }
 
   async open(doc: string, resume?: ResumePoint): Promise<CatchUp> {
@@ -149,9 +161,10 @@ export class RedisCollaborationService implements CollaborationService {
   ): Promise<ApplyOutcome[]> {
     if (batch.length === 0) return [];
     const keys = this.keys.doc(doc);
+    const candidateEpoch = randomUUID();
     const args: Array<string | number> = [
       doc,
-      randomUUID(),
+      candidateEpoch,
       this.options.sessionTtlSeconds,
       this.options.historyLength,
       MAX_ENTITY_BYTES,
@@ -161,39 +174,30 @@ export class RedisCollaborationService implements CollaborationService {
       this.maxDocBytes,
       batch.length,
     ];
+    const points = this.acknowledged.pointsFor(doc, batch);
+    args.push(points.length);
+    for (const { epoch, seq } of points) args.push(epoch, seq);
     for (const sub of batch) pushSubmission(args, sub);
     const reply = await this.call('applyBatch', doc, () =>
       Scripts.apply.run(this.redis, documentScriptKeys(keys), args),
     );
     const outcomes = decodeApply(doc, batch, reply, this.maxDocBytes);
-    await this.confirmReplicated(doc, keys.session);
-    return outcomes;
-  }
-
-  /**
-   * Waits until `waitReplicas` replicas have every write made so far on the
-   * connection of the document's master (WAIT), before the outcomes go out.
-   * A pipeline with a key of the document reaches that very connection. If
-   * the master dies meanwhile the apply is reported UNAVAILABLE (the resend
-   * is safe: the apply dedupes); if the replicas are merely slow, the
-   * outcomes go out after `waitTimeoutMs` with a warning.
-   */
-  private async confirmReplicated(doc: string, sessionKey: string): Promise<void> {
-    const wanted = this.options.waitReplicas ?? 0;
-    if (wanted <= 0) return;
-    const timeoutMs = this.options.waitTimeoutMs ?? 1000;
-    const replicas = await this.call('waitReplicas', doc, async () => {
-      const results = await this.redis.pipeline().exists(sessionKey).wait(wanted, timeoutMs).exec();
-      const [error, count] = results?.[1] ?? [new Error('no reply to WAIT'), 0];
-      if (error) throw error;
-      return Number(count);
-    });
-    if (replicas < wanted) {
-      this.log.warn(
-        { doc, replicas, wanted, timeoutMs },
-        'a change reached fewer replicas than REDIS_WAIT_REPLICAS in time; answered anyway',
+    // A new epoch that goes on from a seq above 0 was moved by the check above; an
+    // expired (or wholly lost) document starts its new epoch at seq 1 instead.
+    const first = outcomes.find((o) => o.kind === 'applied');
+    if (
+      points.length > 0 &&
+      first?.kind === 'applied' &&
+      first.epoch === candidateEpoch &&
+      first.seq > 1
+    )
+      this.log.error(
+        { doc, epoch: first.epoch, acknowledged: points, seq: first.seq - 1 },
+        'Redis lost acknowledged writes of a document (a failover to a lagging replica?); it goes on in a new epoch and its clients resync',
       );
-    }
+    await this.replicaWait.confirm(doc, keys.session);
+    this.acknowledged.note(doc, outcomes);
+    return outcomes;
   }
 
   async setPresence(doc: string, record: PresenceRecord): Promise<void> {

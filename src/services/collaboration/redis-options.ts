@@ -24,9 +24,11 @@ export interface RedisCollaborationOptions {
    * Replicas that must have a document's change before it is answered
    * (REDIS_WAIT_REPLICAS). Redis replicates asynchronously: without this, a
    * master that fails over right after an apply can lose acknowledged ops.
+   * `auto` waits for one replica when the document's master has one, and for
+   * none when it has none (a cluster without replicas is not slowed).
    * @default 0
    */
-  waitReplicas?: number;
+  waitReplicas?: number | 'auto';
   /** How long to wait for them before answering anyway, with a warning. @default 1000 */
   waitTimeoutMs?: number;
   /** @default Date.now */

@@ -16,12 +16,16 @@ KEYS[1] session hash  flow:sessions:{D}   KEYS[2] state hash     flow:state:{D}
 KEYS[3] history       flow:history:{D}    KEYS[4] dedupe hash    flow:dedupe:{D}
 KEYS[5] presence hash flow:presence:{D}   KEYS[6] fence string   flow:fence:{D}
 
-ARGV[1] doc id                  ARGV[2] epoch to use if the session is created now
+ARGV[1] doc id                  ARGV[2] epoch to use if the session is created or moved now
 ARGV[3] TTL seconds (0: none)   ARGV[4] history length (exact MAXLEN of the stream)
 ARGV[5] max entity bytes        ARGV[6] max entity depth
 ARGV[7] fence token, '' for no fence check    ARGV[8] fence owner (for the error only)
 ARGV[9] max document bytes (DOC_MAX_BYTES, the state as JSON)
-ARGV[10] number of submissions, then for each:
+ARGV[10] number of submissions
+ARGV[11] number of acknowledged points k, then k pairs: epoch, seq (decimal text): seqs the
+  caller saw acknowledged. A session of that epoch below that seq lost acknowledged writes
+  (a failover to a lagging replica): it moves to the epoch ARGV[2] first, at the seq it has.
+Then for each submission:
   client, cseq (decimal text), ops JSON (kept in the history), number of ops,
   then for each op: 'set', field, value JSON
                   | 'del', field
@@ -92,8 +96,21 @@ local now = now_ms()
 local epoch, seq = ensure_session(ARGV[1], ARGV[2], now)
 local first_seq = seq
 local doc_bytes = document_bytes()
+
+-- A history that went back: the seqs it lost were acknowledged with other ops.
+-- Going on in the same epoch would give them to new ops, and two different ops
+-- would share an (epoch, seq); a new epoch makes every client resync from a snapshot.
+local points = tonumber(ARGV[11])
+for p = 0, points - 1 do
+  if epoch == ARGV[12 + 2 * p] and seq < tonumber(ARGV[13 + 2 * p]) then
+    epoch = ARGV[2]
+    redis.call('HSET', KEYS[1], 'epoch', epoch, 'updatedAt', now)
+    break
+  end
+end
+
 local out = { epoch }
-local a = 11
+local a = 12 + 2 * points
 
 for _ = 1, tonumber(ARGV[10]) do
   local client, cseq_text, ops_json, op_count = ARGV[a], ARGV[a + 1], ARGV[a + 2], tonumber(ARGV[a + 3])
