@@ -44,7 +44,14 @@ export async function startFlow(
   const close = () => steps.close();
   try {
     let hub: GatewayHub | undefined;
-    const services = await buildServices(config, log, metrics, steps, () => hub?.refreshAll());
+    const services = await buildServices(
+      config,
+      log,
+      metrics,
+      steps,
+      () => hub?.refreshAll(),
+      role,
+    );
     const { redis } = services;
     const runsWorker = role !== 'gateway' && config.flags.eventOrdering && redis !== null;
     if (runsWorker) startOrderingWorker(config, { ...services, redis }, log, steps);

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { FlowConfig } from '../config';
-import { multiProcessSafe, usesRedis } from '../config/topology';
+import { StartupError } from '../config/startup-error';
+import { multiProcessSafe, usesRedis, type Role } from '../config/topology';
 import type { Metrics } from '../observability/metrics';
 import { RedisResources } from '../redis/resources';
 import { SingleProcessLease } from '../redis/single-process-lease';
@@ -11,7 +12,9 @@ import type { BatchProcessor } from '../services/event-ordering/event-ordering-s
 import { createWebSocketManager } from '../services/websocket-manager';
 import type { WebSocketManager } from '../services/websocket-manager/websocket-manager';
 import { createDocumentProcessor } from '../worker/document-processor';
+import { createDocumentStore, type DocumentStore } from '../services/document-store';
 import type { CloseSteps } from './close-steps';
+import { startDocumentSaving, type DocumentSaving } from './document-saving';
 
 /** At start, how long the process waits for Redis before it serves without it (and says so). */
 const STARTUP_REDIS_WAIT_MS = 3000;
@@ -26,6 +29,8 @@ export interface FlowServices {
   websockets: WebSocketManager;
   /** Applies a batch, then publishes its outcomes; every ordering backend runs it. */
   processor: BatchProcessor;
+  /** Null when no document store is configured (DOCUMENT_STORE=none). */
+  saving: DocumentSaving | null;
 }
 
 /**
@@ -39,6 +44,7 @@ export async function buildServices(
   metrics: Metrics,
   steps: CloseSteps,
   onWebSocketsReconnected: () => void,
+  role: Role = 'all',
 ): Promise<FlowServices> {
   const redis = usesRedis(config) ? new RedisResources(config, log, metrics) : null;
   if (redis) {
@@ -57,11 +63,46 @@ export async function buildServices(
   }
   const websockets = createWebSocketManager(config, log, redis, onWebSocketsReconnected);
   steps.add(() => websockets.close());
-  const collaboration = createCollaborationService(config, log, redis);
+  // Opened once this process is known to be the only one (lease above; the
+  // embedded store's own lock file keeps a second `npm start` away).
+  const store = await createDocumentStore(config, log, {
+    severalProcesses: role !== 'all' || multiProcessSafe(config),
+  });
+  if (store && config.flags.collaboration) {
+    await store.close();
+    throw new StartupError(
+      `DOCUMENT_STORE (${store.kind}) with USE_REDIS_COLLABORATION=true is not supported yet: ` +
+        'documents are stored only by the in-memory collaboration service; ' +
+        'set DOCUMENT_STORE=none, or USE_REDIS_COLLABORATION=false for one process',
+    );
+  }
+  let saving: DocumentSaving | null = null;
+  const collaboration = createCollaborationService(
+    config,
+    log,
+    redis,
+    store ? durableDocuments(store, () => saving) : undefined,
+  );
   steps.add(() => collaboration.close());
+  if (store) saving = startDocumentSaving(config, log, metrics, steps, store, collaboration);
+  const scheduler = saving?.scheduler;
   const processor = createDocumentProcessor(
-    { collaboration, websockets, log, metrics },
+    {
+      collaboration,
+      websockets,
+      log,
+      metrics,
+      onApplied: scheduler && ((doc, seq) => scheduler.notify(doc, seq)),
+    },
     config.flags.eventOrdering ? TRANSIENT_RETRY : undefined,
   );
-  return { redis, collaboration, websockets, processor };
+  return { redis, collaboration, websockets, processor, saving };
+}
+
+/** Loads from the store; keeps in memory every document with edits the store lacks. */
+function durableDocuments(store: DocumentStore, saving: () => DocumentSaving | null) {
+  return {
+    load: (doc: string) => store.load(doc),
+    keep: (doc: string) => saving()?.scheduler.hasUnsaved(doc) ?? false,
+  };
 }

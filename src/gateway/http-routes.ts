@@ -1,5 +1,5 @@
 import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
-import { DOC_ID_PATTERN } from '../protocol';
+import { DOC_ID_PATTERN, UnavailableError } from '../protocol';
 import type { GatewayContext, RequestInput } from './gateway-context';
 
 type Answer = { status: number; body: unknown; contentType?: string };
@@ -56,7 +56,7 @@ export function registerHttpRoutes(app: TemplatedApp, context: GatewayContext): 
     '/health',
     route(async () => {
       const report = await context.health();
-      return { status: report.status === 'ok' ? 200 : 503, body: report };
+      return { status: report.status === 'error' ? 503 : 200, body: report };
     }, log),
   );
 
@@ -92,7 +92,13 @@ export function registerHttpRoutes(app: TemplatedApp, context: GatewayContext): 
       }
       const denied = await context.authorizeDocumentRead(doc, input);
       if (denied) return denied;
-      const snapshot = await context.collaboration.snapshot(doc);
+      let snapshot;
+      try {
+        snapshot = await context.collaboration.snapshot(doc);
+      } catch (err) {
+        if (!(err instanceof UnavailableError)) throw err;
+        return { status: 503, body: { error: 'UNAVAILABLE', message: err.message } };
+      }
       if (!snapshot)
         return {
           status: 404,

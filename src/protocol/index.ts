@@ -2,5 +2,6 @@
 export * from './errors';
 export * from './limits';
 export * from './messages';
+export { savedSeqOf } from './saved';
 export { entityProblem, jsonBytes, parseClientMessage, utf8Length, withinDepth } from './validate';
 export type { ParseResult, Rejection } from './validate';

@@ -89,6 +89,8 @@ export interface JoinedSnapshotMessage extends WithRef {
   seq: number;
   state: DocState;
   presence: PresenceEntry[];
+  /** Present only when the server has a document store: the highest seq in durable storage. */
+  savedSeq?: number;
 }
 export interface JoinedEventsMessage extends WithRef {
   type: 'joined';
@@ -97,6 +99,8 @@ export interface JoinedEventsMessage extends WithRef {
   seq: number;
   events: EventRecord[];
   presence: PresenceEntry[];
+  /** Present only when the server has a document store: the highest seq in durable storage. */
+  savedSeq?: number;
 }
 export type JoinedMessage = JoinedSnapshotMessage | JoinedEventsMessage;
 export interface LeftMessage extends WithRef {
@@ -125,6 +129,12 @@ export interface PresenceUpdateMessage {
   user: string | null;
   state: JsonObject | null;
 }
+/** Every event of `doc` up to `seq` is in durable storage; `seq` only grows within an epoch. */
+export interface SavedMessage {
+  type: 'saved';
+  doc: string;
+  seq: number;
+}
 export interface PongMessage extends WithRef {
   type: 'pong';
 }
@@ -142,5 +152,6 @@ export type ServerMessage =
   | AckMessage
   | EventMessage
   | PresenceUpdateMessage
+  | SavedMessage
   | PongMessage
   | ErrorMessage;
