@@ -28,10 +28,7 @@ export class CloseSteps {
       let timer: NodeJS.Timeout | undefined;
       const limit = new Promise<void>((resolve) => {
         timer = setTimeout(() => {
-          this.log.warn(
-            { limitMs },
-            'a cleanup step did not finish in time; going on',
-          );
+          this.log.warn({ limitMs }, 'a cleanup step did not finish in time; going on');
           resolve();
         }, limitMs);
       });

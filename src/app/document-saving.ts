@@ -32,7 +32,8 @@ export function startDocumentSaving(
   store: DocumentStore,
   collaboration: CollaborationService,
 ): DocumentSaving {
-  let storeMetrics: ReturnType<typeof trackDocumentStore> | undefined;
+  // The gauges read the scheduler only when scraped, after it exists.
+  const storeMetrics = trackDocumentStore(metrics, () => saving.scheduler.stats());
   const saving: DocumentSaving = {
     store,
     announce: undefined,
@@ -49,20 +50,25 @@ export function startDocumentSaving(
       debounceMs: config.documentStore.debounceMs,
       maxDelayMs: config.documentStore.maxDelayMs,
       concurrency: config.documentStore.concurrency,
-      retry: { initialMs: config.documentStore.retryDelayMs, maxMs: config.documentStore.retryMaxMs },
+      retry: {
+        initialMs: config.documentStore.retryDelayMs,
+        maxMs: config.documentStore.retryMaxMs,
+      },
       log,
-      onSaveLatency: (ms, ok) => storeMetrics?.observeSave(ms, ok),
+      onSaveLatency: (ms, ok) => storeMetrics.observeSave(ms, ok),
     }),
     check() {
       const outage = saving.scheduler.stats().outage;
       return outage ? `degraded: snapshots are not being stored: ${outage.reason}` : 'ok';
     },
   };
-  storeMetrics = trackDocumentStore(metrics, () => saving.scheduler.stats());
   steps.add(() => store.close());
   const drainMs = Math.max(0, config.shutdown.drainMs - CLOSE_AFTER_SAVING_MS);
-  steps.add(async () => {
-    await saving.scheduler.close(drainMs);
-  }, drainMs + CLOSE_AFTER_SAVING_MS / 2);
+  steps.add(
+    async () => {
+      await saving.scheduler.close(drainMs);
+    },
+    drainMs + CLOSE_AFTER_SAVING_MS / 2,
+  );
   return saving;
 }

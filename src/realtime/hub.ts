@@ -172,7 +172,8 @@ export class GatewayHub implements ConnectionHost {
   /** The document store holds `doc` up to `seq`: its members here hear `saved`. */
   announceSaved(doc: string, seq: number): void {
     const feed = this.feeds.get(doc);
-    if (feed && feed.members.size > 0) this.deps.broadcaster.broadcast(feed.topic, savedText(doc, seq));
+    if (feed && feed.members.size > 0)
+      this.deps.broadcaster.broadcast(feed.topic, savedText(doc, seq));
   }
 
   stats(): { connections: number; documents: number; messagesIn: number } {
