@@ -12,7 +12,12 @@ import type { BatchProcessor } from '../services/event-ordering/event-ordering-s
 import { createWebSocketManager } from '../services/websocket-manager';
 import type { WebSocketManager } from '../services/websocket-manager/websocket-manager';
 import { createDocumentProcessor } from '../worker/document-processor';
-import { createDocumentStore, type DocumentStore } from '../services/document-store';
+import {
+  createDocumentStore,
+  describeTarget,
+  documentStoreTarget,
+  type DocumentStore,
+} from '../services/document-store';
 import type { CloseSteps } from './close-steps';
 import { startDocumentSaving, type DocumentSaving } from './document-saving';
 
@@ -46,6 +51,7 @@ export async function buildServices(
   onWebSocketsReconnected: () => void,
   role: Role = 'all',
 ): Promise<FlowServices> {
+  refuseStoreWithRedisCollaboration(config);
   const redis = usesRedis(config) ? new RedisResources(config, log, metrics) : null;
   if (redis) {
     steps.add(() => redis.close());
@@ -68,14 +74,6 @@ export async function buildServices(
   const store = await createDocumentStore(config, log, {
     severalProcesses: role !== 'all' || multiProcessSafe(config),
   });
-  if (store && config.flags.collaboration) {
-    await store.close();
-    throw new StartupError(
-      `DOCUMENT_STORE (${store.kind}) with USE_REDIS_COLLABORATION=true is not supported yet: ` +
-        'documents are stored only by the in-memory collaboration service; ' +
-        'set DOCUMENT_STORE=none, or USE_REDIS_COLLABORATION=false for one process',
-    );
-  }
   let saving: DocumentSaving | null = null;
   const collaboration = createCollaborationService(
     config,
@@ -97,6 +95,17 @@ export async function buildServices(
     config.flags.eventOrdering ? TRANSIENT_RETRY : undefined,
   );
   return { redis, collaboration, websockets, processor, saving };
+}
+
+/** Only the in-memory collaboration service loads from and saves to a document store so far. */
+function refuseStoreWithRedisCollaboration(config: FlowConfig): void {
+  const target = documentStoreTarget(config);
+  if (target.kind === 'none' || !config.flags.collaboration) return;
+  throw new StartupError(
+    `DOCUMENT_STORE=${describeTarget(target)} with USE_REDIS_COLLABORATION=true is not supported yet: ` +
+      'only a server with USE_REDIS_COLLABORATION=false (one process) stores documents; ' +
+      'set DOCUMENT_STORE=none to keep documents in Redis for REDIS_SESSION_TTL seconds',
+  );
 }
 
 /** Loads from the store; keeps in memory every document with edits the store lacks. */

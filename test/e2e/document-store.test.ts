@@ -233,3 +233,15 @@ describe('an HTTP document store that fails', () => {
     expect(await edit(client, doc, 1, 1)).toBe(8);
   });
 });
+
+describe('a document store with Redis collaboration', () => {
+  it('is refused at start, saying what to set, before any connection to Redis', async () => {
+    await expect(
+      startTestServer({
+        USE_REDIS_COLLABORATION: 'true',
+        USE_REDIS_WEBSOCKETS: 'true',
+        DOCUMENT_STORE: 'http://127.0.0.1:9/docs',
+      }),
+    ).rejects.toThrow(/USE_REDIS_COLLABORATION=true is not supported yet.*DOCUMENT_STORE=none/);
+  });
+});
