@@ -5,7 +5,7 @@
 #
 # node:20-slim (Debian, glibc) rather than alpine: the uWebSockets.js build
 # the project installs has native binaries for glibc Linux only, and Node 20
-# is the version it is built for (DESIGN.md).
+# is the version it is built for (README.md, "Quick start"; `engines` in package.json).
 
 FROM node:20-slim AS build
 WORKDIR /app
@@ -17,6 +17,7 @@ RUN if [ -f package-lock.json ]; then npm ci --ignore-scripts; \
     else npm install --ignore-scripts --no-audit --no-fund; fi
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
+COPY scripts/build-bundles.mjs scripts/without-ws.mjs ./scripts/
 RUN npm run build && npm prune --omit=dev --ignore-scripts
 
 FROM node:20-slim
@@ -30,11 +31,11 @@ COPY --from=build --chown=node:node /app/dist ./dist
 # The image's own non-root user (uid 1000).
 USER node
 EXPOSE 3001
-# A gateway (and `all`) answers /health with 200 when it can serve, 503 naming
-# the failing dependency otherwise. A worker has no HTTP port: compose turns
-# this check off for it. node:20-slim has no curl; Node 20 has fetch.
+# Every process answers /health with 200 when it can serve, 503 naming the
+# failing dependency otherwise: on METRICS_PORT when it is set (a worker's
+# only HTTP port), on PORT otherwise. node:20-slim has no curl; Node 20 has fetch.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3001) + '/health').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (Number(process.env.METRICS_PORT) > 0 ? process.env.METRICS_PORT : (process.env.PORT || 3001)) + '/health').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # SIGTERM (docker stop) closes clients with 1001, drains for up to
 # SHUTDOWN_DRAIN_MS and exits 0; node runs as PID 1 and handles it itself.
 ENTRYPOINT ["node", "dist/cli.js"]

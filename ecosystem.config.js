@@ -32,6 +32,10 @@
  * counts numbers up), so each process keeps the default `<hostname>-<pid>`,
  * unique per process and new after every restart.
  *
+ * The configuration is validated by the server's own code (dist/config) when
+ * this file is read: a value the server refuses fails `pm2 start` with the
+ * variable's name.
+ *
  * Every variable below can be overridden from the shell that runs
  * `pm2 start`, e.g. `PORT=3101 GATEWAY_INSTANCES=4 npx pm2 start ecosystem.config.js`;
  * variables not listed here reach the apps from that shell's environment too.
@@ -55,7 +59,52 @@ const env = (name, fallback) => {
   const value = process.env[name] ?? fromFile[name];
   return value === undefined || value === '' ? fallback : value;
 };
-const flag = (name) => ['true', '1'].includes(env(name, 'true'));
+
+/**
+ * The apps' configuration, validated by the server's own code (dist/config,
+ * built by `npm install` or `npm run build`), so that a value the server
+ * would refuse (`USE_REDIS_WEBSOCKETS=ture`) fails `pm2 start` here, loudly,
+ * instead of choosing the topology from a misread flag. The flags default to
+ * on for this file, which starts the cluster topology.
+ */
+function validatedConfig() {
+  let configModule;
+  try {
+    configModule = require('./dist/config');
+  } catch (err) {
+    throw new Error(
+      `ecosystem.config.js needs the built server (${err.message}): run "npm run build" first`,
+      { cause: err },
+    );
+  }
+  const flagDefaults = {
+    USE_REDIS_WEBSOCKETS: 'true',
+    USE_REDIS_COLLABORATION: 'true',
+    USE_REDIS_EVENT_ORDERING: 'true',
+  };
+  // As env() above: an empty value means "not set".
+  const vars = { ...flagDefaults };
+  for (const source of [fromFile, process.env]) {
+    for (const [name, value] of Object.entries(source)) if (value) vars[name] = value;
+  }
+  try {
+    return configModule.loadConfig(vars);
+  } catch (err) {
+    if (err instanceof configModule.ConfigError) {
+      throw new Error(`ecosystem.config.js: ${err.message}\nFix the variable and run pm2 again.`, {
+        cause: err,
+      });
+    }
+    throw err;
+  }
+}
+const config = validatedConfig();
+const flag = (name) =>
+  ({
+    USE_REDIS_WEBSOCKETS: config.flags.websockets,
+    USE_REDIS_COLLABORATION: config.flags.collaboration,
+    USE_REDIS_EVENT_ORDERING: config.flags.eventOrdering,
+  })[name];
 const count = (name, fallback) => {
   const value = Number(env(name, String(fallback)));
   if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a whole number >= 1`);
@@ -108,13 +157,22 @@ const common = {
   time: false,
 };
 
+/**
+ * Metrics ports: gateways share PORT, so Prometheus reaches each process on a
+ * port of its own, METRICS_PORT + its pm2 instance number (NODE_APP_INSTANCE,
+ * added by the process): gateways from METRICS_PORT (9101, 9102, ...),
+ * workers from METRICS_PORT + 100 (9201, 9202, ...). docs/operations.md has
+ * the scrape configuration.
+ */
+const metricsBase = config.metrics.port === 0 ? 9101 : config.metrics.port;
+
 const apps = [
   {
     ...common,
     name: 'gateway',
     args: multiProcess ? 'gateway' : 'all',
     instances: multiProcess ? count('GATEWAY_INSTANCES', 2) : 1,
-    env: shared,
+    env: { ...shared, METRICS_PORT: String(metricsBase) },
   },
 ];
 if (withWorkers) {
@@ -123,7 +181,7 @@ if (withWorkers) {
     name: 'worker',
     args: 'worker',
     instances: count('WORKER_INSTANCES', 2),
-    env: shared,
+    env: { ...shared, METRICS_PORT: String(metricsBase + 100) },
   });
 }
 

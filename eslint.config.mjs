@@ -33,6 +33,24 @@ export default tseslint.config(
   },
   { files: ['src/gateway/**/*.ts'], rules: { 'no-restricted-imports': 'off' } },
   {
+    // The demo page is browser code on the SDK: it may import only what a browser bundle can.
+    files: ['src/demo/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^\\.\\./(?!(client|protocol|document)(/|$))',
+              message: 'src/demo imports only src/client, src/protocol and src/document.',
+            },
+            { regex: '^node:', message: 'src/demo runs in the browser: no Node modules.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['**/*.js', '**/*.cjs'],
     rules: { '@typescript-eslint/no-require-imports': 'off' },
     languageOptions: {

@@ -6,19 +6,41 @@ import { startFlow, type FlowProcess, type Role } from './app/flow-process';
 import { SingleProcessBusyError, StartupError } from './config/startup-error';
 import { UwsUnavailableError } from './gateway/uws';
 import { migrateDocumentStore } from './services/document-store';
+import { listLiveDocuments } from './app/live-documents';
+import { describeTarget } from './redis';
 
-const USAGE = `usage: flow <all|gateway|worker|config|migrate>
+const USAGE = `usage: flow <all|gateway|worker|config|migrate|docs>
   all      gateway and ordering in one process (the default for a first run)
   gateway  WebSocket gateway only
-  worker   ordering worker only (needs USE_REDIS_EVENT_ORDERING=true)
+  worker   ordering worker only (idles while USE_REDIS_EVENT_ORDERING=false)
   config   print the effective configuration, secrets masked
-  migrate  apply the document store's schema migrations (DOCUMENT_STORE file: or postgres://)`;
+  migrate  apply the document store's schema migrations (DOCUMENT_STORE file: or postgres://)
+  docs     list the documents with a session in Redis, over every cluster master`;
 
 function printConfig(): void {
   const entries = describeConfig(loadConfig());
   const width = Math.max(...entries.map((e) => e.env.length));
   for (const entry of entries)
     console.log(`${entry.env.padEnd(width)}  ${entry.value === '' ? '(empty)' : entry.value}`);
+}
+
+async function printLiveDocuments(): Promise<number> {
+  const config = loadConfig();
+  // Connection problems are printed once below, not logged on every retry.
+  const log = createLogger({ ...config, logLevel: 'silent' }, 'docs');
+  let documents;
+  try {
+    documents = await listLiveDocuments(config, log);
+  } catch (err) {
+    console.error(
+      `flow: cannot list documents in Redis at ${describeTarget(config)}: ${(err as Error).message}`,
+    );
+    return 1;
+  }
+  console.log('document\tepoch\tseq\tttl_s');
+  for (const d of documents) console.log(`${d.doc}\t${d.epoch}\t${d.seq}\t${d.ttlSeconds}`);
+  console.error(`${documents.length} live document(s) in Redis at ${describeTarget(config)}`);
+  return 0;
 }
 
 /** How often a standby process tries to take over a single-process configuration. */
@@ -87,6 +109,7 @@ async function main(argv: string[]): Promise<number> {
     );
     return 0;
   }
+  if (command === 'docs') return printLiveDocuments();
   if (command !== 'all' && command !== 'gateway' && command !== 'worker') {
     console.error(USAGE);
     return 2;

@@ -5,6 +5,7 @@ import { createLogger } from '../observability/logger';
 import { Metrics } from '../observability/metrics';
 import type { GatewayHub } from '../realtime/hub';
 import { CloseSteps } from './close-steps';
+import { processHealth, serveMetrics } from './metrics-endpoint';
 import { buildServices } from './services';
 import { startGateway } from './start-gateway';
 import { startOrderingWorker, startWorkerHeartbeat } from './start-worker';
@@ -38,7 +39,7 @@ export async function startFlow(
   checkTopology(config, role);
   const log = options.log ?? createLogger(config, role);
   const metrics = new Metrics();
-  if (workerIdle(config, role)) return idleWorker(log, metrics);
+  if (workerIdle(config, role)) return idleWorker(config, log, metrics);
   const started = Date.now();
   const steps = new CloseSteps(log);
   const close = () => steps.close();
@@ -49,7 +50,10 @@ export async function startFlow(
       log,
       metrics,
       steps,
-      () => hub?.refreshAll(),
+      {
+        onWebSocketsReconnected: () => hub?.refreshAll(),
+        onLocalOutcomes: (doc, outcomes) => hub?.localOutcomes(doc, outcomes),
+      },
       role,
     );
     const { redis } = services;
@@ -57,6 +61,9 @@ export async function startFlow(
     if (runsWorker) startOrderingWorker(config, { ...services, redis }, log, steps);
     if (role === 'worker') {
       startWorkerHeartbeat(config, services.websockets, steps);
+      const health = processHealth(config, role, started, redis);
+      const closeMetrics = await serveMetrics(config, metrics, health, log);
+      if (closeMetrics) steps.add(closeMetrics);
       return { role, port: 0, log, metrics, close };
     }
     const port = await startGateway({
@@ -80,11 +87,20 @@ export async function startFlow(
  * A worker with USE_REDIS_EVENT_ORDERING off has nothing to do: gateways
  * apply ops themselves. It stays up (and says why) until it is restarted.
  */
-function idleWorker(log: Logger, metrics: Metrics): FlowProcess {
+async function idleWorker(config: FlowConfig, log: Logger, metrics: Metrics): Promise<FlowProcess> {
   log.warn(
     'worker idle: USE_REDIS_EVENT_ORDERING=false, so gateways apply ops themselves; this process waits for a restart with the flag on',
   );
   // Nothing else holds the event loop: keep the process up until it is stopped.
   const idle = setInterval(() => undefined, 60_000);
-  return { role: 'worker', port: 0, log, metrics, close: async () => clearInterval(idle) };
+  const health = processHealth(config, 'worker', Date.now(), null);
+  const closeMetrics = await serveMetrics(config, metrics, health, log).catch((err: unknown) => {
+    clearInterval(idle);
+    throw err;
+  });
+  const close = async () => {
+    clearInterval(idle);
+    await closeMetrics?.();
+  };
+  return { role: 'worker', port: 0, log, metrics, close };
 }

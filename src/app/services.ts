@@ -20,6 +20,7 @@ import {
 } from '../services/document-store';
 import type { CloseSteps } from './close-steps';
 import { startDocumentSaving, type DocumentSaving } from './document-saving';
+import type { ApplyOutcome } from '../document/op-submission';
 
 /** At start, how long the process waits for Redis before it serves without it (and says so). */
 const STARTUP_REDIS_WAIT_MS = 3000;
@@ -38,24 +39,34 @@ export interface FlowServices {
   saving: DocumentSaving | null;
 }
 
-/**
- * Builds the services from the config, each closed by `steps`.
- * `onWebSocketsReconnected` is told when the fan-out was re-established
- * (the gateway then refreshes its feeds).
- */
+/** What the gateway of this process (when it runs one) is told by the services. */
+export interface GatewayHooks {
+  /** The fan-out was re-established: the gateway refreshes its feeds. */
+  onWebSocketsReconnected(): void;
+  /**
+   * Outcomes this process applied, before they are published: the gateway
+   * answers its own clients from them, so an answer never depends on pub/sub.
+   */
+  onLocalOutcomes(doc: string, outcomes: ApplyOutcome[]): void;
+}
+
+/** Builds the services from the config, each closed by `steps`. */
 export async function buildServices(
   config: FlowConfig,
   log: Logger,
   metrics: Metrics,
   steps: CloseSteps,
-  onWebSocketsReconnected: () => void,
+  hooks: GatewayHooks,
   role: Role = 'all',
 ): Promise<FlowServices> {
   refuseStoreWithRedisCollaboration(config);
   const redis = usesRedis(config) ? new RedisResources(config, log, metrics) : null;
   if (redis) {
     steps.add(() => redis.close());
-    await redis.waitReady(STARTUP_REDIS_WAIT_MS);
+    if (await redis.waitReady(STARTUP_REDIS_WAIT_MS)) {
+      const problem = await redis.clusterNodeProblem();
+      if (problem) throw new StartupError(problem);
+    }
   }
   if (redis && !multiProcessSafe(config)) {
     const lease = await SingleProcessLease.acquire(
@@ -67,7 +78,9 @@ export async function buildServices(
     steps.add(() => lease.release());
     log.warn('this flag combination keeps a service in memory: it serves one process only');
   }
-  const websockets = createWebSocketManager(config, log, redis, onWebSocketsReconnected);
+  const websockets = createWebSocketManager(config, log, redis, () =>
+    hooks.onWebSocketsReconnected(),
+  );
   steps.add(() => websockets.close());
   // Opened once this process is known to be the only one (lease above; the
   // embedded store's own lock file keeps a second `npm start` away).
@@ -91,6 +104,8 @@ export async function buildServices(
       log,
       metrics,
       onApplied: scheduler && ((doc, seq) => scheduler.notify(doc, seq)),
+      // In memory, publishing delivers in this process already.
+      ...(websockets.mode === 'redis' ? { onOutcomes: hooks.onLocalOutcomes } : {}),
     },
     config.flags.eventOrdering ? TRANSIENT_RETRY : undefined,
   );

@@ -2,14 +2,19 @@ import type { Logger } from 'pino';
 import { TokenVerifier } from '../auth/token-verifier';
 import type { FlowConfig } from '../config';
 import { multiProcessSafe, type Role } from '../config/topology';
-import { GatewayServer } from '../gateway/gateway-server';
+import { GatewayServer, hardBackpressureBytes } from '../gateway/gateway-server';
 import { buildGatewayContext } from '../gateway/http-context';
 import { orderingBacklog } from '../gateway/ordering-backlog';
 import type { Metrics } from '../observability/metrics';
+import { ClientIdGuard } from '../realtime/client-id-guard';
 import { GatewayHub } from '../realtime/hub';
 import { OrderingKeys } from '../redis/ordering-keys';
+import { createClientIdRegistry } from '../services/client-ids';
+import { MemoryClientIdRegistry } from '../services/client-ids/client-ids.memory';
 import { createEventOrderingService } from '../services/event-ordering';
 import type { CloseSteps } from './close-steps';
+import { serveMetrics } from './metrics-endpoint';
+import { explainBusyPort } from './port-holder';
 import type { FlowServices } from './services';
 
 export interface GatewayStart {
@@ -39,7 +44,19 @@ export async function startGateway(start: GatewayStart): Promise<number> {
   );
 
   let hub: GatewayHub | undefined;
-  const verifier = new TokenVerifier(config.auth.jwtSecret);
+  const verifier = new TokenVerifier(config.auth.jwtSecret, config.auth.jwtSecretPrevious);
+  const clientIds = new ClientIdGuard(
+    createClientIdRegistry(config, log, redis),
+    config.nodeId,
+    log,
+    new MemoryClientIdRegistry({ retentionSeconds: config.redis.sessionTtlSeconds }),
+  );
+  steps.add(() => clientIds.close());
+  // Not awaited: with Redis down at start the process still comes up; the
+  // subscriber subscribes once Redis is back.
+  clientIds
+    .start()
+    .catch((err: unknown) => log.warn({ err }, 'client id takeover channel not subscribed'));
   const context = buildGatewayContext({
     config,
     role,
@@ -63,6 +80,8 @@ export async function startGateway(start: GatewayStart): Promise<number> {
       maxBackpressureBytes: limits.maxBackpressureBytes,
       idleTimeoutSeconds: limits.idleTimeoutSeconds,
       authenticate: (token) => verifier.verify(token),
+      claimClient: (client, user) => clientIds.claim(client, user),
+      releaseClient: (claim) => clientIds.release(claim),
     },
     context,
     (broadcaster) => {
@@ -72,9 +91,11 @@ export async function startGateway(start: GatewayStart): Promise<number> {
         ordering,
         websockets,
         broadcaster,
+        clientIds,
         metrics,
         log,
         role,
+        maxJoinedBytes: hardBackpressureBytes(limits.maxBackpressureBytes),
       });
       start.hubReady(hub);
       const ready = hub;
@@ -82,9 +103,20 @@ export async function startGateway(start: GatewayStart): Promise<number> {
       return hub;
     },
   );
-  const port = await server.listen(config.host, config.port, !multiProcessSafe(config));
+  const modes = {
+    websockets: websockets.mode,
+    collaboration: collaboration.mode,
+    eventOrdering: ordering.mode,
+  };
+  const port = await server
+    .listen(config.host, config.port, !multiProcessSafe(config))
+    .catch(async (err: unknown) => {
+      throw await explainBusyPort(err, config.host, config.port, modes);
+    });
   // Registered last so it runs first: stop taking clients before the services go.
   steps.add(() => server.close());
+  const closeMetrics = await serveMetrics(config, metrics, context.health, log);
+  if (closeMetrics) steps.add(closeMetrics);
   log.info(
     { host: config.host, port },
     `Flow Realtime ${role} listening on ws://${config.host}:${port}/ws`,

@@ -8,6 +8,9 @@ import { OrderingWorker } from '../worker/ordering-worker';
 import type { CloseSteps } from './close-steps';
 import type { FlowServices } from './services';
 
+/** How often a worker reads the ready sets, under the wake-ups (milliseconds). */
+const ORDERING_POLL_MS = 500;
+
 /**
  * Starts the ordering worker on the process's services: it claims documents
  * with queued op messages and runs the document processor on their batches.
@@ -30,17 +33,28 @@ export function startOrderingWorker(
     concurrency: config.ordering.workerConcurrency,
     jobsPerBatch: 16,
     leaseMs: config.ordering.leaseMs,
-    pollMs: 500,
+    pollMs: ORDERING_POLL_MS,
     keyTtlSeconds: config.redis.sessionTtlSeconds,
   });
   // Not awaited: with Redis down at start the process still comes up,
   // answers /health with 503 and refuses ops with UNAVAILABLE.
-  worker.start().catch((err: unknown) => log.error({ err }, 'ordering worker failed to start'));
-  steps.add(() => worker.close());
-  log.info(
-    { concurrency: config.ordering.workerConcurrency, leaseMs: config.ordering.leaseMs },
-    'ordering worker started',
+  // Its subscription waits for Redis as long as it takes: say so, then
+  // say "started" only once it consumes.
+  if (redis.commands.status !== 'ready') log.warn('ordering worker waiting for Redis');
+  worker.start().then(
+    () =>
+      log.info(
+        { concurrency: config.ordering.workerConcurrency, leaseMs: config.ordering.leaseMs },
+        'ordering worker started',
+      ),
+    // The poller runs already: work is found, only later than a wake-up would.
+    (err: unknown) =>
+      log.warn(
+        { err, pollMs: ORDERING_POLL_MS },
+        'ordering worker started without wake-ups (its subscription failed); it finds documents by polling the ready sets',
+      ),
   );
+  steps.add(() => worker.close());
 }
 
 /** A worker-only process has no gateway to report it: it heartbeats into the registry itself. */

@@ -47,6 +47,12 @@ export interface FlowClientOptions {
    * year 2255, and unique while it sends fewer than 1000 op messages per ms).
    */
   initialCseq?: number;
+  /**
+   * A joined document that cannot be joined again for this long (ms) after
+   * a reconnect or a gap emits `stalled` on its handle; 0 never.
+   * @default 15000
+   */
+  stallAfterMs?: number;
 }
 
 export interface ClientEvents {

@@ -3,6 +3,7 @@ import type { ClientMessage, ServerMessage, WelcomeMessage } from '../protocol/m
 import { PROTOCOL_VERSION } from '../protocol/messages';
 import { Backoff, type BackoffOptions } from './backoff';
 import { ClientErrorCodes, FlowError } from './errors';
+import { ExpiredTokenError, nextToken } from './token-expiry';
 import {
   openTransport,
   UPGRADE_UNAUTHORIZED,
@@ -57,6 +58,11 @@ export interface ConnectionHandlers {
   /** The connection of `generation` is gone; replies to its requests will never come. */
   down(generation: number): void;
   error(error: FlowError): void;
+}
+
+/** Why a client with a fixed token string stops (4401: refused at upgrade, or expired). */
+export function fixedTokenRefused(reason: string): string {
+  return `${reason || 'the server refused the token'}; the token is a fixed string, which cannot be refreshed, so the client stops: pass a token function that fetches a fresh one`;
 }
 
 /** A close code after which reconnecting would only be refused again. */
@@ -125,6 +131,11 @@ export class Connection {
       url = await this.buildUrl();
     } catch (err) {
       if (generation !== this.socketGeneration || this.current === ConnectionState.Closed) return;
+      if (err instanceof ExpiredTokenError) {
+        this.handlers.error(new FlowError('UNAUTHORIZED', err.message));
+        this.setState(ConnectionState.Closed, CloseCodes.TOKEN_EXPIRED, 'token expired');
+        return;
+      }
       const message = err instanceof Error ? err.message : String(err);
       this.handlers.error(new FlowError('UNAUTHORIZED', `the token source failed: ${message}`));
       this.lost(4001, 'no token');
@@ -147,8 +158,7 @@ export class Connection {
   private async buildUrl(): Promise<string> {
     const url = new URL(this.options.url.href);
     url.searchParams.set('client', this.options.clientId());
-    const source = this.options.token;
-    const token = typeof source === 'function' ? await source() : source;
+    const token = await nextToken(this.options.token, Date.now);
     if (token !== undefined && token !== '') url.searchParams.set('token', token);
     return url.href;
   }
@@ -193,12 +203,25 @@ export class Connection {
     if (this.welcomed) this.handlers.down(this.socketGeneration);
     this.welcomed = false;
     if (code === UPGRADE_UNAUTHORIZED) {
-      this.handlers.error(new FlowError('UNAUTHORIZED', `${reason}: get a valid token`));
       // A token function may fetch a fresh token for the next attempt; a fixed one would fail again.
       if (typeof this.options.token !== 'function') {
+        this.handlers.error(new FlowError('UNAUTHORIZED', fixedTokenRefused(reason)));
         this.setState(ConnectionState.Closed, code, reason);
         return;
       }
+      this.handlers.error(
+        new FlowError('UNAUTHORIZED', `${reason}; asking the token function for a fresh token`),
+      );
+    }
+    if (code === CloseCodes.CLIENT_ID_TAKEN_OVER) {
+      this.handlers.error(
+        new FlowError(
+          ClientErrorCodes.CLIENT_ID_IN_USE,
+          `the client id is in use (${reason}); not reconnecting: give each client its own id`,
+        ),
+      );
+      this.setState(ConnectionState.Closed, code, reason);
+      return;
     }
     if (isFinal(code)) {
       this.handlers.error(

@@ -42,6 +42,14 @@ export class DocumentHandle {
     return this.session.replica.epoch;
   }
 
+  /**
+   * The highest seq the server reported in durable storage; undefined when
+   * the server has no document store (its `joined` carries no `savedSeq`).
+   */
+  get savedSeq(): number | undefined {
+    return this.session.saved.seq;
+  }
+
   /** Op messages submitted and not yet placed in the server order. */
   get pendingCount(): number {
     return this.session.replica.pendingMessages.length;
@@ -55,6 +63,11 @@ export class DocumentHandle {
   /** Joined on the current connection: false while offline or re-joining, and after leave(). */
   get joined(): boolean {
     return this.session.live;
+  }
+
+  /** Not joined for longer than `stallAfterMs`, and still trying (see the `stalled` event). */
+  get stalled(): boolean {
+    return this.session.stall.stalled;
   }
 
   /** A deep copy of the visible state. */

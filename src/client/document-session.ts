@@ -8,6 +8,7 @@ import type {
   OpMessage,
   PresenceMessage,
   PresenceUpdateMessage,
+  SavedMessage,
   ServerMessage,
 } from '../protocol/messages';
 import { Backoff } from './backoff';
@@ -19,6 +20,9 @@ import { joinRequest } from './join-request';
 import { OthersPresence } from './others-presence';
 import { PendingSubmits } from './pending-submits';
 import { DocumentReplica } from './replica';
+import { LateAnswers } from './late-answers';
+import { SavedMark } from './saved-mark';
+import { StallWatch } from './stall-watch';
 
 type Phase = 'joining' | 'live' | 'rejoining' | 'left';
 type Sequenced = AckMessage | EventMessage;
@@ -39,6 +43,7 @@ const TRANSIENT = new Set<string>(['UNAVAILABLE', 'RATE_LIMITED']);
 export class DocumentSession extends TypedEmitter<DocumentEvents> {
   readonly replica = new DocumentReplica();
   readonly others = new OthersPresence();
+  readonly saved = new SavedMark();
   readonly handle: DocumentHandle;
   /** Settles with the first `joined`: what `FlowClient.join` returns. */
   readonly ready: Promise<DocumentHandle>;
@@ -49,6 +54,7 @@ export class DocumentSession extends TypedEmitter<DocumentEvents> {
   private readonly retry: Backoff;
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
   private settleJoin!: { resolve(handle: DocumentHandle): void; reject(error: FlowError): void };
+  readonly stall: StallWatch;
 
   constructor(
     readonly doc: string,
@@ -58,6 +64,7 @@ export class DocumentSession extends TypedEmitter<DocumentEvents> {
     super();
     this.ownPresence = options.presence ?? null;
     this.retry = new Backoff(link.retry);
+    this.stall = new StallWatch(doc, link.stallAfterMs, (stall) => this.emit('stalled', stall));
     this.submits = new PendingSubmits(doc, this.replica, {
       changed: () => this.emit('change', { cause: 'local', seq: this.replica.seq }),
       acked: (ack) => this.emit('ack', ack),
@@ -92,18 +99,33 @@ export class DocumentSession extends TypedEmitter<DocumentEvents> {
     if (this.phase === 'live') this.link.send(message);
   }
 
+  /**
+   * Ops sent on the open connection are answered on it even after the leave:
+   * their submits wait for those answers (and their changes stay visible).
+   * Ops not sent yet never reached the server and are refused here.
+   */
   leave(): Promise<void> {
     if (this.phase === 'left') return Promise.resolve();
-    const reason = `${this.doc} was left before the server answered`;
-    this.finish(new FlowError(ClientErrorCodes.CLIENT_CLOSED, reason, { doc: this.doc }));
-    return new Promise<void>((resolve) => {
+    const generation = this.link.generation();
+    const sent = this.replica.pendingMessages
+      .filter((p) => generation !== 0 && p.sentOn === generation)
+      .map((p) => p.cseq);
+    const answers = new LateAnswers(this.doc, this.submits.take(sent), (cseq) => {
+      if (this.replica.removePending(cseq))
+        this.emit('change', { cause: 'local', seq: this.replica.seq });
+    });
+    this.link.awaitAnswers(answers);
+    const reason = `${this.doc} was left before this was sent; nothing was applied`;
+    this.finish(new FlowError(ClientErrorCodes.CLIENT_CLOSED, reason, { doc: this.doc }), sent);
+    const left = new Promise<void>((resolve) => {
       // Any answer, an error or a lost connection too, means we are not joined.
-      const sent = this.link.request(
+      const requested = this.link.request(
         { type: 'leave', doc: this.doc },
         { reply: () => resolve(), fail: () => resolve() },
       );
-      if (!sent) resolve();
+      if (!requested) resolve();
     });
+    return Promise.all([left, answers.done]).then(() => undefined);
   }
 
   // ---- driven by FlowClient --------------------------------------------------
@@ -118,7 +140,10 @@ export class DocumentSession extends TypedEmitter<DocumentEvents> {
   /** The connection is gone; the requests made on it were failed already. */
   disconnected(): void {
     clearTimeout(this.retryTimer);
-    if (this.phase === 'live') this.phase = 'rejoining';
+    if (this.phase === 'live') {
+      this.phase = 'rejoining';
+      this.stall.lost();
+    }
   }
 
   /** The client closed, or the server ended the connection for good. */
@@ -128,7 +153,7 @@ export class DocumentSession extends TypedEmitter<DocumentEvents> {
   }
 
   /** A message about this document that answers no request; false for an error no submit explains. */
-  receive(message: Sequenced | PresenceUpdateMessage | ErrorMessage): boolean {
+  receive(message: Sequenced | PresenceUpdateMessage | SavedMessage | ErrorMessage): boolean {
     if (this.phase === 'left') return message.type !== 'error';
     switch (message.type) {
       case 'ack':
@@ -137,6 +162,9 @@ export class DocumentSession extends TypedEmitter<DocumentEvents> {
         return true;
       case 'presence':
         if (this.others.update(message, this.link.clientId())) this.emit('presence', this.others);
+        return true;
+      case 'saved':
+        if (this.saved.saved(message.seq)) this.emit('saved', { seq: message.seq });
         return true;
       case 'error':
         return this.submits.refused(message);
@@ -186,9 +214,12 @@ export class DocumentSession extends TypedEmitter<DocumentEvents> {
     }
     this.phase = 'live';
     this.retry.reset();
+    this.stall.reset();
+    const savedMoved = this.saved.joined(reply.savedSeq, epochChanged);
     this.others.replace(reply.presence, this.link.clientId());
     this.emit('change', { cause: snapshot ? 'snapshot' : 'remote', seq: this.replica.seq });
     this.emit('presence', this.others);
+    if (savedMoved) this.emit('saved', { seq: this.saved.seq as number });
     if (first) this.settleJoin.resolve(this.handle);
     else this.emit('resync', { snapshot, epochChanged, epoch: reply.epoch, seq: this.replica.seq });
     // A listener may have left the document.
@@ -215,6 +246,7 @@ export class DocumentSession extends TypedEmitter<DocumentEvents> {
     // A lost connection is no answer: the next welcome joins again.
     if (this.phase === 'left' || error.code === ClientErrorCodes.DISCONNECTED) return;
     if (this.phase === 'rejoining' && TRANSIENT.has(error.code)) {
+      this.stall.refused(error);
       clearTimeout(this.retryTimer);
       this.retryTimer = setTimeout(() => {
         if (this.phase === 'rejoining') this.sendJoin();
@@ -235,9 +267,15 @@ export class DocumentSession extends TypedEmitter<DocumentEvents> {
     }
     const { seq, cseq } = message;
     if (seq === null) {
-      // Only an ack has no seq: a resend the server no longer remembers. The
-      // state we joined with already has it.
-      this.submits.drop(cseq, { seq: null, dup: true });
+      // Only an ack has no seq: a resend the server no longer remembers. That
+      // is no proof it was ever applied; if it was, it is old enough to be in
+      // the state we joined with, so dropping the pending layer shows the truth.
+      const reason =
+        'the server no longer knows whether this op was applied; the document state shows whether it was';
+      this.submits.reject(
+        cseq,
+        new FlowError(ClientErrorCodes.UNCONFIRMED, reason, { doc: this.doc, cseq }),
+      );
       return;
     }
     const dup = message.type === 'ack' && message.dup === true;
@@ -252,6 +290,7 @@ export class DocumentSession extends TypedEmitter<DocumentEvents> {
       // Events are missing (or an ack names ops we do not hold): ask for them.
       this.buffer.push(message);
       this.phase = 'rejoining';
+      this.stall.lost();
       this.sendJoin();
       return;
     }
@@ -270,9 +309,13 @@ export class DocumentSession extends TypedEmitter<DocumentEvents> {
   /** Places the event at seq + 1, another client's or our own. */
   private applyNext(event: EventRecord): void {
     const { seq, client, cseq, ops } = event;
-    if (client !== this.link.clientId()) {
+    const pending = client === this.link.clientId() ? this.replica.findPending(cseq) : undefined;
+    if (client !== this.link.clientId() || (pending && !sameOps(pending.ops, ops))) {
       this.replica.confirm(seq, ops);
       this.emit('event', { seq, client, cseq, ops });
+      // Another connection with our client id (a duplicated browser tab) took
+      // this cseq first: ours was not applied and never will be under it.
+      if (pending) this.submits.renumber(cseq, this.link.nextCseq(this.doc));
       return;
     }
     // Our own op message, seen in a `joined` events list: placed here,
@@ -284,14 +327,23 @@ export class DocumentSession extends TypedEmitter<DocumentEvents> {
 
   // ---- end -------------------------------------------------------------------
 
-  private finish(error: FlowError): void {
+  /** Ends the session; the pending messages in `keep` stay visible (their answers are owed). */
+  private finish(error: FlowError, keep: readonly number[] = []): void {
     this.phase = 'left';
     clearTimeout(this.retryTimer);
+    this.stall.reset();
     this.buffer = [];
-    const hadPending = this.replica.clearPending().length > 0;
+    let hadPending = false;
+    for (const { cseq } of [...this.replica.pendingMessages]) {
+      if (!keep.includes(cseq) && this.replica.removePending(cseq)) hadPending = true;
+    }
     this.link.detach(this.doc, this);
     this.settleJoin.reject(error);
     this.submits.rejectAll(error);
     if (hadPending) this.emit('change', { cause: 'local', seq: this.replica.seq });
   }
+}
+
+function sameOps(a: readonly unknown[], b: readonly unknown[]): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
 }

@@ -1,6 +1,8 @@
 import type { ClientMessage, EventRecord, JsonObject, PresenceEntry } from '../protocol/messages';
 import type { BackoffOptions } from './backoff';
 import type { FlowError } from './errors';
+import type { LateAnswers } from './late-answers';
+import type { Stall } from './stall-watch';
 import type { ReplyHandler } from './requests';
 
 /** What a document needs from its client; `FlowClient` implements it. */
@@ -12,12 +14,16 @@ export interface DocumentLink {
   readonly maxFrameBytes: number;
   /** Backoff between re-joins that the server refused for now (UNAVAILABLE, RATE_LIMITED). */
   readonly retry: BackoffOptions;
+  /** Not joined for this long (ms) is reported as `stalled`; 0 never. */
+  readonly stallAfterMs: number;
   send(message: ClientMessage): boolean;
   /** Sends with a fresh `ref`; false, and no handler kept, when no connection is open. */
   request(message: ClientMessage, handler: ReplyHandler): boolean;
   nextCseq(doc: string): number;
   /** Op message `cseq` of this client was seen applied: later ones must be numbered above it. */
   observeCseq(doc: string, cseq: number): void;
+  /** Answers owed for ops sent before a leave: the client routes them there until all came. */
+  awaitAnswers(answers: LateAnswers): void;
   /** The handle is finished; the client forgets it. */
   detach(doc: string, handle: object): void;
 }
@@ -29,12 +35,7 @@ export interface DocumentLink {
  */
 export type ChangeCause = 'local' | 'remote' | 'snapshot';
 
-export interface SubmitResult {
-  /** The event the op message became; null for a resend the server no longer remembers. */
-  seq: number | null;
-  /** The server had applied it before: a resend after a reconnect. */
-  dup: boolean;
-}
+export type { SubmitResult } from './submit-result';
 
 export interface DocumentEvents {
   change: { cause: ChangeCause; seq: number };
@@ -46,6 +47,17 @@ export interface DocumentEvents {
   presence: ReadonlyMap<string, PresenceEntry>;
   /** A re-join after a reconnect or a gap completed. */
   resync: { snapshot: boolean; epochChanged: boolean; epoch: string; seq: number };
+  /**
+   * The server put every event up to `seq` into durable storage (its `saved`
+   * message, or a join's `savedSeq`). Only from a server with a document store.
+   */
+  saved: { seq: number };
+  /**
+   * The document has not been joined for `stallAfterMs`: the SDK keeps
+   * trying, but edits are not being saved. Emitted once per outage; the
+   * next `resync` ends it.
+   */
+  stalled: Stall;
   /** A failure about this document that no promise reports, e.g. a refused re-join. */
   error: FlowError;
 }

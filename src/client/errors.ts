@@ -11,6 +11,17 @@ export const ClientErrorCodes = {
   DISCONNECTED: 'DISCONNECTED',
   /** The server did not answer a keepalive or a ping in time. */
   TIMEOUT: 'TIMEOUT',
+  /**
+   * The client id is taken: a newer connection with it took over (close 4409),
+   * or it belongs to another user (upgrade refused with HTTP 409). Final.
+   */
+  CLIENT_ID_IN_USE: 'CLIENT_ID_IN_USE',
+  /**
+   * Whether the op message was applied is not known: the server no longer
+   * remembers it (a `dup` answer without a seq), or the connection was lost
+   * after a `leave()` before the answer came. The confirmed state shows it.
+   */
+  UNCONFIRMED: 'UNCONFIRMED',
 } as const;
 
 export type ClientErrorCode = (typeof ClientErrorCodes)[keyof typeof ClientErrorCodes];

@@ -1,20 +1,22 @@
 import type { ClientMessage, ServerMessage, WelcomeMessage } from '../protocol/messages';
 import { DEFAULT_BACKOFF, type BackoffOptions } from './backoff';
 import { generateClientId, isValidClientId } from './client-id';
-import { Connection, ConnectionState, type StateChange } from './connection';
+import { Connection, ConnectionState, fixedTokenRefused, type StateChange } from './connection';
 import type { DocumentHandle } from './document-handle';
 import { DocumentSession } from './document-session';
 import type { DocumentLink, JoinOptions } from './document-types';
 import { ClientErrorCodes, FlowError } from './errors';
+import type { LateAnswers } from './late-answers';
 import { TypedEmitter } from './events';
 import { checkOutgoing } from './outgoing';
 import { PendingRequests, type ReplyHandler } from './requests';
 import type { ClientEvents, FlowClientOptions } from './client-options';
-import { defaultWebSocket } from './transport';
+import { defaultWebSocket, UPGRADE_UNAUTHORIZED } from './transport';
 
 const DEFAULT_PING_INTERVAL_MS = 25_000;
 const DEFAULT_PONG_TIMEOUT_MS = 10_000;
 const DEFAULT_MAX_FRAME_BYTES = 64 * 1024;
+const DEFAULT_STALL_AFTER_MS = 15_000;
 
 /**
  * A connection to a Flow gateway and the documents joined through it. It
@@ -26,6 +28,8 @@ export class FlowClient extends TypedEmitter<ClientEvents> {
   private readonly connection: Connection;
   private readonly requests = new PendingRequests();
   private readonly sessions = new Map<string, DocumentSession>();
+  /** Answers owed to documents left with ops in flight. */
+  private readonly lateAnswers = new Set<LateAnswers>();
   /** Last cseq per document, kept across leaves and reconnects: cseq must only increase. */
   private readonly cseqs = new Map<string, number>();
   private readonly initialCseq: number;
@@ -67,7 +71,11 @@ export class FlowClient extends TypedEmitter<ClientEvents> {
         error: (error) => this.emit('error', error),
       },
     );
-    this.link = this.createLink(options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES, retry);
+    this.link = this.createLink(
+      options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,
+      retry,
+      options.stallAfterMs ?? DEFAULT_STALL_AFTER_MS,
+    );
   }
 
   get state(): ConnectionState {
@@ -160,8 +168,12 @@ export class FlowClient extends TypedEmitter<ClientEvents> {
     // everything waiting, as close() would.
     if (change.state === ConnectionState.Closed && !this.closing) {
       this.closing = true;
-      const reason = `the connection closed (${change.code ?? 'no code'}) and will not reopen`;
-      this.shutdown(new FlowError(ClientErrorCodes.DISCONNECTED, reason));
+      if (change.code === UPGRADE_UNAUTHORIZED) {
+        this.shutdown(new FlowError('UNAUTHORIZED', fixedTokenRefused(change.reason ?? '')));
+      } else {
+        const reason = `the connection closed (${change.code ?? 'no code'}) and will not reopen`;
+        this.shutdown(new FlowError(ClientErrorCodes.DISCONNECTED, reason));
+      }
     }
     this.emit('state', change);
   }
@@ -174,6 +186,7 @@ export class FlowClient extends TypedEmitter<ClientEvents> {
   }
 
   private connectionLost(): void {
+    for (const answers of [...this.lateAnswers]) answers.lost();
     this.requests.failAll(new FlowError(ClientErrorCodes.DISCONNECTED, 'the connection was lost'));
     for (const session of this.sessions.values()) session.disconnected();
   }
@@ -182,10 +195,15 @@ export class FlowClient extends TypedEmitter<ClientEvents> {
     if ('ref' in message && message.ref !== undefined) {
       if (this.requests.settle(message.ref, message)) return;
     }
+    if (message.type === 'ack' || message.type === 'error') {
+      // An op of a document left meanwhile: answered to its submit, not to a new join.
+      for (const answers of this.lateAnswers) if (answers.receive(message)) return;
+    }
     switch (message.type) {
       case 'ack':
       case 'event':
       case 'presence':
+      case 'saved':
         this.sessions.get(message.doc)?.receive(message);
         return;
       case 'joined':
@@ -216,6 +234,7 @@ export class FlowClient extends TypedEmitter<ClientEvents> {
         failures.push(err);
       }
     };
+    for (const answers of [...this.lateAnswers]) attempt(() => answers.lost());
     attempt(() => this.requests.failAll(error));
     for (const session of [...this.sessions.values()]) attempt(() => session.destroy(error));
     this.sessions.clear();
@@ -223,12 +242,17 @@ export class FlowClient extends TypedEmitter<ClientEvents> {
     if (failures.length > 0) throw failures[0];
   }
 
-  private createLink(maxFrameBytes: number, retry: BackoffOptions): DocumentLink {
+  private createLink(
+    maxFrameBytes: number,
+    retry: BackoffOptions,
+    stallAfterMs: number,
+  ): DocumentLink {
     return {
       clientId: () => this.id,
       generation: () => this.connection.generation,
       maxFrameBytes,
       retry,
+      stallAfterMs,
       send: (message) => this.connection.send(message),
       request: (message, handler) => this.request(message, handler) !== null,
       nextCseq: (doc) => {
@@ -238,6 +262,10 @@ export class FlowClient extends TypedEmitter<ClientEvents> {
       },
       observeCseq: (doc, cseq) => {
         if (cseq > (this.cseqs.get(doc) ?? 0)) this.cseqs.set(doc, cseq);
+      },
+      awaitAnswers: (answers) => {
+        this.lateAnswers.add(answers);
+        void answers.done.then(() => this.lateAnswers.delete(answers));
       },
       detach: (doc, session) => {
         if (this.sessions.get(doc) === session) this.sessions.delete(doc);

@@ -13,6 +13,10 @@ export interface HandleHost {
   readonly link: Pick<DocumentLink, 'maxFrameBytes' | 'nextCseq'>;
   readonly replica: DocumentReplica;
   readonly others: ReadonlyMap<string, PresenceEntry>;
+  /** The highest seq the server reports in durable storage (undefined: no store). */
+  readonly saved: { readonly seq: number | undefined };
+  /** Whether the document has not been joined for longer than `stallAfterMs`. */
+  readonly stall: { readonly stalled: boolean };
   readonly live: boolean;
   readonly left: boolean;
   on: TypedEmitter<DocumentEvents>['on'];

@@ -13,6 +13,7 @@ export type {
   ReadonlyDocState,
   SubmitResult,
 } from './document-types';
+export type { Stall } from './stall-watch';
 export { ClientErrorCodes, FlowError } from './errors';
 export type { ClientErrorCode, FlowErrorCode } from './errors';
 export type { BackoffOptions } from './backoff';

@@ -56,9 +56,28 @@ export class PendingSubmits {
       return false;
     }
     // Nothing of a refused op message was applied: roll the optimistic change back.
+    this.reject(cseq, error);
+    return true;
+  }
+
+  /** The submit fails with `error`; its change leaves the optimistic layer. */
+  reject(cseq: number, error: FlowError): void {
     if (this.replica.removePending(cseq)) this.events.changed();
     this.waiters.reject(cseq, error);
-    return true;
+  }
+
+  /** Sends a pending op message again under a fresh cseq, on top of the others. */
+  renumber(cseq: number, fresh: number): void {
+    const pending = this.replica.removePending(cseq);
+    if (!pending) return;
+    this.replica.addPending(fresh, pending.ops);
+    this.waiters.move(cseq, fresh);
+    this.events.changed();
+  }
+
+  /** Hands the waiting submits of `cseqs` over (their answers come after a leave). */
+  take(cseqs: Iterable<number>): SubmitWaiters {
+    return this.waiters.take(cseqs);
   }
 
   /** Sends, in cseq order, every pending message not yet sent on this connection. */

@@ -1,4 +1,4 @@
-import type { SubmitResult } from './document-types';
+import type { SubmitResult } from './submit-result';
 import type { FlowError } from './errors';
 
 interface Waiter {
@@ -40,6 +40,34 @@ export class SubmitWaiters {
     this.waiters.delete(cseq);
     waiter.reject(error);
     return true;
+  }
+
+  /** The op message of `from` is sent again as `to`: its submit waits for that answer instead. */
+  move(from: number, to: number): void {
+    const waiter = this.waiters.get(from);
+    if (!waiter) return;
+    this.waiters.delete(from);
+    this.waiters.set(to, waiter);
+  }
+
+  /** Moves the waiters of `cseqs` into a new set. */
+  take(cseqs: Iterable<number>): SubmitWaiters {
+    const taken = new SubmitWaiters();
+    for (const cseq of cseqs) {
+      const waiter = this.waiters.get(cseq);
+      if (!waiter) continue;
+      this.waiters.delete(cseq);
+      taken.waiters.set(cseq, waiter);
+    }
+    return taken;
+  }
+
+  cseqs(): number[] {
+    return [...this.waiters.keys()];
+  }
+
+  get size(): number {
+    return this.waiters.size;
   }
 
   rejectAll(error: FlowError): void {

@@ -50,6 +50,8 @@ const ABNORMAL_CLOSURE = 1006;
  * reports 1006.
  */
 export const UPGRADE_UNAUTHORIZED = 4401;
+/** Reported as the close code when the server refused the upgrade with HTTP 409 (`ws` only). */
+export const UPGRADE_CLIENT_ID_OWNED = 4409;
 
 /** globalThis.WebSocket when the platform has one, else the `ws` package, loaded on first use. */
 export function defaultWebSocket(): WebSocketConstructor {
@@ -88,16 +90,20 @@ export function openTransport(
   socket.onmessage = (event) => {
     if (!done && typeof event.data === 'string') handlers.message(event.data);
   };
-  let unauthorized = false;
-  socket.onclose = (event) =>
-    unauthorized
-      ? finish(UPGRADE_UNAUTHORIZED, 'the server refused the token (HTTP 401)')
-      : finish(event.code, event.reason);
+  let refusedWith: number | undefined;
+  socket.onclose = (event) => {
+    if (refusedWith === 401)
+      finish(UPGRADE_UNAUTHORIZED, 'the server refused the token (HTTP 401)');
+    else if (refusedWith === 409)
+      finish(UPGRADE_CLIENT_ID_OWNED, 'the client id belongs to another user (HTTP 409)');
+    else finish(event.code, event.reason);
+  };
   // An error event is always followed by a close event, which carries what we act on.
   socket.onerror = (event) => {
     const message = (event as { message?: unknown } | null)?.message;
-    if (typeof message === 'string' && /Unexpected server response: 401\b/.test(message))
-      unauthorized = true;
+    const status =
+      typeof message === 'string' ? /Unexpected server response: (\d+)/.exec(message) : null;
+    if (status) refusedWith = Number(status[1]);
   };
 
   /** Returns false when already detached. */

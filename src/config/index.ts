@@ -15,7 +15,17 @@ export class ConfigError extends Error {
 }
 
 function build(env: NodeJS.ProcessEnv) {
-  return convict(schema, { env, args: [] });
+  return convict(schema, { env: withDemoDefault(env), args: [] });
+}
+
+/**
+ * SERVE_DEMO follows NODE_ENV when unset: `npm start` and `npm run dev` show
+ * the demo, a production deployment (NODE_ENV=production set explicitly, as
+ * the Dockerfile, compose file and pm2 ecosystem do) does not.
+ */
+function withDemoDefault(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  if (env.SERVE_DEMO !== undefined && env.SERVE_DEMO !== '') return env;
+  return { ...env, SERVE_DEMO: env.NODE_ENV === 'production' ? 'false' : 'true' };
 }
 
 /** Maps a convict path such as `redis.port` to its environment variable. */
@@ -58,7 +68,31 @@ export function loadConfig(env: NodeJS.ProcessEnv = withEnvFile(process.env)): F
       }),
     );
   }
-  return deepFreeze(config.getProperties());
+  const properties = config.getProperties();
+  const { tlsCertFile, tlsKeyFile } = properties.redis;
+  if ((tlsCertFile === '') !== (tlsKeyFile === '')) {
+    throw new ConfigError([
+      'REDIS_TLS_CERT_FILE and REDIS_TLS_KEY_FILE: a client certificate needs its key; set both, or neither',
+    ]);
+  }
+  const leak = debugLeakProblem(properties.debug, properties.redis.password);
+  if (leak) throw new ConfigError([leak]);
+  return deepFreeze(properties);
+}
+
+/**
+ * ioredis writes its own debug lines (through the `debug` package, which reads
+ * DEBUG itself) when DEBUG enables its namespace, and those show the AUTH
+ * command with the password. With a password set, that is refused at start.
+ */
+function debugLeakProblem(debug: string, password: string): string | undefined {
+  if (password === '') return undefined;
+  const leaks = debug
+    .split(/[\s,]+/)
+    .some((ns) => ns === '*' || ns === 'ioredis' || (ns.startsWith('ioredis') && ns.endsWith('*')));
+  return leaks
+    ? `DEBUG: "${debug}" turns on ioredis's own debug output, which prints REDIS_PASSWORD; use DEBUG=redis:* to trace Redis commands (names and keys, never values)`
+    : undefined;
 }
 
 /**
@@ -120,5 +154,5 @@ function maskUrlPassword(value: string): string {
 }
 
 export function redisDebugEnabled(config: FlowConfig): boolean {
-  return config.debug.split(/[\s,]+/).some((ns) => ns === 'redis:*' || ns === '*');
+  return config.debug.split(/[\s,]+/).some((ns) => ns === 'redis:*');
 }

@@ -78,18 +78,29 @@ export function patched(entity: JsonObject, fields: JsonObject): JsonObject {
   return next;
 }
 
+/** One entity an op message changes: its value before and after (undefined: absent). */
+export interface StagedChange {
+  coll: string;
+  id: string;
+  before: JsonObject | undefined;
+  after: JsonObject | undefined;
+}
+
 /**
- * Applies the ops of one op message atomically: either all of them, or none
- * when a patch would make an entity break the size or depth limit. Returns
- * the reason for a refusal, or undefined when applied.
+ * The final value of every entity the ops of one op message touch, without
+ * changing `state`; or the reason for a refusal when a patch would make an
+ * entity break the size or depth limit. Staging first lets a refusal found
+ * at the last op change nothing.
  */
-export function applyMessage(state: DocState, ops: readonly Op[]): string | undefined {
-  // Stage the final entity of every (coll, id) this message touches, so that a
-  // refusal found at the last op changes nothing.
-  const staged = new Map<string, { coll: string; id: string; entity: JsonObject | undefined }>();
+export function stageMessage(
+  state: DocState,
+  ops: readonly Op[],
+): { changes: StagedChange[] } | { refusal: string } {
+  const staged = new Map<string, StagedChange>();
   for (const [index, op] of ops.entries()) {
     const key = `${op.coll}\u0000${op.id}`;
-    const before = staged.has(key) ? staged.get(key)?.entity : own(own(state, op.coll), op.id);
+    const known = staged.get(key);
+    const before = known ? known.after : own(own(state, op.coll), op.id);
     let entity: JsonObject | undefined;
     if (op.op === 'set') entity = op.value;
     else if (op.op === 'del') entity = undefined;
@@ -97,14 +108,32 @@ export function applyMessage(state: DocState, ops: readonly Op[]): string | unde
       if (!before) continue;
       entity = patched(before, op.fields);
       const problem = entityProblem(entity);
-      if (problem) return `ops[${index}] would make ${op.coll}/${op.id} too big: ${problem}`;
+      if (problem)
+        return { refusal: `ops[${index}] would make ${op.coll}/${op.id} too big: ${problem}` };
     }
-    staged.set(key, { coll: op.coll, id: op.id, entity });
+    if (known) known.after = entity;
+    else staged.set(key, { coll: op.coll, id: op.id, before, after: entity });
   }
-  for (const { coll, id, entity } of staged.values()) {
-    if (entity) setEntity(state, coll, id, entity);
+  return { changes: [...staged.values()] };
+}
+
+/** Writes staged changes into `state`. */
+export function commitStaged(state: DocState, changes: readonly StagedChange[]): void {
+  for (const { coll, id, after } of changes) {
+    if (after) setEntity(state, coll, id, after);
     else deleteEntity(state, coll, id);
   }
+}
+
+/**
+ * Applies the ops of one op message atomically: either all of them, or none
+ * when a patch would make an entity break the size or depth limit. Returns
+ * the reason for a refusal, or undefined when applied.
+ */
+export function applyMessage(state: DocState, ops: readonly Op[]): string | undefined {
+  const staged = stageMessage(state, ops);
+  if ('refusal' in staged) return staged.refusal;
+  commitStaged(state, staged.changes);
   return undefined;
 }
 

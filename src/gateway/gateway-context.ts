@@ -25,6 +25,8 @@ export interface GatewayContext {
   log: Logger;
   metrics: Metrics;
   collaboration: CollaborationService;
+  /** Serve the demo page at `/` and `/demo/` (SERVE_DEMO). */
+  serveDemo: boolean;
   health(): Promise<HealthReport>;
   stats(): Promise<Record<string, unknown>>;
   /** Null when reading `doc` is allowed; otherwise the HTTP answer (401 or 403). */

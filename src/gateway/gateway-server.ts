@@ -1,5 +1,6 @@
 import type { TemplatedApp, us_listen_socket, WebSocket } from 'uWebSockets.js';
-import { CLIENT_ID_PATTERN, CloseCodes, ProtocolError } from '../protocol';
+import { CLIENT_ID_PATTERN, CloseCodes } from '../protocol';
+import type { ClientIdClaim } from '../services/client-ids/client-id-registry';
 import type { GatewayHub } from '../realtime/hub';
 import type { ConnectionIdentity } from '../realtime/connection-host';
 import type { GatewayContext } from './gateway-context';
@@ -8,6 +9,7 @@ import { SingleProcessBusyError, StartupError } from '../config/startup-error';
 import { loadUws } from './uws';
 import { UwsClientSocket, type SocketData } from './uws-socket';
 import { randomBytes } from 'node:crypto';
+import { upgradeRefusal } from './upgrade-refusal';
 
 /** Frames up to this many times the limit are read and answered TOO_LARGE; larger ones uWS drops at once. */
 const HARD_PAYLOAD_FACTOR = 4;
@@ -24,6 +26,11 @@ const HARD_PAYLOAD_FLOOR = 1024 * 1024;
 const HARD_BACKPRESSURE_FACTOR = 4;
 const HARD_BACKPRESSURE_SLACK = 1024 * 1024;
 const BACKPRESSURE_SWEEP_MS = 100;
+
+/** The most uWS queues for one socket before dropping it: also the largest frame it can send. */
+export function hardBackpressureBytes(maxBackpressureBytes: number): number {
+  return maxBackpressureBytes * HARD_BACKPRESSURE_FACTOR + HARD_BACKPRESSURE_SLACK;
+}
 /** uSockets' LIBUS_LISTEN_EXCLUSIVE_PORT: no SO_REUSEPORT (loadUws checks the native addon has it). */
 const EXCLUSIVE_PORT = 1;
 
@@ -34,7 +41,13 @@ export interface GatewayServerOptions {
   maxBackpressureBytes: number;
   idleTimeoutSeconds: number;
   /** Checks the upgrade's token; throws ProtocolError('UNAUTHORIZED') to refuse it. */
-  authenticate(token: string | null): Promise<Omit<ConnectionIdentity, 'client'>>;
+  authenticate(
+    token: string | null,
+  ): Promise<Pick<ConnectionIdentity, 'user' | 'grants'> & { expiresAt: number | null }>;
+  /** Takes the client id for a new connection; throws ClientIdOwnedError when another user owns it. */
+  claimClient(client: string, user: string | null): Promise<ClientIdClaim>;
+  /** Gives back a claim whose upgrade was abandoned. */
+  releaseClient(claim: ClientIdClaim): void;
 }
 
 function newClientId(): string {
@@ -80,8 +93,7 @@ export class GatewayServer {
 
     app.ws<SocketData>('/ws', {
       maxPayloadLength: Math.max(options.maxPayloadBytes * HARD_PAYLOAD_FACTOR, HARD_PAYLOAD_FLOOR),
-      maxBackpressure:
-        options.maxBackpressureBytes * HARD_BACKPRESSURE_FACTOR + HARD_BACKPRESSURE_SLACK,
+      maxBackpressure: hardBackpressureBytes(options.maxBackpressureBytes),
       closeOnBackpressureLimit: 1,
       idleTimeout: options.idleTimeoutSeconds,
       sendPingsAutomatically: true,
@@ -105,23 +117,26 @@ export class GatewayServer {
         }
         options
           .authenticate(query.get('token'))
-          .then((identity) => {
+          .then(async (identity) => {
             if (aborted) return;
-            const data: SocketData = { client: requested ?? newClientId(), ...identity };
+            const client = requested ?? newClientId();
+            const claim = await options.claimClient(client, identity.user);
+            if (aborted) {
+              options.releaseClient(claim);
+              return;
+            }
+            const data: SocketData = { client, ...identity, claim };
             res.cork(() => res.upgrade(data, key, protocol, extensions, socketContext));
           })
           .catch((err: unknown) => {
             if (aborted) return;
-            const unauthorized = err instanceof ProtocolError && err.code === 'UNAUTHORIZED';
-            const message = unauthorized ? err.message : 'internal error; see the server log';
-            if (!unauthorized) context.log.error({ err }, 'upgrade failed');
+            const refusal = upgradeRefusal(err);
+            if (refusal.error === 'INTERNAL') context.log.error({ err }, 'upgrade failed');
             res.cork(() =>
               res
-                .writeStatus(unauthorized ? '401 Unauthorized' : '500 Internal Server Error')
+                .writeStatus(refusal.status)
                 .writeHeader('content-type', 'application/json')
-                .end(
-                  JSON.stringify({ error: unauthorized ? 'UNAUTHORIZED' : 'INTERNAL', message }),
-                ),
+                .end(JSON.stringify({ error: refusal.error, message: refusal.message })),
             );
           });
       },
@@ -145,6 +160,8 @@ export class GatewayServer {
           client: data.client,
           user: data.user,
           grants: data.grants,
+          expiresAt: data.expiresAt,
+          ...(data.claim ? { claim: data.claim } : {}),
         });
       },
       message: (ws: WebSocket<SocketData>, message: ArrayBuffer, isBinary: boolean) => {

@@ -32,6 +32,29 @@ export interface ContextDeps {
 const counterValue = async (counter: { get(): Promise<{ values: Array<{ value: number }> }> }) =>
   (await counter.get()).values.reduce((sum, v) => sum + v.value, 0);
 
+/**
+ * /ws/stats answers within this many milliseconds: the cluster-wide figures
+ * need Redis, and commands queued while it is away wait for reconnection
+ * attempts (seconds); the local figures do not wait for them.
+ */
+const CLUSTER_FIGURES_WAIT_MS = 1000;
+
+/** `work`, or a rejection at once when Redis is not connected or after `ms`. */
+function withinDeadline<T>(work: Promise<T>, ms: number, redis: RedisResources): Promise<T> {
+  work.catch(() => undefined);
+  if (redis.commands.status !== 'ready') {
+    return Promise.reject(new Error(`Redis at ${redis.target} is not connected`));
+  }
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`no answer from Redis at ${redis.target} within ${ms} ms`)),
+      ms,
+    );
+  });
+  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
+}
+
 /** What the HTTP routes of a gateway answer: health, stats, document reads. */
 export function buildGatewayContext(deps: ContextDeps): GatewayContext {
   const {
@@ -80,11 +103,17 @@ export function buildGatewayContext(deps: ContextDeps): GatewayContext {
     const local = deps.hub()?.stats() ?? { connections: 0, documents: 0, messagesIn: 0 };
     let cluster: Record<string, unknown> | null = null;
     if (redis) {
-      try {
+      const figures = async () => {
         const registry = await websockets.clusterStats();
-        cluster = { ...(registry ?? {}), documentsWaitingForOrdering: await waitingDocuments() };
+        return { ...(registry ?? {}), documentsWaitingForOrdering: await waitingDocuments() };
+      };
+      try {
+        cluster = await withinDeadline(figures(), CLUSTER_FIGURES_WAIT_MS, redis);
       } catch (err) {
-        cluster = { error: `cluster figures unavailable: ${(err as Error).message}` };
+        cluster = {
+          unavailable: true,
+          error: `cluster figures unavailable: ${(err as Error).message}`,
+        };
       }
     }
     return {
@@ -126,5 +155,13 @@ export function buildGatewayContext(deps: ContextDeps): GatewayContext {
     }
   };
 
-  return { log, metrics, collaboration, health, stats, authorizeDocumentRead };
+  return {
+    log,
+    metrics,
+    collaboration,
+    serveDemo: config.serveDemo,
+    health,
+    stats,
+    authorizeDocumentRead,
+  };
 }

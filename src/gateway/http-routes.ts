@@ -1,5 +1,7 @@
 import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
-import { DOC_ID_PATTERN, UnavailableError } from '../protocol';
+import { DOC_ID_PATTERN, ProtocolError } from '../protocol';
+import { unavailableFrom } from '../redis';
+import { registerDemoRoutes } from './demo-routes';
 import type { GatewayContext, RequestInput } from './gateway-context';
 
 type Answer = { status: number; body: unknown; contentType?: string };
@@ -10,6 +12,8 @@ const STATUS_TEXT: Record<number, string> = {
   401: '401 Unauthorized',
   403: '403 Forbidden',
   404: '404 Not Found',
+  426: '426 Upgrade Required',
+  405: '405 Method Not Allowed',
   500: '500 Internal Server Error',
   503: '503 Service Unavailable',
 };
@@ -31,8 +35,19 @@ function route(handler: (input: RequestInput) => Promise<Answer>, log: GatewayCo
       authorization: req.getHeader('authorization'),
       param: req.getParameter(0) ?? '',
     };
+    const head = req.getMethod() === 'head';
+    // Bodies are never read: a request that announces one is answered, then its connection closed.
+    const hasBody =
+      req.getHeader('content-length') !== '' || req.getHeader('transfer-encoding') !== '';
+    const close = hasBody || handler === methodNotAllowed;
     handler(input)
       .catch((err: unknown): Answer => {
+        // A backend outage is the client's "retry later", as on the WebSocket.
+        const unavailable =
+          err instanceof ProtocolError && err.code === 'UNAVAILABLE' ? err : unavailableFrom(err);
+        if (unavailable) {
+          return { status: 503, body: { error: 'UNAVAILABLE', message: unavailable.message } };
+        }
         log.error({ err, url: input.url }, 'http handler failed');
         return {
           status: 500,
@@ -44,44 +59,79 @@ function route(handler: (input: RequestInput) => Promise<Answer>, log: GatewayCo
         res.cork(() => {
           res.writeStatus(STATUS_TEXT[answer.status] ?? `${answer.status}`);
           res.writeHeader('content-type', answer.contentType ?? 'application/json');
-          res.end(typeof answer.body === 'string' ? answer.body : JSON.stringify(answer.body));
+          if (answer.status === 405) res.writeHeader('allow', 'GET, HEAD');
+          const body = typeof answer.body === 'string' ? answer.body : JSON.stringify(answer.body);
+          // A HEAD answer closes its connection: a keep-alive client's next request on it went unanswered.
+          if (head) res.endWithoutBody(Buffer.byteLength(body), true);
+          else res.end(body, close);
         });
       });
   };
 }
 
+/** Every route answers GET and HEAD; any other method gets this. */
+async function methodNotAllowed(input: RequestInput): Promise<Answer> {
+  return {
+    status: 405,
+    body: {
+      error: 'METHOD_NOT_ALLOWED',
+      message: `${input.url} answers GET and HEAD only`,
+    },
+  };
+}
+
+/** Registers `handler` for GET and HEAD of `pattern`, and 405 for every other method. */
+function serve(
+  app: TemplatedApp,
+  pattern: string,
+  handler: (input: RequestInput) => Promise<Answer>,
+  log: GatewayContext['log'],
+): void {
+  app.get(pattern, route(handler, log));
+  app.head(pattern, route(handler, log));
+  app.any(pattern, route(methodNotAllowed, log));
+}
+
+/** The document id of a /docs path segment; null when its percent-encoding is broken. */
+function decodedDoc(param: string): string | null {
+  try {
+    return decodeURIComponent(param);
+  } catch {
+    return null;
+  }
+}
+
 export function registerHttpRoutes(app: TemplatedApp, context: GatewayContext): void {
   const { log } = context;
-  app.get(
+  serve(
+    app,
     '/health',
-    route(async () => {
+    async () => {
       const report = await context.health();
       return { status: report.status === 'error' ? 503 : 200, body: report };
-    }, log),
+    },
+    log,
   );
 
-  app.get(
-    '/ws/stats',
-    route(async () => ({ status: 200, body: await context.stats() }), log),
-  );
+  serve(app, '/ws/stats', async () => ({ status: 200, body: await context.stats() }), log);
 
-  app.get(
+  serve(
+    app,
     '/metrics',
-    route(
-      async () => ({
-        status: 200,
-        body: await context.metrics.registry.metrics(),
-        contentType: context.metrics.registry.contentType,
-      }),
-      log,
-    ),
+    async () => ({
+      status: 200,
+      body: await context.metrics.registry.metrics(),
+      contentType: context.metrics.registry.contentType,
+    }),
+    log,
   );
 
-  app.get(
+  serve(
+    app,
     '/docs/:doc',
-    route(async (input) => {
-      const doc = decodeURIComponent(input.param);
-      if (!DOC_ID_PATTERN.test(doc)) {
+    async (input) => {
+      const doc = decodedDoc(input.param);
+      if (doc === null || !DOC_ID_PATTERN.test(doc)) {
         return {
           status: 400,
           body: {
@@ -92,32 +142,41 @@ export function registerHttpRoutes(app: TemplatedApp, context: GatewayContext): 
       }
       const denied = await context.authorizeDocumentRead(doc, input);
       if (denied) return denied;
-      let snapshot;
-      try {
-        snapshot = await context.collaboration.snapshot(doc);
-      } catch (err) {
-        if (!(err instanceof UnavailableError)) throw err;
-        return { status: 503, body: { error: 'UNAVAILABLE', message: err.message } };
-      }
+      // A store that cannot be read rejects with UNAVAILABLE: 503 (see route).
+      const snapshot = await context.collaboration.snapshot(doc);
       if (!snapshot)
         return {
           status: 404,
           body: { error: 'NOT_FOUND', message: `document "${doc}" has no session` },
         };
       return { status: 200, body: snapshot };
-    }, log),
+    },
+    log,
   );
+
+  if (context.serveDemo) registerDemoRoutes(app, log);
 
   app.any(
     '/*',
     route(
-      async (input) => ({
-        status: 404,
-        body: {
-          error: 'NOT_FOUND',
-          message: `no route ${input.url}; see /health, /ws/stats, /metrics, /docs/:doc and /ws`,
-        },
-      }),
+      async (input): Promise<Answer> =>
+        // uWS hands an HTTP request without an upgrade on /ws to this route.
+        input.url === '/ws'
+          ? {
+              status: 426,
+              body: {
+                error: 'BAD_REQUEST',
+                message:
+                  '/ws is the WebSocket endpoint: connect with a WebSocket client (ws://<host>:<port>/ws), not plain HTTP',
+              },
+            }
+          : {
+              status: 404,
+              body: {
+                error: 'NOT_FOUND',
+                message: `no route ${input.url}; see /health, /ws/stats, /metrics, /docs/:doc and /ws`,
+              },
+            },
       log,
     ),
   );

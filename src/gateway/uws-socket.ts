@@ -1,6 +1,7 @@
 import type { WebSocket } from 'uWebSockets.js';
 import { CloseCodes } from '../protocol';
 import type { ClientSocket } from '../realtime/client-socket';
+import type { ClientIdClaim } from '../services/client-ids/client-id-registry';
 import type { ClientConnection } from '../realtime/client-connection';
 
 /** What the gateway keeps on each uWS socket. */
@@ -8,6 +9,8 @@ export interface SocketData {
   client: string;
   user: string | null;
   grants: Record<string, 'read' | 'write'> | null;
+  claim?: ClientIdClaim;
+  expiresAt: number | null;
   adapter?: UwsClientSocket;
   connection?: ClientConnection;
 }

@@ -5,6 +5,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { parseOptions, UsageError, USAGE } from './options';
+import { checkGateways, GatewayUnreachableError } from './preflight';
 import { formatSummary } from './report';
 import { runLoadTest } from './runner';
 
@@ -20,6 +21,13 @@ async function main(argv: string[]): Promise<number> {
   if (options === 'help') {
     console.log(USAGE);
     return 0;
+  }
+  try {
+    await checkGateways(options.urls);
+  } catch (err) {
+    if (!(err instanceof GatewayUnreachableError)) throw err;
+    console.error(`flow-loadtest: ${err.message}`);
+    return 1;
   }
   const report = await runLoadTest(options);
   if (options.report) {

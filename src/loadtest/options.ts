@@ -7,9 +7,10 @@ export const USAGE = `usage: flow-loadtest --url ws://HOST:PORT/ws [--url ...] [
        npm run loadtest -- --url ws://127.0.0.1:3001/ws --clients 200 --docs 20 --rate 5000
 
 Drives WebSocket clients against Flow gateways at a fixed offered rate (open
-loop), measures ack and fan-out latency, and checks the invariants of
-PROTOCOL.md at the end against GET /docs/:doc. Exit code 0 when the checker
-found nothing, 1 when it found anomalies or the run failed, 2 for bad usage.
+loop), measures ack and fan-out latency, and checks the invariants of the
+protocol (docs/protocol.md) at the end against GET /docs/:doc. Exit code 0
+when the checker found nothing, 1 when it found anomalies, the run failed or
+no gateway answers at a --url (checked first, within 5 s), 2 for bad usage.
 
   --url URL            gateway WebSocket URL (repeatable; clients are spread round-robin)
   --clients N          WebSocket clients (default 100)

@@ -31,6 +31,10 @@ export const CloseCodes = {
   POLICY_VIOLATION: 1008,
   MESSAGE_TOO_BIG: 1009,
   TRY_AGAIN_LATER: 1013,
+  /** The token reached its `exp` on an open connection; reconnect with a fresh one. */
+  TOKEN_EXPIRED: 4401,
+  /** A newer connection with the same client id took over; do not reconnect with it. */
+  CLIENT_ID_TAKEN_OVER: 4409,
 } as const;
 
 export type CloseCode = (typeof CloseCodes)[keyof typeof CloseCodes];

@@ -17,6 +17,7 @@ import { accessTo } from './grants';
 import { InflightOps } from './inflight-ops';
 import type { Member } from './member';
 import { TokenBucket } from './rate-limiter';
+import { membershipBucket, membershipRefusal } from './join-limiter';
 import { SUBSCRIBE_DEADLINE_MS, withDeadline } from './subscribe-deadline';
 
 /** One client connection: parses its frames and carries out its requests. */
@@ -24,6 +25,8 @@ export class ClientConnection {
   private readonly members = new Map<string, Member>();
   private readonly messageBucket: TokenBucket;
   private readonly presenceBucket: TokenBucket;
+  /** Joins and leaves: each join may read a whole document, so they cost more than a message. */
+  private readonly membershipBucket: TokenBucket;
 
   constructor(
     private readonly host: ConnectionHost,
@@ -33,6 +36,7 @@ export class ClientConnection {
   ) {
     this.messageBucket = new TokenBucket(limits.messagesPerSecond, limits.messageBurst);
     this.presenceBucket = new TokenBucket(limits.presencePerSecond, limits.presencePerSecond);
+    this.membershipBucket = membershipBucket(limits);
   }
 
   get client(): string {
@@ -78,6 +82,10 @@ export class ClientConnection {
     }
     const message = parsed.message;
     this.host.metrics.messagesIn.inc({ type: message.type });
+    if ((message.type === 'join' || message.type === 'leave') && !this.membershipBucket.take()) {
+      this.reply(membershipRefusal(message, this.limits));
+      return;
+    }
     switch (message.type) {
       case 'ping':
         this.send(encode({ type: 'pong', ...refOf(message.ref) }));
@@ -148,8 +156,11 @@ export class ClientConnection {
         message.since !== undefined && message.epoch !== undefined
           ? { seq: message.since, epoch: message.epoch }
           : undefined;
-      const catchUp = await collaboration.open(doc, resume);
-      if (message.presence) await this.host.presence.publish(member, message.presence);
+      const catchUp = await feed.open(resume);
+      // Presence carried by a join costs what a presence message costs; without
+      // budget the join goes on and the presence is dropped (it is best effort).
+      if (message.presence && this.presenceBucket.take())
+        await this.host.presence.publish(member, message.presence);
       const presence = await collaboration.listPresence(doc);
       if (member.phase === 'gone') {
         // A later join or a leave of the same document came first; the
@@ -162,7 +173,10 @@ export class ClientConnection {
         });
         return;
       }
-      feed.admit(member, catchUp, presence, ref);
+      if (!feed.admit(member, catchUp, presence, ref)) {
+        if (this.members.get(doc) === member) this.leave(doc, false);
+        return;
+      }
       const held = member.held;
       member.held = [];
       for (const op of held) this.submit(member, op);
@@ -178,6 +192,8 @@ export class ClientConnection {
     if (!member) return;
     this.members.delete(doc);
     const feed = this.host.feed(doc);
+    // Its ops in flight are still answered on this connection (PROTOCOL.md section 5).
+    this.host.resolver.adopt(member);
     feed.removeMember(member);
     for (const op of member.held) {
       this.reply({

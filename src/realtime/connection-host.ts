@@ -1,10 +1,12 @@
 import type { Logger } from 'pino';
 import type { FlowConfig } from '../config';
 import type { Metrics } from '../observability/metrics';
+import type { ClientIdClaim } from '../services/client-ids/client-id-registry';
 import type { CollaborationService } from '../services/collaboration/collaboration-service';
 import type { EventOrderingService } from '../services/event-ordering/event-ordering-service';
 import type { DocumentFeed } from './document-feed';
 import type { Grants } from './grants';
+import type { PendingOpResolver } from './pending-op-resolver';
 import type { PresenceRelay } from './presence-relay';
 
 export interface ConnectionIdentity {
@@ -12,12 +14,20 @@ export interface ConnectionIdentity {
   /** The token's `sub`; null when authentication is off. */
   user: string | null;
   grants: Grants;
+  /** This connection's hold on its client id (see ClientIdGuard). */
+  claim?: ClientIdClaim;
+  /** When the token stops (ms since the epoch); null or absent when auth is off. */
+  expiresAt?: number | null;
 }
 
 /** The limits one connection enforces on its own requests. */
 export type ConnectionLimits = Pick<
   FlowConfig['limits'],
-  'messagesPerSecond' | 'messageBurst' | 'presencePerSecond' | 'docsPerConnection'
+  | 'messagesPerSecond'
+  | 'messageBurst'
+  | 'presencePerSecond'
+  | 'docsPerConnection'
+  | 'joinsPerSecond'
 >;
 
 /**
@@ -29,6 +39,8 @@ export interface ConnectionHost {
   readonly collaboration: Pick<CollaborationService, 'open' | 'listPresence'>;
   readonly ordering: Pick<EventOrderingService, 'submit'>;
   readonly presence: Pick<PresenceRelay, 'publish' | 'departed'>;
+  /** Answers the ops of memberships that ended while their ops were in flight. */
+  readonly resolver: Pick<PendingOpResolver, 'adopt'>;
   readonly metrics: Pick<Metrics, 'errors' | 'messagesIn' | 'messagesOut'>;
   readonly log: Logger;
   /** Counts one frame from a client, for the gateway's stats. */

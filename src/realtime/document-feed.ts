@@ -1,7 +1,9 @@
-import type { CatchUp, PresenceRecord } from '../document/catch-up';
+import type { CatchUp, PresenceRecord, ResumePoint } from '../document/catch-up';
 import type { DocumentBroadcast } from '../protocol/cluster-messages';
 import { documentTopic } from './client-socket';
 import type { FeedDeps } from './feed-deps';
+import { FeedSubscription } from './feed-subscription';
+import { tooLargeToJoin } from './join-refusals';
 import type { Member } from './member';
 import { ackText, errorText, eventText, joinedText, presenceText } from './wire';
 import {
@@ -36,7 +38,9 @@ export class DocumentFeed implements SequencerSink {
   private recent: Applied[] = [];
   /** Clients present through other gateways, with their gateway: for when one dies. */
   private readonly remotePresence = new Map<string, string>();
-  readonly subscribed: Promise<void>;
+  /** The snapshot open in flight or last made, shared by joins until the feed's seq moves. */
+  private sharedOpen: { seq: number; promise: Promise<CatchUp> } | null = null;
+  private readonly subscription: FeedSubscription;
 
   constructor(
     readonly doc: string,
@@ -44,11 +48,23 @@ export class DocumentFeed implements SequencerSink {
   ) {
     this.topic = documentTopic(doc);
     this.sequencer = new OutcomeSequencer(doc, deps.collaboration, this, deps.metrics, deps.log);
-    this.subscribed = deps.websockets.subscribe(doc, (message) => this.onBroadcast(message));
+    this.subscription = new FeedSubscription(() =>
+      deps.websockets.subscribe(doc, (message) => this.onBroadcast(message)),
+    );
+    void this.subscription.ready().catch(() => undefined);
+  }
+
+  /** Resolves once the document's broadcasts reach this feed; a failure is retried by the next call. */
+  get subscribed(): Promise<void> {
+    return this.subscription.ready();
   }
 
   get seq(): number {
     return this.sequencer.seq;
+  }
+
+  get epoch(): string | null {
+    return this.sequencer.epoch;
   }
 
   addMember(member: Member): void {
@@ -78,6 +94,23 @@ export class DocumentFeed implements SequencerSink {
       return;
     }
     for (const outcome of message.outcomes) this.sequencer.accept(outcome);
+  }
+
+  /**
+   * What a join needs from the collaboration service. Snapshot joins at one
+   * seq share one snapshot, so that many joiners of a large document cost one
+   * read of it, not one each.
+   */
+  open(resume?: ResumePoint): Promise<CatchUp> {
+    if (resume) return this.deps.collaboration.open(this.doc, resume);
+    const shared = this.sharedOpen;
+    if (shared && shared.seq === this.seq) return shared.promise;
+    const promise = this.deps.collaboration.open(this.doc);
+    this.sharedOpen = { seq: this.seq, promise };
+    promise.catch(() => {
+      if (this.sharedOpen?.promise === promise) this.sharedOpen = null;
+    });
+    return promise;
   }
 
   refresh(): Promise<void> {
@@ -134,19 +167,24 @@ export class DocumentFeed implements SequencerSink {
    * client never resent and was already acked for.
    */
   acknowledge(outcome: Duplicate): void {
+    // A null seq is no proof that the op was ever applied (the dedupe record
+    // keeps only the highest cseq): the op stays in flight, and the pending-op
+    // resolver answers it from the history.
+    if (outcome.seq === null) return;
     for (const member of this.byClient.get(outcome.client) ?? []) {
       if (member.phase !== 'joining' && member.inflight.has(outcome.cseq))
         this.sendAck(member, outcome);
     }
   }
 
+  /** Only a copy in flight is answered: the same outcome may arrive twice (locally and by pub/sub). */
   reject(outcome: Rejected): void {
     const { client, cseq, code, message } = outcome;
     for (const member of this.byClient.get(client) ?? []) {
       const copy = member.inflight.take(cseq);
-      const ref = copy ? copy.ref : outcome.ref;
+      if (!copy) continue;
       this.deps.metrics.errors.inc({ code });
-      member.socket.send(errorText({ code, message, doc: this.doc, cseq, ref }));
+      member.socket.send(errorText({ code, message, doc: this.doc, cseq, ref: copy.ref }));
     }
   }
 
@@ -170,13 +208,13 @@ export class DocumentFeed implements SequencerSink {
     );
     this.sequencer.restart(snapshot.epoch, snapshot.seq);
     this.recent = [];
+    this.sharedOpen = null;
     const presence = await this.deps.collaboration.listPresence(this.doc);
     for (const member of this.members) {
       if (member.phase === 'joining' || member.phase === 'gone') continue;
       if (member.phase === 'live') member.socket.unsubscribe(this.topic);
       member.phase = 'syncing';
-      this.sendJoined(member, catchUp, presence);
-      void this.sync(member);
+      if (this.sendJoined(member, catchUp, presence)) void this.sync(member);
     }
   }
 
@@ -213,7 +251,7 @@ export class DocumentFeed implements SequencerSink {
    * Answers a join with what the collaboration service returned, then brings
    * the member onto the live stream.
    */
-  admit(member: Member, catchUp: CatchUp, presence: PresenceRecord[], ref?: string): void {
+  admit(member: Member, catchUp: CatchUp, presence: PresenceRecord[], ref?: string): boolean {
     for (const record of presence) {
       if (record.node !== this.deps.nodeId) this.remotePresence.set(record.client, record.node);
     }
@@ -222,10 +260,11 @@ export class DocumentFeed implements SequencerSink {
     if (this.sequencer.epoch === null) this.sequencer.start(epoch, seq);
     // The session expired and was recreated between two reads.
     else if (epoch !== this.sequencer.epoch) void this.reset('epoch changed');
-    if (member.phase === 'gone') return;
+    if (member.phase === 'gone') return false;
+    if (!this.sendJoined(member, catchUp, presence, ref)) return false;
     member.phase = 'syncing';
-    this.sendJoined(member, catchUp, presence, ref);
     void this.sync(member);
+    return true;
   }
 
   private sendJoined(
@@ -233,11 +272,23 @@ export class DocumentFeed implements SequencerSink {
     catchUp: CatchUp,
     presence: PresenceRecord[],
     ref?: string,
-  ): void {
+  ): boolean {
     const { text, seq } = joinedText(this.doc, catchUp, presence, member.client, ref);
+    const limit = this.deps.maxJoinedBytes;
+    // A UTF-8 byte is at most 3 per UTF-16 unit: most texts need no count.
+    if (limit !== undefined && text.length * 3 > limit) {
+      const bytes = Buffer.byteLength(text);
+      if (bytes > limit) {
+        this.deps.log.warn({ doc: this.doc, bytes, limit }, 'document too large to send');
+        this.deps.metrics.errors.inc({ code: 'TOO_LARGE' });
+        member.socket.send(errorText(tooLargeToJoin(this.doc, bytes, limit, ref)));
+        return false;
+      }
+    }
     this.deps.metrics.messagesOut.inc();
     member.seq = seq;
     member.socket.send(text);
+    return true;
   }
 
   /** Sends a syncing member the events between its seq and the feed's, then makes it live. */
@@ -266,7 +317,7 @@ export class DocumentFeed implements SequencerSink {
         const catchUp = await this.deps.collaboration.open(this.doc);
         const presence = await this.deps.collaboration.listPresence(this.doc);
         if (member.phase !== 'syncing') return;
-        this.sendJoined(member, catchUp, presence);
+        if (!this.sendJoined(member, catchUp, presence)) return;
         continue;
       }
       for (const event of events) {
@@ -289,7 +340,7 @@ export class DocumentFeed implements SequencerSink {
   }
 
   async close(): Promise<void> {
-    await this.subscribed.catch(() => undefined);
+    await this.subscription.settled();
     await this.deps.websockets.unsubscribe(this.doc);
   }
 }

@@ -12,4 +12,10 @@ export interface FeedDeps {
   broadcaster: Broadcaster;
   metrics: Metrics;
   log: Logger;
+  /**
+   * The largest `joined` this gateway can send in one frame (above it the
+   * transport would drop the connection without a word); a larger one is
+   * answered TOO_LARGE instead.
+   */
+  maxJoinedBytes?: number;
 }

@@ -1,16 +1,20 @@
 import type { Logger } from 'pino';
 import type { FlowConfig } from '../config';
 import type { Metrics } from '../observability/metrics';
-import { PROTOCOL_VERSION } from '../protocol';
+import { CloseCodes, PROTOCOL_VERSION } from '../protocol';
 import type { CollaborationService } from '../services/collaboration/collaboration-service';
 import type { EventOrderingService } from '../services/event-ordering/event-ordering-service';
 import type { WebSocketManager } from '../services/websocket-manager/websocket-manager';
 import type { Broadcaster, ClientSocket } from './client-socket';
 import { ClientConnection } from './client-connection';
+import type { ClientIdGuard } from './client-id-guard';
 import type { ConnectionHost, ConnectionIdentity } from './connection-host';
 import { DocumentFeed } from './document-feed';
 import { encode, savedText } from './wire';
 import { PresenceRelay } from './presence-relay';
+import { atExpiry, TOKEN_EXPIRED_REASON } from './token-expiry';
+import { PendingOpResolver } from './pending-op-resolver';
+import type { ApplyOutcome } from '../document/op-submission';
 
 export interface HubDeps {
   config: FlowConfig;
@@ -18,10 +22,14 @@ export interface HubDeps {
   ordering: EventOrderingService;
   websockets: WebSocketManager;
   broadcaster: Broadcaster;
+  /** One connection per client id cluster-wide; one user per client id. */
+  clientIds: ClientIdGuard;
   metrics: Metrics;
   log: Logger;
   /** The process role, reported in the cluster registry. */
   role: string;
+  /** The largest `joined` frame the transport can send (see DocumentFeed). */
+  maxJoinedBytes?: number;
 }
 
 /** A feed with no members stays subscribed this long, so quick re-joins stay cheap. */
@@ -41,6 +49,8 @@ export class GatewayHub implements ConnectionHost {
   readonly connections = new Set<ClientConnection>();
   private readonly feeds = new Map<string, DocumentFeed>();
   private readonly lingering = new Map<string, NodeJS.Timeout>();
+  /** Cancels the close at each connection's token expiry. */
+  private readonly expiries = new Map<ClientConnection, () => void>();
   messagesIn = 0;
 
   private readonly ticker: NodeJS.Timeout;
@@ -50,6 +60,7 @@ export class GatewayHub implements ConnectionHost {
   readonly ordering: EventOrderingService;
   readonly metrics: Metrics;
   readonly log: Logger;
+  readonly resolver: PendingOpResolver;
 
   constructor(readonly deps: HubDeps) {
     this.collaboration = deps.collaboration;
@@ -57,6 +68,7 @@ export class GatewayHub implements ConnectionHost {
     this.metrics = deps.metrics;
     this.log = deps.log;
     this.presence = new PresenceRelay({ ...deps, nodeId: deps.config.nodeId });
+    this.resolver = new PendingOpResolver(deps);
     this.ticker = setInterval(() => this.tick(), TICK_MS);
     this.ticker.unref();
     // Appear in the cluster registry at once, not a tick later.
@@ -72,6 +84,7 @@ export class GatewayHub implements ConnectionHost {
       const oldest = feed.oldestInflight();
       if (oldest !== undefined && now - oldest > UNACKED_REFRESH_MS) this.refresh(feed);
     }
+    this.resolver.check(this.feeds.values());
     const { documents, connections } = this.stats();
     this.deps.websockets
       .heartbeat({
@@ -104,6 +117,15 @@ export class GatewayHub implements ConnectionHost {
       .catch((err: unknown) => this.deps.log.warn({ doc: feed.doc, err }, 'feed refresh failed'));
   }
 
+  /**
+   * Outcomes this process applied itself: its own clients are answered
+   * without waiting for pub/sub, which may lose them (a Redis blip).
+   */
+  localOutcomes(doc: string, outcomes: ApplyOutcome[]): void {
+    this.feeds.get(doc)?.onBroadcast({ kind: 'outcomes', doc, outcomes });
+    this.resolver.settle(outcomes);
+  }
+
   /** Every open document reads its history: pub/sub messages may have been lost. */
   refreshAll(): void {
     for (const feed of this.feeds.values()) this.refresh(feed);
@@ -129,11 +151,30 @@ export class GatewayHub implements ConnectionHost {
         node: this.nodeId,
       }),
     );
+    const { claim } = identity;
+    if (claim) {
+      const end = (code: number, reason: string) => {
+        socket.end(code, reason);
+        this.disconnect(connection);
+      };
+      this.deps.clientIds.attach(claim, end);
+    }
+    const { expiresAt } = identity;
+    if (typeof expiresAt === 'number' && !socket.closed) {
+      const cancel = atExpiry(expiresAt, () => {
+        socket.end(CloseCodes.TOKEN_EXPIRED, TOKEN_EXPIRED_REASON);
+        this.disconnect(connection);
+      });
+      this.expiries.set(connection, cancel);
+    }
     return connection;
   }
 
   disconnect(connection: ClientConnection): void {
     if (!this.connections.delete(connection)) return;
+    this.expiries.get(connection)?.();
+    this.expiries.delete(connection);
+    if (connection.identity.claim) this.deps.clientIds.release(connection.identity.claim);
     connection.closed();
     this.deps.metrics.connections.set(this.connections.size);
   }

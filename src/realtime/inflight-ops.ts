@@ -40,6 +40,11 @@ export class InflightOps {
     return first.done ? undefined : first.value[0]?.since;
   }
 
+  /** Every cseq waiting, with its copies, oldest first. */
+  waiting(): IterableIterator<[number, readonly InflightCopy[]]> {
+    return this.entries.entries();
+  }
+
   get size(): number {
     return this.entries.size;
   }

@@ -55,6 +55,16 @@ function problemOf(err: unknown): Problem {
   return 'otherError';
 }
 
+/**
+ * The operator line for a connection error (the one the log shows), with the
+ * error's own text; for /health, which would otherwise only see a timeout.
+ */
+export function connectionProblemText(err: unknown): string {
+  const text = err instanceof Error ? err.message : String(err);
+  const problem = problemOf(err);
+  return problem === 'otherError' ? text : `${ConnectionMessages[problem]} (${text})`;
+}
+
 export interface ConnectionLogOptions {
   /** `host:port`, or `cluster host:port,...`; never contains the password. */
   where: string;

@@ -3,6 +3,7 @@ import { redisDebugEnabled, type FlowConfig } from '../config';
 import type { Logger } from 'pino';
 import { logConnectionLifecycle } from './connection-log';
 import { ClusterUnreachableError } from './errors';
+import { redisTlsOptions } from './tls';
 import { instrumentCommands, redisErrorKind, type RedisMetrics } from './instrument';
 
 /** A connection to a single Redis or to a Redis Cluster; both speak the same commands. */
@@ -81,7 +82,7 @@ export function createRedis(
       options.maxRetriesPerRequest === undefined ? r.maxRetries : options.maxRetriesPerRequest,
     enableReadyCheck: true,
     lazyConnect: options.lazyConnect ?? false,
-    tls: r.tls ? { rejectUnauthorized: r.tlsRejectUnauthorized } : undefined,
+    tls: redisTlsOptions(config),
   };
 
   const seeds = clusterSeeds(config);

@@ -13,7 +13,8 @@ export {
   type CreateRedisOptions,
   type RedisClient,
 } from './connection';
-export { ConnectionMessages, DOCKER_START_COMMAND } from './connection-log';
+export { clusterNodeMessage, clusterNodeProblem } from './cluster-node';
+export { ConnectionMessages, connectionProblemText, DOCKER_START_COMMAND } from './connection-log';
 export {
   asServiceError,
   ClusterUnreachableError,

@@ -19,6 +19,8 @@
  * | `flow:doc:{D}`              | channel| the document's events (pub/sub, sharded on a cluster) | -              |
  * | `flow:presence-nodes`       | zset   | node id -> last presence heartbeat (ms)         | none (pruned)        |
  * | `flow:nodes`                | hash   | node id -> its figures (JSON), by heartbeat     | none (stale pruned)  |
+ * | `flow:client:{C}`           | hash   | client id C: user (owner), holder (connection)  | REDIS_SESSION_TTL after release |
+ * | `flow:node:{N}`             | channel| takeovers of node N's client ids (pub/sub)      | -                    |
  */
 export interface DocKeys {
   /** The collaboration session hash (PROTOCOL.md section 9). */
@@ -65,5 +67,15 @@ export class RedisKeys {
   /** The cluster-wide node registry: node id -> NodeStats JSON, refreshed every second. */
   nodes(): string {
     return `${this.prefix}nodes`;
+  }
+
+  /** Who owns and who holds client id C (PROTOCOL.md section 1). */
+  clientId(client: string): string {
+    return `${this.prefix}client:{${client}}`;
+  }
+
+  /** Pub/sub channel telling node N that a newer connection took over one of its client ids. */
+  nodeChannel(node: string): string {
+    return `${this.prefix}node:{${node}}`;
   }
 }

@@ -1,6 +1,8 @@
 import type { FlowConfig } from '../config';
 import type { Logger } from 'pino';
 import {
+  clusterNodeProblem,
+  connectionProblemText,
   createRedis,
   describeTarget,
   isCluster,
@@ -19,6 +21,8 @@ export class RedisResources {
   readonly keys: RedisKeys;
   private commandClient: RedisClient | undefined;
   private subscriberClient: RedisClient | undefined;
+  /** The command connection's error since it was last ready, for /health. */
+  private connectionError: unknown;
 
   constructor(
     private readonly config: FlowConfig,
@@ -43,6 +47,8 @@ export class RedisResources {
       metrics: this.metrics,
       checkEvictionPolicy: true,
     });
+    this.commandClient.on('error', (err: unknown) => (this.connectionError = err));
+    this.commandClient.on('ready', () => (this.connectionError = undefined));
     return this.commandClient;
   }
 
@@ -76,21 +82,37 @@ export class RedisResources {
     const client = this.commands;
     const probe = this.sharded
       ? client.call('CLUSTER', 'INFO').then((info) => this.clusterProblem(String(info)) ?? 'ok')
-      : client.ping().then(() => 'ok');
+      : client.ping().then(async () => (await this.clusterNodeProblem()) ?? 'ok');
     const answer = Promise.race([
       probe,
       new Promise<string>((resolve) =>
-        setTimeout(
-          () => resolve(`no answer from Redis at ${this.target} within ${timeoutMs} ms`),
-          timeoutMs,
-        ).unref(),
+        setTimeout(() => {
+          // A refused password or an unreachable host keeps the probe queued:
+          // name what the connection last said rather than only the silence.
+          const error = this.connectionError;
+          resolve(
+            error === undefined
+              ? `no answer from Redis at ${this.target} within ${timeoutMs} ms`
+              : `Redis at ${this.target}: ${connectionProblemText(error)}`,
+          );
+        }, timeoutMs).unref(),
       ),
     ]);
     try {
       return await answer;
     } catch (err) {
-      return `Redis at ${this.target}: ${(err as Error).message}`;
+      return `Redis at ${this.target}: ${connectionProblemText(err)}`;
     }
+  }
+
+  /**
+   * With single-Redis settings: what to change when the Redis is a Cluster
+   * node (it answers only for its own slots), undefined when it is not.
+   */
+  clusterNodeProblem(): Promise<string | undefined> {
+    return this.sharded
+      ? Promise.resolve(undefined)
+      : clusterNodeProblem(this.commands, this.target);
   }
 
   private clusterProblem(info: string): string | undefined {

@@ -16,6 +16,8 @@ export interface ProcessorDeps {
   metrics?: Pick<Metrics, 'opsApplied' | 'orderingLag'>;
   /** Told the highest seq each batch applied (the document store's save scheduler). */
   onApplied?: (doc: string, seq: number) => void;
+  /** Called with every batch's outcomes before they are published: this process's own delivery. */
+  onOutcomes?: (doc: string, outcomes: ApplyOutcome[]) => void;
 }
 
 /**
@@ -50,6 +52,7 @@ export function createDocumentProcessor(
     const oldest = batch[0]?.acceptedAt;
     if (oldest !== undefined)
       deps.metrics?.orderingLag.observe(Math.max(0, Date.now() - oldest) / 1000);
+    deps.onOutcomes?.(doc, outcomes);
     try {
       await deps.websockets.publish({ kind: 'outcomes', doc, outcomes });
     } catch (err) {

@@ -111,11 +111,12 @@ describe('reconnect', () => {
     second.send({ type: 'ack', doc: 'doc-1', cseq: 3, seq: null, dup: true });
     second.send({ type: 'ack', doc: 'doc-1', cseq: 4, seq: 9 });
     expect(await forgotten).toEqual({ seq: 8, dup: false });
-    expect(await unapplied).toEqual({ seq: null, dup: true });
+    // A null seq is no proof that it was applied: the submit does not claim it was saved.
+    await expect(unapplied).rejects.toMatchObject({ code: 'UNCONFIRMED', cseq: 3 });
     expect(await offline).toEqual({ seq: 9, dup: false });
     expect(handle.seq).toBe(9);
     expect(handle.pendingCount).toBe(0);
-    // cseq 3 was dropped: the server says it is not to be applied again.
+    // cseq 3 was dropped: the server will not apply it again, and the state shows what it has.
     expect(handle.state).toEqual({
       nodes: { n0: { x: 0 }, a: { x: 1 }, o: { x: 7 }, b: { x: 2 }, d: { x: 4 } },
     });

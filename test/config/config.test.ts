@@ -98,3 +98,19 @@ describe('configuration', () => {
     }
   });
 });
+
+describe('DEBUG and the Redis password', () => {
+  it.each(['*', 'ioredis:*', 'app,ioredis:redis*', 'ioredis'])(
+    'refuses DEBUG=%s when REDIS_PASSWORD is set: ioredis would print it',
+    (debug) => {
+      expect(() => loadConfig({ DEBUG: debug, REDIS_PASSWORD: 'hunter2' })).toThrow(
+        /DEBUG: .* prints REDIS_PASSWORD; use DEBUG=redis:\*/,
+      );
+    },
+  );
+
+  it('allows DEBUG=redis:* with a password, and DEBUG=* without one', () => {
+    expect(redisDebugEnabled(loadConfig({ DEBUG: 'redis:*', REDIS_PASSWORD: 'x' }))).toBe(true);
+    expect(redisDebugEnabled(loadConfig({ DEBUG: '*' }))).toBe(false);
+  });
+});

@@ -136,7 +136,46 @@ describe('docker-compose.cluster.yml', () => {
     expect(gateway.ports).toEqual(['3001:3001']);
     expect(gateway.environment?.PORT).toBe('3001');
     expect(String(gateway.healthcheck?.test)).toContain('http://127.0.0.1:3001/health');
-    expect(services.worker?.healthcheck).toEqual({ disable: true });
+    // Every process has a metrics port of its own, and Prometheus scrapes it.
+    expect(gateway.environment?.METRICS_PORT).toBe('9101');
+    const worker = services.worker as Service;
+    expect(worker.environment?.METRICS_PORT).toBe('9201');
+    expect(String(worker.healthcheck?.test)).toContain('http://127.0.0.1:9201/health');
+  });
+
+  it('scrapes every gateway and worker replica on its METRICS_PORT, and shows the dashboard', async () => {
+    const { services } = await loadCompose();
+    const scrape = parse(
+      await readFile(path.join(ROOT, 'monitoring', 'prometheus.yml'), 'utf8'),
+    ) as {
+      scrape_configs: Array<{
+        job_name: string;
+        dns_sd_configs: Array<{ names: string[]; port: number }>;
+      }>;
+    };
+    const targets = scrape.scrape_configs.map((job) => ({
+      job: job.job_name,
+      names: job.dns_sd_configs[0]?.names,
+      port: job.dns_sd_configs[0]?.port,
+    }));
+    expect(targets).toEqual([
+      {
+        job: 'flow-gateway',
+        names: ['gateway'],
+        port: Number(services.gateway?.environment?.METRICS_PORT),
+      },
+      {
+        job: 'flow-worker',
+        names: ['worker'],
+        port: Number(services.worker?.environment?.METRICS_PORT),
+      },
+    ]);
+    const mounts = [...(services.prometheus?.volumes ?? []), ...(services.grafana?.volumes ?? [])];
+    for (const file of ['./monitoring/prometheus.yml', './grafana/flow-realtime.json'])
+      expect(
+        mounts.some((m) => m.startsWith(`${file}:`)),
+        file,
+      ).toBe(true);
   });
 });
 

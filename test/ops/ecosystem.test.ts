@@ -38,6 +38,7 @@ function apps(vars: Record<string, string> = {}): App[] {
     'SHUTDOWN_DRAIN_MS',
     'GATEWAY_INSTANCES',
     'WORKER_INSTANCES',
+    'METRICS_PORT',
   ];
   const saved = Object.fromEntries(read.map((name) => [name, process.env[name]]));
   try {
@@ -73,6 +74,7 @@ describe('ecosystem.config.js', () => {
       });
       expect(app.listen_timeout).toBeGreaterThanOrEqual(10_000);
       expect(app.env).toEqual({
+        METRICS_PORT: app.name === 'gateway' ? '9101' : '9201',
         NODE_ENV: 'production',
         PORT: '3001',
         REDIS_CLUSTER_NODES: '127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003',
@@ -85,6 +87,12 @@ describe('ecosystem.config.js', () => {
       // A static file cannot name each instance: the default hostname-pid stands.
       expect(app.env).not.toHaveProperty('NODE_ID');
     }
+  });
+
+  it('gives every process a metrics port of its own: gateways from METRICS_PORT, workers 100 above', () => {
+    const [gateway, worker] = apps({ METRICS_PORT: '9300' });
+    expect(gateway?.env.METRICS_PORT).toBe('9300');
+    expect(worker?.env.METRICS_PORT).toBe('9400');
   });
 
   it('gives pm2 more time than a process takes to drain and exit', () => {
@@ -108,6 +116,15 @@ describe('ecosystem.config.js', () => {
     expect(worker?.instances).toBe(3);
     expect(gateway?.env).toMatchObject({ REDIS_CLUSTER_NODES: '10.0.0.1:6379', PORT: '4000' });
     expect(() => apps({ GATEWAY_INSTANCES: 'two' })).toThrow(/GATEWAY_INSTANCES/);
+  });
+
+  it('refuses what the server refuses, with the variable named (one validation, dist/config)', () => {
+    expect(() => apps({ USE_REDIS_WEBSOCKETS: 'ture' })).toThrow(
+      /USE_REDIS_WEBSOCKETS: must be true or false/,
+    );
+    expect(() => apps({ USE_REDIS_EVENT_ORDERING: 'yes' })).toThrow(/USE_REDIS_EVENT_ORDERING/);
+    expect(() => apps({ PORT: 'http' })).toThrow(/PORT/);
+    expect(() => apps({ USE_REDIS_WEBSOCKETS: '0' })).not.toThrow();
   });
 
   it('follows the migration stages: a process count each stage can run', () => {

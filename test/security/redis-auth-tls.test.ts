@@ -184,10 +184,10 @@ describe('REDIS_PASSWORD against a Redis without a password', () => {
 });
 
 /**
- * TLS with a CA and a server certificate made by openssl at test time. The
- * product's options are REDIS_TLS and REDIS_TLS_REJECT_UNAUTHORIZED; it has
- * no option for a CA file, so a private CA is trusted the Node.js way,
- * NODE_EXTRA_CA_CERTS, read at process start (hence a child process).
+ * TLS with a CA and a server certificate made by openssl at test time:
+ * REDIS_TLS and REDIS_TLS_REJECT_UNAUTHORIZED, and a private CA trusted the
+ * Node.js way, NODE_EXTRA_CA_CERTS, read at process start (hence a child
+ * process). REDIS_TLS_CA_FILE and mutual TLS: redis-tls-files.test.ts.
  */
 describe('REDIS_TLS against redis-server --tls-port (password required too, as Azure does)', () => {
   let dir: string;

@@ -208,6 +208,27 @@ describe.each(backends)('CollaborationService ($name)', (backend) => {
     expect(snap?.state).toEqual({ c: { i: { v: 3 } } });
   });
 
+  it('tells what became of an op: applied with its seq, skipped, pending, or too old to tell', async () => {
+    const { service } = make({ historyLength: 2 });
+    const doc = randomDocId();
+    expect(await service.findOps(doc, 'a', [1])).toEqual([{ kind: 'pending' }]);
+    await service.applyBatch(doc, [
+      sub(doc, 'a', 5, [set('c', 'i', { v: 1 })]),
+      sub(doc, 'a', 7, [set('c', 'i', { v: 2 })]),
+    ]);
+    const epoch = (await service.snapshot(doc))?.epoch;
+    expect(await service.findOps(doc, 'a', [5])).toEqual([{ kind: 'applied', epoch, seq: 1 }]);
+    expect(await service.findOps(doc, 'a', [7])).toEqual([{ kind: 'applied', epoch, seq: 2 }]);
+    expect(await service.findOps(doc, 'a', [6])).toEqual([{ kind: 'not-applied', epoch }]);
+    expect(await service.findOps(doc, 'a', [8])).toEqual([{ kind: 'pending' }]);
+    expect(await service.findOps(doc, 'b', [1])).toEqual([{ kind: 'pending' }]);
+    // Others push a's events out of the history: an op below a's last is no longer told apart.
+    for (let cseq = 1; cseq <= 6; cseq++)
+      await service.applyBatch(doc, [sub(doc, 'b', cseq, [set('c', 'j', { v: cseq })])]);
+    expect(await service.findOps(doc, 'a', [6])).toEqual([{ kind: 'forgotten', epoch }]);
+    expect(await service.findOps(doc, 'a', [7])).toEqual([{ kind: 'applied', epoch, seq: 2 }]);
+  });
+
   it('rejects a message whose patch would make an entity too big, and changes nothing for it', async () => {
     const { service } = make();
     const doc = randomDocId();

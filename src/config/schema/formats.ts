@@ -3,6 +3,7 @@
  * schema is first imported.
  */
 import convict from 'convict';
+import { accessSync, constants } from 'node:fs';
 
 /**
  * Strict boolean for flags: `true`/`false`/`1`/`0` only. convict's own Boolean
@@ -57,4 +58,17 @@ convict.addFormat({
     }
   },
   coerce: (value: unknown) => (typeof value === 'string' && value !== '' ? Number(value) : value),
+});
+
+convict.addFormat({
+  name: 'readable-file',
+  validate(value: unknown) {
+    if (typeof value !== 'string') throw new Error('must be a file path');
+    if (value === '') return;
+    try {
+      accessSync(value, constants.R_OK);
+    } catch {
+      throw new Error(`cannot read the file "${value}": give the path of a readable PEM file`);
+    }
+  },
 });

@@ -43,7 +43,27 @@ export const schema = {
     default: 3001,
     env: 'PORT',
   },
+  metrics: {
+    port: {
+      doc: 'A port of this process alone serving GET /metrics and GET /health (plus NODE_APP_INSTANCE, the pm2 instance number); 0 for none. Workers serve these nowhere else; gateways also on PORT.',
+      format: 'port',
+      default: 0,
+      env: 'METRICS_PORT',
+    },
+    instance: {
+      doc: 'Instance number pm2 gives each instance of an app (set by pm2); added to METRICS_PORT.',
+      format: 'nat',
+      default: 0,
+      env: 'NODE_APP_INSTANCE',
+    },
+  },
   redis: redisSchema,
+  serveDemo: {
+    doc: 'Serve the demo page (a flow-diagram editor on the SDK) at / and /demo/. When unset: on, except with NODE_ENV=production.',
+    format: 'flag',
+    default: true,
+    env: 'SERVE_DEMO',
+  },
   memorySeedFromRedis: {
     doc: 'With USE_REDIS_COLLABORATION=false: load a document from Redis (state, seq, epoch, dedupe records) the first time this process opens it, so that a rollback to in-memory keeps acknowledged documents. Needs Redis reachable; off by default so that `npm start` needs nothing.',
     format: 'flag',
@@ -76,6 +96,13 @@ export const schema = {
       format: String,
       default: '',
       env: 'AUTH_JWT_SECRET',
+      sensitive: true,
+    },
+    jwtSecretPrevious: {
+      doc: 'The HS256 secret being rotated out: tokens signed with it are still accepted (until they expire). Set it to the old AUTH_JWT_SECRET during a rotation, then remove it.',
+      format: String,
+      default: '',
+      env: 'AUTH_JWT_SECRET_PREVIOUS',
       sensitive: true,
     },
   },

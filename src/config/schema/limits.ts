@@ -36,6 +36,18 @@ export const limitsSchema = {
     default: 30,
     env: 'LIMIT_PRESENCE_PER_SECOND',
   },
+  joinsPerSecond: {
+    doc: 'Joins and leaves per second a connection may send (sustained, with a burst of LIMIT_DOCS_PER_CONNECTION so that a reconnect can re-join everything); more are answered RATE_LIMITED.',
+    format: 'positive-int',
+    default: 20,
+    env: 'LIMIT_JOINS_PER_SECOND',
+  },
+  docMaxBytes: {
+    doc: 'Largest state of one document, in bytes of its JSON; an op that would take a document past it is refused with TOO_LARGE and nothing changes.',
+    format: 'positive-int',
+    default: 4194304,
+    env: 'DOC_MAX_BYTES',
+  },
   docsPerConnection: {
     doc: 'Documents one connection may have joined at once.',
     format: 'positive-int',

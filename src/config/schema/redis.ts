@@ -44,6 +44,25 @@ export const redisSchema = {
     default: true,
     env: 'REDIS_TLS_REJECT_UNAUTHORIZED',
   },
+  tlsCaFile: {
+    doc: "PEM file of the certificate authority that signed the Redis server certificate (a managed service's own CA); used with REDIS_TLS=true, in addition to the system CAs.",
+    format: 'readable-file',
+    default: '',
+    env: 'REDIS_TLS_CA_FILE',
+  },
+  tlsCertFile: {
+    doc: 'PEM client certificate for Redis servers that require one (mutual TLS, redis-server --tls-auth-clients yes); needs REDIS_TLS_KEY_FILE.',
+    format: 'readable-file',
+    default: '',
+    env: 'REDIS_TLS_CERT_FILE',
+  },
+  tlsKeyFile: {
+    doc: 'PEM private key of REDIS_TLS_CERT_FILE.',
+    format: 'readable-file',
+    default: '',
+    env: 'REDIS_TLS_KEY_FILE',
+    sensitive: true,
+  },
   keyPrefix: {
     doc: 'Prefix of every Redis key and channel.',
     format: String,

@@ -7,6 +7,7 @@ import type {
 import type { Fence } from '../../document/fence';
 import type { ApplyOutcome, OpSubmission } from '../../document/op-submission';
 import type { EventRecord, JsonObject } from '../../protocol';
+import type { OpFate } from './op-fate';
 
 /** Sessions, document state, bounded history and presence of every document. */
 export interface CollaborationService {
@@ -19,6 +20,12 @@ export interface CollaborationService {
   open(doc: string, resume?: ResumePoint): Promise<CatchUp>;
   /** Events after `afterSeq` of `epoch`, or null when not all of them are kept. */
   eventsAfter(doc: string, epoch: string, afterSeq: number): Promise<EventRecord[] | null>;
+  /**
+   * What became of op messages `cseqs` of one client of the document (one
+   * fate per cseq, in order), from its history and dedupe record read
+   * together: for answers that got lost on the way.
+   */
+  findOps(doc: string, client: string, cseqs: readonly number[]): Promise<OpFate[]>;
   /** The current snapshot, or null when the document has no session. */
   snapshot(doc: string): Promise<DocumentSnapshot | null>;
   /**
@@ -34,4 +41,4 @@ export interface CollaborationService {
   close(): Promise<void>;
 }
 
-export type { JsonObject };
+export type { JsonObject, OpFate };

@@ -1,5 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { applyMessage } from '../../document/apply-ops';
+import { commitStaged, stageMessage } from '../../document/apply-ops';
+import {
+  DEFAULT_DOC_MAX_BYTES,
+  jsonBytesOf,
+  sizeDelta,
+  stateSize,
+  tooLargeMessage,
+} from '../../document/document-size';
 import { UnavailableError, type DocState, type EventRecord } from '../../protocol';
 import type { StoredSnapshot } from '../document-store/document-store';
 import type { CollaborationService } from './collaboration-service';
@@ -10,6 +17,7 @@ import type {
   PresenceRecord,
   ResumePoint,
 } from '../../document/catch-up';
+import { judgeOp, type OpFate } from './op-fate';
 
 interface DocumentSession {
   epoch: string;
@@ -23,6 +31,8 @@ interface DocumentSession {
   touchedAt: number;
   /** Highest seq of this epoch the document store holds (0 when none). */
   savedSeq: number;
+  /** The state's kept size (see document-size.ts); computed on first need. */
+  size?: number;
 }
 
 /** A document's last state elsewhere (Redis), to start an in-memory session from. */
@@ -49,6 +59,8 @@ export interface MemoryCollaborationOptions {
   /** Whether a document must stay in memory whatever its idleness (edits not yet stored). */
   keep?: (doc: string) => boolean;
   historyLength: number;
+  /** A document's state may be at most this many bytes as JSON (DOC_MAX_BYTES). @default 4 MiB */
+  maxDocBytes?: number;
   /** Seconds of inactivity after which a document is dropped; 0 keeps it forever. */
   sessionTtlSeconds: number;
   now?: () => number;
@@ -85,17 +97,8 @@ export class MemoryCollaborationService implements CollaborationService {
   private session(doc: string): DocumentSession {
     let session = this.sessions.get(doc);
     if (!session) {
-      session = {
-        epoch: randomUUID(),
-        seq: 0,
-        state: {},
-        history: [],
-        lastApplied: new Map(),
-        presence: new Map(),
-        touchedAt: this.now(),
-        savedSeq: 0,
-      };
-      this.sessions.set(doc, session);
+      this.adopt(doc, { epoch: randomUUID(), seq: 0, state: {} }, new Map(), 0);
+      session = this.sessions.get(doc) as DocumentSession;
     }
     session.touchedAt = this.now();
     return session;
@@ -130,15 +133,10 @@ export class MemoryCollaborationService implements CollaborationService {
     }
     const load = this.options.load;
     if (!load) return;
-    let stored: StoredSnapshot | null;
-    try {
-      stored = await load(doc);
-    } catch (err) {
-      throw new UnavailableError(
-        `document "${doc}" cannot be read from the document store (${(err as Error).message}); ` +
-          'nothing was changed: try again shortly',
-      );
-    }
+    const stored: StoredSnapshot | null = await load(doc).catch((err: unknown) => {
+      const reason = `document "${doc}" cannot be read from the document store (${(err as Error).message})`;
+      throw new UnavailableError(`${reason}; nothing was changed: try again shortly`);
+    });
     if (stored) this.adopt(doc, stored, new Map(), stored.seq);
   }
 
@@ -196,6 +194,21 @@ export class MemoryCollaborationService implements CollaborationService {
     return session.history.slice(afterSeq + 1 - first);
   }
 
+  async findOps(doc: string, client: string, cseqs: readonly number[]): Promise<OpFate[]> {
+    const session = this.sessions.get(doc);
+    if (!session) return cseqs.map(() => ({ kind: 'pending' }));
+    const clientEvents = session.history
+      .filter((event) => event.client === client)
+      .map(({ seq, cseq: applied }) => ({ seq, cseq: applied }));
+    const records = {
+      epoch: session.epoch,
+      last: session.lastApplied.get(client) ?? null,
+      firstKept: session.history[0]?.seq ?? session.seq + 1,
+      clientEvents,
+    };
+    return cseqs.map((cseq) => judgeOp(records, cseq));
+  }
+
   async snapshot(doc: string): Promise<DocumentSnapshot | null> {
     await this.seedOnce(doc);
     const session = this.sessions.get(doc);
@@ -229,18 +242,20 @@ export class MemoryCollaborationService implements CollaborationService {
         ...ref,
       };
     }
-    const refusal = applyMessage(session.state, sub.ops);
-    if (refusal) {
+    const staged = stageMessage(session.state, sub.ops);
+    const who = { kind: 'rejected', doc, client: sub.client, cseq: sub.cseq, ...ref } as const;
+    if ('refusal' in staged) return { ...who, code: 'BAD_REQUEST', message: staged.refusal };
+    const size = (session.size ??= stateSize(session.state));
+    const delta = sizeDelta(session.state, staged.changes);
+    const max = this.options.maxDocBytes ?? DEFAULT_DOC_MAX_BYTES;
+    if (delta > 0 && jsonBytesOf(size + delta) > max)
       return {
-        kind: 'rejected',
-        doc,
-        client: sub.client,
-        cseq: sub.cseq,
-        code: 'BAD_REQUEST',
-        message: refusal,
-        ...ref,
+        ...who,
+        code: 'TOO_LARGE',
+        message: tooLargeMessage(jsonBytesOf(size + delta), max),
       };
-    }
+    commitStaged(session.state, staged.changes);
+    session.size = size + delta;
     const seq = ++session.seq;
     session.lastApplied.set(sub.client, { cseq: sub.cseq, seq });
     session.history.push({ seq, client: sub.client, cseq: sub.cseq, ops: sub.ops });

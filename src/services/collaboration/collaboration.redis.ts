@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { FlowConfig } from '../../config';
 import type { Logger } from 'pino';
 import { MAX_ENTITY_BYTES, MAX_ENTITY_DEPTH } from '../../protocol/limits';
+import { DEFAULT_DOC_MAX_BYTES } from '../../document/document-size';
 import type { EventRecord } from '../../protocol';
 import { createRedis, type RedisClient } from '../../redis/connection';
 import { ConnectionMessages } from '../../redis/connection-log';
@@ -18,6 +19,7 @@ import {
   type ResumePoint,
 } from '../../document/catch-up';
 import { CollaborationScripts as Scripts, documentScriptKeys } from './lua';
+import { judgeOp, type OpFate } from './op-fate';
 import {
   asArray,
   asNumber,
@@ -47,6 +49,9 @@ export class RedisCollaborationService implements CollaborationService {
   readonly mode = 'redis' as const;
   private readonly redis: RedisClient;
   private readonly keys: RedisKeys;
+  private get maxDocBytes(): number {
+    return this.options.maxDocBytes ?? DEFAULT_DOC_MAX_BYTES;
+  }
   private readonly log: Logger;
   private readonly now: () => number;
   private readonly presenceTimeoutMs: number;
@@ -97,6 +102,31 @@ export class RedisCollaborationService implements CollaborationService {
       : null;
   }
 
+  async findOps(doc: string, client: string, cseqs: readonly number[]): Promise<OpFate[]> {
+    const keys = this.keys.doc(doc);
+    const reply = await this.call('findOp', doc, () =>
+      Scripts.findOp.run(this.redis, [keys.session, keys.history, keys.dedupe], [client]),
+    );
+    const items = asArray('find-op-3', reply, 'the reply');
+    if (items.length === 0) return cseqs.map(() => ({ kind: 'pending' }));
+    const [lastCseq, lastSeq] = asString('find-op-3', items[2], 'the dedupe record').split(' ');
+    const pairs = asArray('find-op-3', items[4], 'the events');
+    const clientEvents: Array<{ seq: number; cseq: number }> = [];
+    for (let i = 0; i + 1 < pairs.length; i += 2) {
+      clientEvents.push({
+        seq: asNumber('find-op-3', pairs[i], 'an event seq'),
+        cseq: asNumber('find-op-3', pairs[i + 1], 'an event cseq'),
+      });
+    }
+    const records = {
+      epoch: asString('find-op-3', items[0], 'the epoch'),
+      last: lastCseq && lastSeq ? { cseq: Number(lastCseq), seq: Number(lastSeq) } : null,
+      firstKept: asNumber('find-op-3', items[3], 'the first kept seq'),
+      clientEvents,
+    };
+    return cseqs.map((cseq) => judgeOp(records, cseq));
+  }
+
   async snapshot(doc: string): Promise<DocumentSnapshot | null> {
     const keys = this.keys.doc(doc);
     const reply = await this.call('snapshot', doc, () =>
@@ -128,13 +158,14 @@ export class RedisCollaborationService implements CollaborationService {
       MAX_ENTITY_DEPTH,
       fence === undefined ? '' : String(fence.token),
       fence === undefined ? '' : fence.owner,
+      this.maxDocBytes,
       batch.length,
     ];
     for (const sub of batch) pushSubmission(args, sub);
     const reply = await this.call('applyBatch', doc, () =>
       Scripts.apply.run(this.redis, documentScriptKeys(keys), args),
     );
-    const outcomes = decodeApply(doc, batch, reply);
+    const outcomes = decodeApply(doc, batch, reply, this.maxDocBytes);
     await this.confirmReplicated(doc, keys.session);
     return outcomes;
   }

@@ -29,6 +29,7 @@ export function createCollaborationService(
       sessionTtlSeconds: config.redis.sessionTtlSeconds,
       waitReplicas: config.redis.waitReplicas,
       waitTimeoutMs: config.redis.waitTimeoutMs,
+      maxDocBytes: config.limits.docMaxBytes,
     });
   }
   log.warn(
@@ -50,6 +51,7 @@ export function createCollaborationService(
   }
   return new MemoryCollaborationService({
     historyLength: config.history.length,
+    maxDocBytes: config.limits.docMaxBytes,
     sessionTtlSeconds: config.redis.sessionTtlSeconds,
     seed,
     ...durable,

@@ -31,4 +31,6 @@ export interface RedisCollaborationOptions {
   waitTimeoutMs?: number;
   /** @default Date.now */
   now?: () => number;
+  /** A document's state may be at most this many bytes as JSON (DOC_MAX_BYTES). @default 4 MiB */
+  maxDocBytes?: number;
 }

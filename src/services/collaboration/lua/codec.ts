@@ -3,6 +3,7 @@ import { unhandled } from '../../../protocol/exhaustive';
 import type { DocState, EventRecord, JsonObject, Op } from '../../../protocol';
 import type { ApplyOutcome, OpSubmission } from '../../../document/op-submission';
 import { entityField } from './index';
+import { tooLargeMessage } from '../../../document/document-size';
 
 /**
  * Turns submissions into the ARGV of apply-6 and the scripts' replies into
@@ -71,6 +72,7 @@ export function decodeApply(
   doc: string,
   batch: readonly OpSubmission[],
   reply: unknown,
+  maxDocBytes: number,
 ): ApplyOutcome[] {
   const items = asArray('apply-6', reply, 'the reply');
   const epoch = asString('apply-6', items[0], 'the epoch');
@@ -86,6 +88,14 @@ export function decodeApply(
         return { kind: 'applied', ...who, epoch, seq: value, ops: sub.ops, ...ref };
       case 'duplicate':
         return { kind: 'duplicate', ...who, epoch, seq: value === 0 ? null : value, ...ref };
+      case 'too_large':
+        return {
+          kind: 'rejected',
+          ...who,
+          code: 'TOO_LARGE',
+          message: tooLargeMessage(value, maxDocBytes),
+          ...ref,
+        };
       case 'rejected': {
         const json = asString('apply-6', items[3 + 3 * i], 'the refused entity');
         const message = refusalMessage(sub.ops[value], value, json);

@@ -2,6 +2,7 @@ import { LuaScript } from '../../../redis/lua-script';
 import type { DocKeys } from '../../../redis/keys';
 import { APPLY_LUA } from './apply-6.lua';
 import { EVENTS_AFTER_LUA } from './events-2.lua';
+import { FIND_OP_LUA } from './find-op-3.lua';
 import { OPEN_LUA } from './open-6.lua';
 import { SET_PRESENCE_LUA } from './presence-6.lua';
 import { SNAPSHOT_LUA } from './snapshot-2.lua';
@@ -17,6 +18,7 @@ export const CollaborationScripts = {
   setPresence: new LuaScript('presence-6', SET_PRESENCE_LUA, 6),
   eventsAfter: new LuaScript('events-2', EVENTS_AFTER_LUA, 2),
   snapshot: new LuaScript('snapshot-2', SNAPSHOT_LUA, 2),
+  findOp: new LuaScript('find-op-3', FIND_OP_LUA, 3),
 } as const;
 
 /** The KEYS of the six-key scripts, in the order their contracts state. */
