@@ -8,13 +8,14 @@ const CLOSE_STEP_LIMIT_MS = 2000;
  * started last stops first. Every step runs even when one fails or hangs.
  */
 export class CloseSteps {
-  private readonly steps: Array<() => Promise<void>> = [];
+  private readonly steps: Array<{ step: () => Promise<void>; limitMs: number }> = [];
   private closing: Promise<void> | null = null;
 
   constructor(private readonly log: Logger) {}
 
-  add(step: () => Promise<void>): void {
-    this.steps.push(step);
+  /** `limitMs`: for a step that must wait longer, such as storing pending snapshots. */
+  add(step: () => Promise<void>, limitMs = CLOSE_STEP_LIMIT_MS): void {
+    this.steps.push({ step, limitMs });
   }
 
   /** Idempotent: a second call waits for the first. */
@@ -23,16 +24,13 @@ export class CloseSteps {
   }
 
   private async runAll(): Promise<void> {
-    for (const step of this.steps.splice(0).reverse()) {
+    for (const { step, limitMs } of this.steps.splice(0).reverse()) {
       let timer: NodeJS.Timeout | undefined;
       const limit = new Promise<void>((resolve) => {
         timer = setTimeout(() => {
-          this.log.warn(
-            { limitMs: CLOSE_STEP_LIMIT_MS },
-            'a cleanup step did not finish in time; going on',
-          );
+          this.log.warn({ limitMs }, 'a cleanup step did not finish in time; going on');
           resolve();
-        }, CLOSE_STEP_LIMIT_MS);
+        }, limitMs);
       });
       await Promise.race([
         step().catch((err: unknown) => this.log.error({ err }, 'cleanup failed')),

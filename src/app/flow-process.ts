@@ -45,10 +45,17 @@ export async function startFlow(
   const close = () => steps.close();
   try {
     let hub: GatewayHub | undefined;
-    const services = await buildServices(config, log, metrics, steps, {
-      onWebSocketsReconnected: () => hub?.refreshAll(),
-      onLocalOutcomes: (doc, outcomes) => hub?.localOutcomes(doc, outcomes),
-    });
+    const services = await buildServices(
+      config,
+      log,
+      metrics,
+      steps,
+      {
+        onWebSocketsReconnected: () => hub?.refreshAll(),
+        onLocalOutcomes: (doc, outcomes) => hub?.localOutcomes(doc, outcomes),
+      },
+      role,
+    );
     const { redis } = services;
     const runsWorker = role !== 'gateway' && config.flags.eventOrdering && redis !== null;
     if (runsWorker) startOrderingWorker(config, { ...services, redis }, log, steps);

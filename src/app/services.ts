@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { FlowConfig } from '../config';
-import { multiProcessSafe, usesRedis } from '../config/topology';
-import type { Metrics } from '../observability/metrics';
 import { StartupError } from '../config/startup-error';
+import { multiProcessSafe, usesRedis, type Role } from '../config/topology';
+import type { Metrics } from '../observability/metrics';
 import { RedisResources } from '../redis/resources';
 import { SingleProcessLease } from '../redis/single-process-lease';
 import { createCollaborationService } from '../services/collaboration';
@@ -12,7 +12,14 @@ import type { BatchProcessor } from '../services/event-ordering/event-ordering-s
 import { createWebSocketManager } from '../services/websocket-manager';
 import type { WebSocketManager } from '../services/websocket-manager/websocket-manager';
 import { createDocumentProcessor } from '../worker/document-processor';
+import {
+  createDocumentStore,
+  describeTarget,
+  documentStoreTarget,
+  type DocumentStore,
+} from '../services/document-store';
 import type { CloseSteps } from './close-steps';
+import { startDocumentSaving, type DocumentSaving } from './document-saving';
 import type { ApplyOutcome } from '../document/op-submission';
 
 /** At start, how long the process waits for Redis before it serves without it (and says so). */
@@ -28,6 +35,8 @@ export interface FlowServices {
   websockets: WebSocketManager;
   /** Applies a batch, then publishes its outcomes; every ordering backend runs it. */
   processor: BatchProcessor;
+  /** Null when no document store is configured (DOCUMENT_STORE=none). */
+  saving: DocumentSaving | null;
 }
 
 /** What the gateway of this process (when it runs one) is told by the services. */
@@ -48,7 +57,9 @@ export async function buildServices(
   metrics: Metrics,
   steps: CloseSteps,
   hooks: GatewayHooks,
+  role: Role = 'all',
 ): Promise<FlowServices> {
+  refuseStoreWithRedisCollaboration(config);
   const redis = usesRedis(config) ? new RedisResources(config, log, metrics) : null;
   if (redis) {
     steps.add(() => redis.close());
@@ -71,18 +82,51 @@ export async function buildServices(
     hooks.onWebSocketsReconnected(),
   );
   steps.add(() => websockets.close());
-  const collaboration = createCollaborationService(config, log, redis);
+  // Opened once this process is known to be the only one (lease above; the
+  // embedded store's own lock file keeps a second `npm start` away).
+  const store = await createDocumentStore(config, log, {
+    severalProcesses: role !== 'all' || multiProcessSafe(config),
+  });
+  let saving: DocumentSaving | null = null;
+  const collaboration = createCollaborationService(
+    config,
+    log,
+    redis,
+    store ? durableDocuments(store, () => saving) : undefined,
+  );
   steps.add(() => collaboration.close());
+  if (store) saving = startDocumentSaving(config, log, metrics, steps, store, collaboration);
+  const scheduler = saving?.scheduler;
   const processor = createDocumentProcessor(
     {
       collaboration,
       websockets,
       log,
       metrics,
+      onApplied: scheduler && ((doc, seq) => scheduler.notify(doc, seq)),
       // In memory, publishing delivers in this process already.
       ...(websockets.mode === 'redis' ? { onOutcomes: hooks.onLocalOutcomes } : {}),
     },
     config.flags.eventOrdering ? TRANSIENT_RETRY : undefined,
   );
-  return { redis, collaboration, websockets, processor };
+  return { redis, collaboration, websockets, processor, saving };
+}
+
+/** Only the in-memory collaboration service loads from and saves to a document store so far. */
+function refuseStoreWithRedisCollaboration(config: FlowConfig): void {
+  const target = documentStoreTarget(config);
+  if (target.kind === 'none' || !config.flags.collaboration) return;
+  throw new StartupError(
+    `DOCUMENT_STORE=${describeTarget(target)} with USE_REDIS_COLLABORATION=true is not supported yet: ` +
+      'only a server with USE_REDIS_COLLABORATION=false (one process) stores documents; ' +
+      'set DOCUMENT_STORE=none to keep documents in Redis for REDIS_SESSION_TTL seconds',
+  );
+}
+
+/** Loads from the store; keeps in memory every document with edits the store lacks. */
+function durableDocuments(store: DocumentStore, saving: () => DocumentSaving | null) {
+  return {
+    load: (doc: string) => store.load(doc),
+    keep: (doc: string) => saving()?.scheduler.hasUnsaved(doc) ?? false,
+  };
 }

@@ -69,6 +69,7 @@ export async function startGateway(start: GatewayStart): Promise<number> {
     redis,
     verifier,
     hub: () => hub,
+    storeCheck: services.saving && (() => services.saving?.check() ?? 'ok'),
   });
   const { limits } = config;
   const server = GatewayServer.create(
@@ -97,6 +98,8 @@ export async function startGateway(start: GatewayStart): Promise<number> {
         maxJoinedBytes: hardBackpressureBytes(limits.maxBackpressureBytes),
       });
       start.hubReady(hub);
+      const ready = hub;
+      if (services.saving) services.saving.announce = (doc, seq) => ready.announceSaved(doc, seq);
       return hub;
     },
   );

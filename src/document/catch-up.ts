@@ -8,9 +8,13 @@ export interface DocumentSnapshot {
 }
 
 /** The answer to opening a document: missed events when all are kept, a snapshot otherwise. */
-export type CatchUp =
+export type CatchUp = (
   | { kind: 'events'; epoch: string; seq: number; events: EventRecord[] }
-  | { kind: 'snapshot'; snapshot: DocumentSnapshot };
+  | { kind: 'snapshot'; snapshot: DocumentSnapshot }
+) & {
+  /** With a document store only: the highest seq of this epoch it holds (0 when none). */
+  savedSeq?: number;
+};
 
 export interface ResumePoint {
   seq: number;

@@ -11,7 +11,8 @@ export interface RequestInput {
 }
 
 export interface HealthReport {
-  status: 'ok' | 'error';
+  /** `degraded`: serving, but a dependency fails (the document store); answered with 200. */
+  status: 'ok' | 'degraded' | 'error';
   node: string;
   role: string;
   uptimeSeconds: number;

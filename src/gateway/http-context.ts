@@ -25,6 +25,8 @@ export interface ContextDeps {
   redis: RedisResources | null;
   verifier: TokenVerifier;
   hub: () => GatewayHub | undefined;
+  /** With a document store: `ok`, or `degraded: <why>` while snapshots cannot be stored. */
+  storeCheck?: (() => string) | null;
 }
 
 const counterValue = async (counter: { get(): Promise<{ values: Array<{ value: number }> }> }) =>
@@ -73,8 +75,13 @@ export function buildGatewayContext(deps: ContextDeps): GatewayContext {
     const checks: Record<string, string> = {};
     if (redis) checks.redis = await redis.check();
     const ok = Object.values(checks).every((c) => c === 'ok');
+    // A failing store does not stop editing (snapshots wait in memory), so
+    // it degrades the process without taking it out of a balancer.
+    const store = deps.storeCheck?.();
+    if (store !== undefined) checks.documentStore = store;
+    const status = !ok ? 'error' : store === undefined || store === 'ok' ? 'ok' : 'degraded';
     return {
-      status: ok ? 'ok' : 'error',
+      status,
       node: config.nodeId,
       role,
       uptimeSeconds: uptimeSeconds(),

@@ -108,7 +108,7 @@ export function registerHttpRoutes(app: TemplatedApp, context: GatewayContext): 
     '/health',
     async () => {
       const report = await context.health();
-      return { status: report.status === 'ok' ? 200 : 503, body: report };
+      return { status: report.status === 'error' ? 503 : 200, body: report };
     },
     log,
   );
@@ -142,6 +142,7 @@ export function registerHttpRoutes(app: TemplatedApp, context: GatewayContext): 
       }
       const denied = await context.authorizeDocumentRead(doc, input);
       if (denied) return denied;
+      // A store that cannot be read rejects with UNAVAILABLE: 503 (see route).
       const snapshot = await context.collaboration.snapshot(doc);
       if (!snapshot)
         return {

@@ -4,7 +4,7 @@ import type { Registry } from 'prom-client';
 
 /** What GET /health reports: `ok`, or each check's problem (503). */
 export interface HealthAnswer {
-  status: 'ok' | 'error';
+  status: 'ok' | 'degraded' | 'error';
   node: string;
   role: string;
   uptimeSeconds: number;
@@ -59,7 +59,7 @@ export class MetricsServer {
               .health()
               .then((report) =>
                 answer(
-                  report.status === 'ok' ? 200 : 503,
+                  report.status === 'error' ? 503 : 200,
                   'application/json',
                   JSON.stringify(report),
                 ),

@@ -64,6 +64,7 @@ export function joinedText(
   forClient: string,
   ref?: string,
 ): { text: string; seq: number } {
+  const saved = catchUp.savedSeq === undefined ? {} : { savedSeq: catchUp.savedSeq };
   const others = presence
     .filter((p) => p.client !== forClient)
     .map(({ client, user, state }) => ({ client, user, state }));
@@ -71,12 +72,35 @@ export function joinedText(
     const { epoch, seq, events } = catchUp;
     return {
       seq,
-      text: encode({ type: 'joined', doc, epoch, seq, events, presence: others, ...refOf(ref) }),
+      text: encode({
+        type: 'joined',
+        doc,
+        epoch,
+        seq,
+        events,
+        presence: others,
+        ...saved,
+        ...refOf(ref),
+      }),
     };
   }
   const { epoch, seq, state } = catchUp.snapshot;
   return {
     seq,
-    text: encode({ type: 'joined', doc, epoch, seq, state, presence: others, ...refOf(ref) }),
+    text: encode({
+      type: 'joined',
+      doc,
+      epoch,
+      seq,
+      state,
+      presence: others,
+      ...saved,
+      ...refOf(ref),
+    }),
   };
+}
+
+/** Every event of `doc` up to `seq` is in the document store. */
+export function savedText(doc: string, seq: number): string {
+  return encode({ type: 'saved', doc, seq });
 }

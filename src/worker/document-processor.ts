@@ -14,6 +14,8 @@ export interface ProcessorDeps {
   log: Logger;
   /** Applied events, and per batch the seconds its oldest op waited between gateway and apply. */
   metrics?: Pick<Metrics, 'opsApplied' | 'orderingLag'>;
+  /** Told the highest seq each batch applied (the document store's save scheduler). */
+  onApplied?: (doc: string, seq: number) => void;
   /** Called with every batch's outcomes before they are published: this process's own delivery. */
   onOutcomes?: (doc: string, outcomes: ApplyOutcome[]) => void;
 }
@@ -36,8 +38,17 @@ export function createDocumentProcessor(
       if (err instanceof FencedError) throw err;
       outcomes = failedOutcomes(doc, batch, err, deps.log);
     }
-    const applied = outcomes.filter((o) => o.kind === 'applied').length;
-    if (applied > 0) deps.metrics?.opsApplied.inc(applied);
+    let applied = 0;
+    let latestSeq = 0;
+    for (const outcome of outcomes) {
+      if (outcome.kind !== 'applied') continue;
+      applied++;
+      latestSeq = Math.max(latestSeq, outcome.seq);
+    }
+    if (applied > 0) {
+      deps.metrics?.opsApplied.inc(applied);
+      deps.onApplied?.(doc, latestSeq);
+    }
     const oldest = batch[0]?.acceptedAt;
     if (oldest !== undefined)
       deps.metrics?.orderingLag.observe(Math.max(0, Date.now() - oldest) / 1000);

@@ -22,6 +22,8 @@ export class DocumentBackend {
   readonly failures: number[] = [];
   /** Milliseconds the next requests wait before answering, in order. */
   readonly stalls: number[] = [];
+  /** While true, every request is answered 503, as by a backend that is down. */
+  down = false;
   private readonly server: http.Server;
   private stopped: Promise<void> | undefined;
 
@@ -56,6 +58,7 @@ export class DocumentBackend {
     const stall = this.stalls.shift();
     if (stall !== undefined) await new Promise((r) => setTimeout(r, stall));
     if (res.destroyed) return;
+    if (this.down) return send(res, 503, { error: 'backend down' });
     const failure = this.failures.shift();
     if (failure !== undefined) return send(res, failure, { error: 'injected failure' });
     if (req.headers.authorization !== `Bearer ${this.secret}`) {

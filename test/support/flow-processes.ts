@@ -25,7 +25,15 @@ export async function startFlowChild(
 ): Promise<FlowChild> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', role], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...env },
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOST: '127.0.0.1',
+      PORT: '0',
+      LOG_LEVEL: 'info',
+      // Tests run in parallel: none shares the default embedded store's directory.
+      DOCUMENT_STORE: 'none',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: string[] = [];

@@ -7,7 +7,14 @@ export async function startTestServer(
   vars: Record<string, string> = {},
   role: Role = 'all',
 ): Promise<FlowProcess & { url: string; http: string }> {
-  const config = configFrom({ HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'silent', ...vars });
+  const config = configFrom({
+    HOST: '127.0.0.1',
+    PORT: '0',
+    LOG_LEVEL: 'silent',
+    // Tests run in parallel: none shares the default embedded store's directory.
+    DOCUMENT_STORE: 'none',
+    ...vars,
+  });
   const flow = await startFlow(config, role, { log: pino({ level: config.logLevel }) });
   return Object.assign(flow, {
     url: `ws://127.0.0.1:${flow.port}/ws`,

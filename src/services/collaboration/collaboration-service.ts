@@ -36,6 +36,8 @@ export interface CollaborationService {
   setPresence(doc: string, record: PresenceRecord): Promise<void>;
   clearPresence(doc: string, client: string): Promise<void>;
   listPresence(doc: string): Promise<PresenceRecord[]>;
+  /** With a document store: it now holds `doc` up to `seq` (savedSeq of later joins). */
+  recordSaved?(doc: string, seq: number): void;
   close(): Promise<void>;
 }
 

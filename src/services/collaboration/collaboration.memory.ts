@@ -7,7 +7,8 @@ import {
   stateSize,
   tooLargeMessage,
 } from '../../document/document-size';
-import type { DocState, EventRecord } from '../../protocol';
+import { UnavailableError, type DocState, type EventRecord } from '../../protocol';
+import type { StoredSnapshot } from '../document-store/document-store';
 import type { CollaborationService } from './collaboration-service';
 import type { ApplyOutcome, OpSubmission } from '../../document/op-submission';
 import type {
@@ -28,6 +29,8 @@ interface DocumentSession {
   lastApplied: Map<string, { cseq: number; seq: number }>;
   presence: Map<string, PresenceRecord>;
   touchedAt: number;
+  /** Highest seq of this epoch the document store holds (0 when none). */
+  savedSeq: number;
   /** The state's kept size (see document-size.ts); computed on first need. */
   size?: number;
 }
@@ -47,6 +50,14 @@ export interface MemoryCollaborationOptions {
   seed?: (doc: string) => Promise<SeedState | null>;
   /** Told when seeding a document failed and it started empty instead. */
   onSeedError?: (doc: string, err: unknown) => void;
+  /**
+   * With a document store: its snapshot of a document that neither memory
+   * nor the seed has. A rejection refuses the open (UNAVAILABLE) rather than
+   * starting an empty document over a stored one.
+   */
+  load?: (doc: string) => Promise<StoredSnapshot | null>;
+  /** Whether a document must stay in memory whatever its idleness (edits not yet stored). */
+  keep?: (doc: string) => boolean;
   historyLength: number;
   /** A document's state may be at most this many bytes as JSON (DOC_MAX_BYTES). @default 4 MiB */
   maxDocBytes?: number;
@@ -79,23 +90,15 @@ export class MemoryCollaborationService implements CollaborationService {
   expireIdle(): void {
     const cutoff = this.now() - this.options.sessionTtlSeconds * 1000;
     for (const [doc, session] of this.sessions) {
-      if (session.touchedAt < cutoff) this.sessions.delete(doc);
+      if (session.touchedAt < cutoff && !this.options.keep?.(doc)) this.sessions.delete(doc);
     }
   }
 
   private session(doc: string): DocumentSession {
     let session = this.sessions.get(doc);
     if (!session) {
-      session = {
-        epoch: randomUUID(),
-        seq: 0,
-        state: {},
-        history: [],
-        lastApplied: new Map(),
-        presence: new Map(),
-        touchedAt: this.now(),
-      };
-      this.sessions.set(doc, session);
+      this.adopt(doc, { epoch: randomUUID(), seq: 0, state: {} }, new Map(), 0);
+      session = this.sessions.get(doc) as DocumentSession;
     }
     session.touchedAt = this.now();
     return session;
@@ -105,39 +108,73 @@ export class MemoryCollaborationService implements CollaborationService {
   private readonly seeding = new Map<string, Promise<void>>();
 
   private async seedOnce(doc: string): Promise<void> {
-    const seed = this.options.seed;
-    if (!seed || this.sessions.has(doc)) return;
+    if ((!this.options.seed && !this.options.load) || this.sessions.has(doc)) return;
     let pending = this.seeding.get(doc);
     if (!pending) {
-      pending = seed(doc)
-        .then((found) => {
-          if (!found || this.sessions.has(doc)) return;
-          const { snapshot, lastApplied } = found;
-          this.sessions.set(doc, {
-            epoch: snapshot.epoch,
-            seq: snapshot.seq,
-            state: snapshot.state,
-            history: [],
-            lastApplied,
-            presence: new Map(),
-            touchedAt: this.now(),
-          });
-        })
-        .catch((err: unknown) => this.options.onSeedError?.(doc, err))
-        .finally(() => this.seeding.delete(doc));
+      pending = this.seedSession(doc).finally(() => this.seeding.delete(doc));
       this.seeding.set(doc, pending);
     }
     await pending;
   }
 
+  /** The live session elsewhere (Redis) first, then the document store. */
+  private async seedSession(doc: string): Promise<void> {
+    const seed = this.options.seed;
+    if (seed) {
+      const found = await seed(doc).catch((err: unknown) => {
+        this.options.onSeedError?.(doc, err);
+        return null;
+      });
+      if (found) {
+        const { snapshot, lastApplied } = found;
+        this.adopt(doc, snapshot, lastApplied, 0);
+        return;
+      }
+    }
+    const load = this.options.load;
+    if (!load) return;
+    const stored: StoredSnapshot | null = await load(doc).catch((err: unknown) => {
+      const reason = `document "${doc}" cannot be read from the document store (${(err as Error).message})`;
+      throw new UnavailableError(`${reason}; nothing was changed: try again shortly`);
+    });
+    if (stored) this.adopt(doc, stored, new Map(), stored.seq);
+  }
+
+  private adopt(
+    doc: string,
+    snapshot: Omit<DocumentSnapshot, 'doc'>,
+    lastApplied: Map<string, { cseq: number; seq: number }>,
+    savedSeq: number,
+  ): void {
+    if (this.sessions.has(doc)) return;
+    this.sessions.set(doc, {
+      epoch: snapshot.epoch,
+      seq: snapshot.seq,
+      state: snapshot.state,
+      history: [],
+      lastApplied,
+      presence: new Map(),
+      touchedAt: this.now(),
+      savedSeq,
+    });
+  }
+
+  /** The store now holds `doc` up to `seq`: joins report it as savedSeq. */
+  recordSaved(doc: string, seq: number): void {
+    const session = this.sessions.get(doc);
+    if (session && seq <= session.seq) session.savedSeq = Math.max(session.savedSeq, seq);
+  }
+
   async open(doc: string, resume?: ResumePoint): Promise<CatchUp> {
     await this.seedOnce(doc);
     const session = this.session(doc);
+    const saved = this.options.load ? { savedSeq: session.savedSeq } : {};
     if (resume) {
       const events = this.eventsOf(session, resume.epoch, resume.seq);
-      if (events) return { kind: 'events', epoch: session.epoch, seq: session.seq, events };
+      if (events)
+        return { kind: 'events', epoch: session.epoch, seq: session.seq, events, ...saved };
     }
-    return { kind: 'snapshot', snapshot: this.snapshotOf(doc, session) };
+    return { kind: 'snapshot', snapshot: this.snapshotOf(doc, session), ...saved };
   }
 
   async eventsAfter(doc: string, epoch: string, afterSeq: number): Promise<EventRecord[] | null> {
@@ -239,6 +276,7 @@ export class MemoryCollaborationService implements CollaborationService {
   }
 
   async setPresence(doc: string, record: PresenceRecord): Promise<void> {
+    await this.seedOnce(doc);
     this.session(doc).presence.set(record.client, record);
   }
 

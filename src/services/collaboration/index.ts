@@ -9,11 +9,15 @@ import {
 import { seedFromRedis } from './redis-seed';
 import { RedisCollaborationService } from './collaboration.redis';
 
+/** What the in-memory service takes from a document store: see MemoryCollaborationOptions. */
+export type DurableDocuments = Required<Pick<MemoryCollaborationOptions, 'load' | 'keep'>>;
+
 /** The only reader of USE_REDIS_COLLABORATION. */
 export function createCollaborationService(
   config: FlowConfig,
   log: Logger,
   redis: RedisResources | null,
+  durable?: DurableDocuments,
 ): CollaborationService {
   if (config.flags.collaboration && redis) {
     log.info('✅ [RedisDI] Using Redis Collaboration Service');
@@ -50,6 +54,7 @@ export function createCollaborationService(
     maxDocBytes: config.limits.docMaxBytes,
     sessionTtlSeconds: config.redis.sessionTtlSeconds,
     seed,
+    ...durable,
     onSeedError: (doc, err) =>
       log.warn(
         { doc, err: (err as Error).message },
