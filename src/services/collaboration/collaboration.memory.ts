@@ -8,7 +8,7 @@ import {
   tooLargeMessage,
 } from '../../document/document-size';
 import { UnavailableError, type DocState, type EventRecord } from '../../protocol';
-import type { StoredSnapshot } from '../document-store/document-store';
+import type { StoredSnapshot } from '../../document/stored-snapshot';
 import type { CollaborationService } from './collaboration-service';
 import type { ApplyOutcome, OpSubmission } from '../../document/op-submission';
 import type {

@@ -1,11 +1,6 @@
-import type { DocState } from '../../protocol';
+import type { StoredSnapshot } from '../../document/stored-snapshot';
 
-/** A document as it is kept in durable storage: the state after every event up to `seq` of `epoch`. */
-export interface StoredSnapshot {
-  epoch: string;
-  seq: number;
-  state: DocState;
-}
+export type { StoredSnapshot };
 
 export type StoreHealth = { ok: true } | { ok: false; reason: string };
 
