@@ -22,6 +22,8 @@ const known = new Set([
   'PM2_CONCURRENT_ACTIONS',
   'PM2_HOME',
   'NODE_EXTRA_CA_CERTS',
+  // Read by the frame fuzzer (test/fuzz), not by the server.
+  ...['FUZZ_RUNS', 'FUZZ_FRAMES', 'FUZZ_PARALLEL', 'FUZZ_BATCH_FRAMES', 'FUZZ_SEED'],
 ]);
 
 describe('docs/operations.md', () => {
