@@ -9,6 +9,7 @@ import {
   FencedError,
   type OpSubmission,
 } from '../../src/services/collaboration/collaboration-service';
+import { DEDUPE_CLIENTS_MAX, DEDUPE_WINDOW } from '../../src/services/collaboration/dedupe-bounds';
 import {
   createRedisCollaborationService,
   RedisCollaborationService,
@@ -120,6 +121,34 @@ describe('key layout', () => {
       seq: 2,
     });
     expect((await s.snapshot(doc))?.seq).toBe(2);
+  });
+});
+
+describe('dedupe record', () => {
+  it('keeps at most DEDUPE_CLIENTS_MAX clients, forgetting the ones whose last op is the oldest', async () => {
+    const { service: svc, keys } = service();
+    const doc = randomDocId();
+    const clients = DEDUPE_CLIENTS_MAX + 50;
+    for (let first = 0; first < clients; first += 100) {
+      const batch: OpSubmission[] = [];
+      for (let c = first; c < Math.min(clients, first + 100); c++) batch.push(op(doc, `c${c}`, 1));
+      await svc.applyBatch(doc, batch);
+    }
+    const dedupe = keys.doc(doc).dedupe;
+    expect(await admin.hlen(dedupe)).toBeLessThanOrEqual(DEDUPE_CLIENTS_MAX);
+    expect(await admin.hexists(dedupe, `c${clients - 1}`)).toBe(1);
+    expect(await admin.hexists(dedupe, 'c0')).toBe(0);
+  });
+
+  it('answers a resend inside the window with its seq, an older one with null', async () => {
+    const { service: svc } = service();
+    const doc = randomDocId();
+    const total = DEDUPE_WINDOW + 8;
+    const batch = Array.from({ length: total }, (_, i) => op(doc, 'a', i + 1));
+    await svc.applyBatch(doc, batch);
+    const [recent, old] = await svc.applyBatch(doc, [op(doc, 'a', total - 3), op(doc, 'a', 2)]);
+    expect(recent).toMatchObject({ kind: 'duplicate', seq: total - 3 });
+    expect(old).toMatchObject({ kind: 'duplicate', seq: null });
   });
 });
 

@@ -184,7 +184,7 @@ describe.each(backends)('CollaborationService ($name)', (backend) => {
     });
   });
 
-  it('answers a resend with its seq, an older cseq with null, and applies neither again', async () => {
+  it('answers a resend with its seq, an unknown older cseq with null, and applies neither again', async () => {
     const { service } = make();
     const doc = randomDocId();
     await service.applyBatch(doc, [
@@ -200,7 +200,7 @@ describe.each(backends)('CollaborationService ($name)', (backend) => {
     ]);
     expect(out.map((o) => [o.kind, o.kind === 'rejected' ? null : o.seq, o.cseq])).toEqual([
       ['duplicate', 2, 7],
-      ['duplicate', null, 5],
+      ['duplicate', 1, 5],
       ['duplicate', null, 6],
       ['applied', 3, 8],
       ['duplicate', 3, 8],

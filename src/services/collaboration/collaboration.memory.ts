@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { applyMessage } from '../../document/apply-ops';
 import type { DocState, EventRecord } from '../../protocol';
+import { DEDUPE_WINDOW } from './dedupe-bounds';
 import type {
   ApplyOutcome,
   CatchUp,
@@ -17,8 +18,11 @@ interface DocumentSession {
   state: DocState;
   /** The last `historyLength` events, oldest first, contiguous up to `seq`. */
   history: EventRecord[];
-  /** Per client: its highest applied cseq and the seq it became (the dedupe record). */
-  lastApplied: Map<string, { cseq: number; seq: number }>;
+  /**
+   * Per client: its highest applied cseq and the seq it became (the dedupe
+   * record), with its last DEDUPE_WINDOW applied [cseq, seq] pairs.
+   */
+  lastApplied: Map<string, { cseq: number; seq: number; window?: Array<[number, number]> }>;
   presence: Map<string, PresenceRecord>;
   touchedAt: number;
 }
@@ -168,7 +172,10 @@ export class MemoryCollaborationService implements CollaborationService {
     const ref = sub.ref === undefined ? {} : { ref: sub.ref };
     const last = session.lastApplied.get(sub.client);
     if (last && sub.cseq <= last.cseq) {
-      const seq = sub.cseq === last.cseq ? last.seq : null;
+      const seq =
+        sub.cseq === last.cseq
+          ? last.seq
+          : (last.window?.find(([cseq]) => cseq === sub.cseq)?.[1] ?? null);
       return {
         kind: 'duplicate',
         doc,
@@ -192,7 +199,10 @@ export class MemoryCollaborationService implements CollaborationService {
       };
     }
     const seq = ++session.seq;
-    session.lastApplied.set(sub.client, { cseq: sub.cseq, seq });
+    const window = last?.window ?? (last ? [[last.cseq, last.seq] as [number, number]] : []);
+    window.push([sub.cseq, seq]);
+    if (window.length > DEDUPE_WINDOW) window.shift();
+    session.lastApplied.set(sub.client, { cseq: sub.cseq, seq, window });
     session.history.push({ seq, client: sub.client, cseq: sub.cseq, ops: sub.ops });
     // Trim in chunks so that the history costs amortised O(1) per event.
     const limit = this.options.historyLength;

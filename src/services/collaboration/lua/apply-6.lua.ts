@@ -1,4 +1,5 @@
 import { COMMON_LUA } from './includes/common.lua';
+import { APPLY_SUBMISSION_LUA } from './includes/apply-submission.lua';
 import { JSON_OBJECT_LUA } from './includes/json-object.lua';
 import { SESSION_LUA } from './includes/session.lua';
 
@@ -29,7 +30,7 @@ ARGV[9] number of submissions, then for each:
 
 Output: { epoch, then three items per submission }
   'applied',   seq,                   ''
-  'duplicate', seq of that cseq or 0 for an older (unknown) one, ''
+  'duplicate', seq of that cseq (kept for the client's last 32 ops) or 0, ''
   'rejected',  index of the refused op, the JSON the patch would have made
 Error reply 'FENCED ...': KEYS[6] holds a newer token than ARGV[7]; nothing applied.
 ]]
@@ -37,6 +38,7 @@ Error reply 'FENCED ...': KEYS[6] holds a newer token than ARGV[7]; nothing appl
   COMMON_LUA +
   JSON_OBJECT_LUA +
   SESSION_LUA +
+  APPLY_SUBMISSION_LUA +
   String.raw`
 local max_bytes, max_depth = tonumber(ARGV[5]), tonumber(ARGV[6])
 
@@ -61,91 +63,19 @@ local out = { epoch }
 local a = 10
 
 for _ = 1, tonumber(ARGV[9]) do
-  local client, cseq_text, ops_json, op_count = ARGV[a], ARGV[a + 1], ARGV[a + 2], tonumber(ARGV[a + 3])
-  a = a + 4
-  local ops = {}
-  for o = 1, op_count do
-    local op = { kind = ARGV[a], field = ARGV[a + 1] }
-    a = a + 2
-    if op.kind == 'set' then
-      op.value = ARGV[a]
-      a = a + 1
-    elseif op.kind == 'patch' then
-      local n = tonumber(ARGV[a])
-      a = a + 1
-      op.keys, op.values = {}, {}
-      for f = 1, n do
-        op.keys[f], op.values[f] = ARGV[a], ARGV[a + 1]
-        a = a + 2
-      end
-    end
-    ops[o] = op
-  end
-
-  local cseq = tonumber(cseq_text)
-  local last = redis.call('HGET', KEYS[4], client)
-  local last_cseq, last_seq
-  if last then
-    local space = string.find(last, ' ', 1, true)
-    last_cseq, last_seq = tonumber(string.sub(last, 1, space - 1)), tonumber(string.sub(last, space + 1))
-  end
-
-  if last and cseq <= last_cseq then
-    out[#out + 1] = 'duplicate'
-    out[#out + 1] = (cseq == last_cseq) and last_seq or 0
-    out[#out + 1] = ''
-  else
-    -- Stage the final text of every entity the message touches (false: deleted),
-    -- so that a refusal at the last op changes nothing.
-    local staged, order, refused_at, refused_json = {}, {}, nil, nil
-    for o = 1, #ops do
-      local op = ops[o]
-      local before = staged[op.field]
-      if before == nil then before = redis.call('HGET', KEYS[2], op.field) end
-      local entity = nil
-      if op.kind == 'set' then
-        entity = op.value
-      elseif op.kind == 'del' then
-        entity = false
-      elseif before then
-        entity = patched_json(before, op.keys, op.values)
-        if #entity > max_bytes or depth_of(entity) > max_depth then
-          refused_at, refused_json = o - 1, entity
-          break
-        end
-      end
-      if entity ~= nil then
-        if staged[op.field] == nil then order[#order + 1] = op.field end
-        staged[op.field] = entity
-      end
-    end
-
-    if refused_at then
-      out[#out + 1] = 'rejected'
-      out[#out + 1] = refused_at
-      out[#out + 1] = refused_json
-    else
-      seq = seq + 1
-      local seq_text = int(seq)
-      redis.call('XADD', KEYS[3], 'MAXLEN', ARGV[4], '0-' .. seq_text,
-        'client', client, 'cseq', cseq_text, 'ops', ops_json)
-      redis.call('HSET', KEYS[4], client, cseq_text .. ' ' .. seq_text)
-      for _, field in ipairs(order) do
-        if staged[field] then
-          redis.call('HSET', KEYS[2], field, staged[field])
-        else
-          redis.call('HDEL', KEYS[2], field)
-        end
-      end
-      out[#out + 1] = 'applied'
-      out[#out + 1] = seq
-      out[#out + 1] = ''
-    end
-  end
+  local client, cseq_text, ops_json, ops
+  client, cseq_text, ops_json, ops, a = read_submission(ARGV, a)
+  local kind, value, detail
+  kind, value, detail, seq = apply_submission(client, cseq_text, ops_json, ops, seq,
+    max_bytes, max_depth, ARGV[4])
+  out[#out + 1] = kind
+  out[#out + 1] = value
+  out[#out + 1] = detail
 end
 
 if seq ~= first_seq then
   redis.call('HSET', KEYS[1], 'seq', int(seq), 'updatedAt', now)
+  prune_dedupe()
 end
 touch(tonumber(ARGV[3]))
 return out

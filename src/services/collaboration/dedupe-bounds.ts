@@ -1,0 +1,13 @@
+/**
+ * How much of a document's dedupe record is kept, in both backends.
+ *
+ * A resent op message (a retried batch, a reconnecting client) is answered
+ * `duplicate` with its real seq when it is among its client's last
+ * DEDUPE_WINDOW applied messages; an older one with a null seq. Redis keeps
+ * at most DEDUPE_CLIENTS_MAX clients per document: past that, the clients
+ * whose last applied op is the oldest are forgotten (down to three quarters
+ * of the bound), so a busy document's record stays bounded however many
+ * clients come and go.
+ */
+export const DEDUPE_WINDOW = 32;
+export const DEDUPE_CLIENTS_MAX = 1000;
