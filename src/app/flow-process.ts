@@ -11,7 +11,9 @@ import { createEventOrderingService } from '../services/event-ordering';
 import { createDocumentProcessor } from '../services/event-ordering/document-processor';
 import type { EventOrderingService } from '../services/event-ordering/event-ordering-service';
 import { OrderingKeys } from '../services/event-ordering/ordering-keys';
+import { RedisKeys } from '../redis/keys';
 import { OrderingWorker } from '../services/event-ordering/ordering-worker';
+import { createOutcomePublisher } from '../services/event-ordering/outcome-publisher';
 import { createWebSocketManager } from '../services/websocket-manager';
 import { buildGatewayContext } from './gateway-context';
 import { RedisResources } from './redis-resources';
@@ -125,11 +127,19 @@ export async function startFlow(
         subscriber: redis.subscriber,
         sharded: redis.sharded,
         keys: new OrderingKeys(config.redis.keyPrefix),
-        processor,
+        docKeys: new RedisKeys(config.redis.keyPrefix),
+        publish: createOutcomePublisher({
+          websockets,
+          log,
+          onApplied: (count) => metrics.opsApplied.inc(count),
+          onLag: (seconds) => metrics.orderingLag.observe(seconds),
+        }),
         owner: `${config.nodeId}:${randomUUID().slice(0, 8)}`,
         log,
         concurrency: config.ordering.workerConcurrency,
         jobsPerBatch: 16,
+        batchMax: config.ordering.batchMax,
+        historyLength: config.history.length,
         leaseMs: config.ordering.leaseMs,
         pollMs: 500,
         keyTtlSeconds: config.redis.sessionTtlSeconds,

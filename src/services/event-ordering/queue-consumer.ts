@@ -1,0 +1,145 @@
+import { randomUUID } from 'node:crypto';
+import type { Cluster, Redis } from 'ioredis';
+import { MAX_ENTITY_BYTES, MAX_ENTITY_DEPTH } from '../../protocol/limits';
+import type { Op } from '../../protocol';
+import type { RedisKeys } from '../../redis/keys';
+import type { ApplyOutcome, OpSubmission } from '../collaboration/collaboration-service';
+import { documentScriptKeys } from '../collaboration/lua';
+import {
+  asArray,
+  asNumber,
+  asString,
+  decodeApply,
+  pushSubmission,
+} from '../collaboration/lua/codec';
+import { OrderingScripts } from './lua';
+import type { OrderingKeys } from './ordering-keys';
+
+/** One submission in a job: apply-6's ARGV layout (as text), the client's ref, when it was accepted. */
+interface JobSubmission {
+  a: string[];
+  r?: string;
+  t?: number;
+}
+
+/** The data of one BullMQ job: op messages of one document from one gateway, in order. */
+export interface OpBatchJob {
+  s: JobSubmission[];
+}
+
+/** A job's data, in the layout the take script reads without parsing ops. */
+export function encodeJob(submissions: readonly OpSubmission[]): OpBatchJob {
+  return {
+    s: submissions.map((sub) => {
+      const args: Array<string | number> = [];
+      pushSubmission(args, sub);
+      const entry: JobSubmission = { a: args.map(String) };
+      if (sub.ref !== undefined) entry.r = sub.ref;
+      if (sub.acceptedAt !== undefined) entry.t = sub.acceptedAt;
+      return entry;
+    }),
+  };
+}
+
+function decodeJob(doc: string, text: string): OpSubmission[] {
+  const job = JSON.parse(text) as OpBatchJob;
+  return (job.s ?? []).map((entry) => {
+    const sub: OpSubmission = {
+      doc,
+      client: entry.a[0] ?? '',
+      cseq: Number(entry.a[1]),
+      ops: JSON.parse(entry.a[2] ?? '[]') as Op[],
+    };
+    if (entry.r !== undefined) sub.ref = entry.r;
+    if (entry.t !== undefined) sub.acceptedAt = entry.t;
+    return sub;
+  });
+}
+
+export type TakeResult =
+  /** Another worker holds the document for this many more ms. */
+  | { kind: 'claimed'; msLeft: number }
+  | {
+      kind: 'taken';
+      /** Jobs taken and applied; 0 when none of the expected ids was at the queue's tail. */
+      jobs: number;
+      submissions: OpSubmission[];
+      outcomes: ApplyOutcome[];
+      /** The ids now waiting at the tail, oldest first: what the next call should expect. */
+      nextIds: string[];
+    };
+
+export interface QueueConsumerOptions {
+  client: Redis | Cluster;
+  keys: OrderingKeys;
+  docKeys: RedisKeys;
+  owner: string;
+  leaseMs: number;
+  /** Op messages applied together at most (ORDERING_BATCH_MAX). */
+  batchMax: number;
+  /** Jobs declared per call at most. */
+  jobsPerTake: number;
+  historyLength: number;
+  keyTtlSeconds: number;
+  /** Entries kept in each queue's BullMQ events stream. */
+  eventsMaxLen: number;
+  /** Written to the meta hash, as BullMQ's Queue writes it. */
+  queueVersion: string;
+}
+
+/** One worker turn on a document's queue: take, apply and remove, in one script (take-apply-12). */
+export class QueueConsumer {
+  constructor(private readonly options: QueueConsumerOptions) {}
+
+  async take(doc: string, expectedIds: readonly string[]): Promise<TakeResult> {
+    const o = this.options;
+    const ids = expectedIds.slice(0, o.jobsPerTake);
+    const q = (suffix: string) => o.keys.queueKey(doc, suffix);
+    const keys = [
+      ...documentScriptKeys(o.docKeys.doc(doc)),
+      o.keys.claim(doc),
+      q('wait'),
+      q('meta'),
+      q('events'),
+      q('marker'),
+      q('id'),
+      ...ids.map((id) => q(id)),
+    ];
+    const args: Array<string | number> = [
+      doc,
+      randomUUID(),
+      o.keyTtlSeconds,
+      o.historyLength,
+      MAX_ENTITY_BYTES,
+      MAX_ENTITY_DEPTH,
+      o.owner,
+      o.leaseMs,
+      o.batchMax,
+      o.eventsMaxLen,
+      o.queueVersion,
+      o.jobsPerTake,
+      ...ids,
+    ];
+    const reply = asArray(
+      'take-apply-12',
+      await OrderingScripts.takeApply.run(o.client, keys, args),
+      'the reply',
+    );
+    if (asString('take-apply-12', reply[0], 'the status') === 'claimed') {
+      return { kind: 'claimed', msLeft: Math.max(0, Number(reply[1])) };
+    }
+    const epoch = asString('take-apply-12', reply[2], 'the epoch');
+    const jobs = asNumber('take-apply-12', reply[3], 'the job count');
+    let at = 4;
+    const submissions: OpSubmission[] = [];
+    for (let j = 0; j < jobs; j++) {
+      submissions.push(...decodeJob(doc, asString('take-apply-12', reply[at++], 'job data')));
+    }
+    const idCount = asNumber('take-apply-12', reply[at++], 'the id count');
+    const nextIds: string[] = [];
+    for (let i = 0; i < idCount; i++) nextIds.push(asString('take-apply-12', reply[at++], 'an id'));
+    const outcomes =
+      submissions.length === 0 ? [] : decodeApply(doc, submissions, [epoch, ...reply.slice(at)]);
+    return { kind: 'taken', jobs, submissions, outcomes, nextIds };
+  }
+}
