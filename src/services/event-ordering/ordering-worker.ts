@@ -5,6 +5,7 @@ import { withClaimCommands } from './document-claim';
 import { runDocument, type OutcomePublisher } from './document-runner';
 import { OrderingScripts } from './lua';
 import { READY_SHARDS, type OrderingKeys } from './ordering-keys';
+import type { BatchProcessor } from './event-ordering-service';
 import { QueueConsumer } from './queue-consumer';
 import { QUEUE_EVENTS_MAX_LEN, QUEUE_VERSION } from './document-queue';
 
@@ -19,6 +20,11 @@ export interface OrderingWorkerOptions {
   docKeys: RedisKeys;
   /** Sends the outcomes of each applied batch to the gateways. */
   publish: OutcomePublisher;
+  /**
+   * Given when document state is kept in this process's memory (not in
+   * Redis): the worker takes the jobs and hands them to it to apply.
+   */
+  processor?: BatchProcessor;
   /** Unique per process: the owner written into claims. */
   owner: string;
   log: Logger;
@@ -30,6 +36,9 @@ export interface OrderingWorkerOptions {
   batchMax: number;
   /** Events kept per document history (HISTORY_LENGTH). */
   historyLength: number;
+  /** REDIS_WAIT_REPLICAS and REDIS_WAIT_TIMEOUT_MS: see QueueConsumerOptions. */
+  waitReplicas?: number;
+  waitTimeoutMs?: number;
   /** Lease of a claim; every batch renews it, so it lasts while work keeps coming. */
   leaseMs: number;
   /** How often the ready sets are read, for wake-ups lost on the way. */
@@ -80,6 +89,9 @@ export class OrderingWorker {
       keyTtlSeconds: options.keyTtlSeconds,
       eventsMaxLen: QUEUE_EVENTS_MAX_LEN,
       queueVersion: QUEUE_VERSION,
+      apply: options.processor === undefined,
+      ...(options.waitReplicas === undefined ? {} : { waitReplicas: options.waitReplicas }),
+      ...(options.waitTimeoutMs === undefined ? {} : { waitTimeoutMs: options.waitTimeoutMs }),
     });
   }
 
@@ -190,7 +202,8 @@ export class OrderingWorker {
         stopping: () => this.closing,
         publish: async (d, outcomes, submissions) => {
           this.applied += submissions.length;
-          await this.options.publish(d, outcomes, submissions);
+          const { processor, publish } = this.options;
+          await (processor ? processor(d, submissions) : publish(d, outcomes, submissions));
         },
       },
       doc,

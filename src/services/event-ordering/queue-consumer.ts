@@ -85,6 +85,18 @@ export interface QueueConsumerOptions {
   eventsMaxLen: number;
   /** Written to the meta hash, as BullMQ's Queue writes it. */
   queueVersion: string;
+  /**
+   * Apply in the take script (document state in Redis); when false the jobs
+   * are only taken, for a caller that applies them to state in its memory.
+   */
+  apply: boolean;
+  /**
+   * Replicas that must have an applied batch before its outcomes go out
+   * (REDIS_WAIT_REPLICAS), and how long to wait for them; as the
+   * collaboration service does for its own applies.
+   */
+  waitReplicas?: number;
+  waitTimeoutMs?: number;
 }
 
 /** One worker turn on a document's queue: take, apply and remove, in one script (take-apply-12). */
@@ -118,6 +130,7 @@ export class QueueConsumer {
       o.eventsMaxLen,
       o.queueVersion,
       o.jobsPerTake,
+      o.apply ? '1' : '0',
       ...ids,
     ];
     const reply = asArray(
@@ -139,7 +152,24 @@ export class QueueConsumer {
     const nextIds: string[] = [];
     for (let i = 0; i < idCount; i++) nextIds.push(asString('take-apply-12', reply[at++], 'an id'));
     const outcomes =
-      submissions.length === 0 ? [] : decodeApply(doc, submissions, [epoch, ...reply.slice(at)]);
+      submissions.length === 0 || !this.options.apply
+        ? []
+        : decodeApply(doc, submissions, [epoch, ...reply.slice(at)]);
+    if (jobs > 0 && o.apply) await this.confirmReplicated(doc);
     return { kind: 'taken', jobs, submissions, outcomes, nextIds };
+  }
+
+  /** WAIT on the connection of the document's master (a pipeline with one of its keys reaches it). */
+  private async confirmReplicated(doc: string): Promise<void> {
+    const wanted = this.options.waitReplicas ?? 0;
+    if (wanted <= 0) return;
+    const session = this.options.docKeys.doc(doc).session;
+    const results = await this.options.client
+      .pipeline()
+      .exists(session)
+      .wait(wanted, this.options.waitTimeoutMs ?? 1000)
+      .exec();
+    const [error] = results?.[1] ?? [new Error('no reply to WAIT')];
+    if (error) throw error;
   }
 }

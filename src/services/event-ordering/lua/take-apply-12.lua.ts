@@ -18,7 +18,7 @@ KEYS[5] presence hash flow:presence:{D}    KEYS[6] fence string  flow:fence:{D}
 KEYS[7] claim string  flow:claim:{D}       KEYS[8] wait list     flow:q:{D}:ops:wait
 KEYS[9] meta hash     flow:q:{D}:ops:meta  KEYS[10] events stream flow:q:{D}:ops:events
 KEYS[11] marker zset  flow:q:{D}:ops:marker KEYS[12] id counter   flow:q:{D}:ops:id
-KEYS[13..] the job hashes flow:q:{D}:ops:<id> of the ids in ARGV[13..], oldest first
+KEYS[13..] the job hashes flow:q:{D}:ops:<id> of the ids in ARGV[14..], oldest first
 
 ARGV[1] doc id                  ARGV[2] epoch to use if the session is created now
 ARGV[3] TTL seconds (0: none)   ARGV[4] history length (exact MAXLEN of the stream)
@@ -27,7 +27,9 @@ ARGV[7] owner                   ARGV[8] lease ms of the claim
 ARGV[9] batch bound: op messages applied at most (whole jobs; at least one job)
 ARGV[10] events stream length   ARGV[11] queue version (both written to the meta hash)
 ARGV[12] how many waiting ids to return for the next call
-ARGV[13..] job ids, oldest first: the ids the caller expects at the tail of the wait list
+ARGV[13] '1': apply the op messages here; '0': only take them (the caller applies
+         them elsewhere: a document state kept in one process's memory)
+ARGV[14..] job ids, oldest first: the ids the caller expects at the tail of the wait list
 
 Job data (JSON): { "s": [ { "a": [ submission in apply-6's ARGV layout, all strings ] } ] }
 
@@ -35,7 +37,7 @@ Output: { status, ... }
   'claimed', ms left of the other owner's claim: another worker holds the document; nothing done
   'taken', fence token, epoch, jobs taken, then their data texts,
            then count, the next waiting ids (oldest first),
-           then three items per op message (as apply-6's outcomes)
+           then three items per op message (as apply-6's outcomes; none when ARGV[13] is '0')
 Only ids that are at the tail of the wait list, in order, are taken: a call
 that declared none (or wrong ones) takes nothing and learns the next ids.
 A call that takes nothing leaves the claim as it was.
@@ -59,7 +61,7 @@ local take, jobs, subs = 0, {}, 0
 local bound = tonumber(ARGV[9])
 for k = 1, declared do
   local id = tail[#tail - k + 1]
-  if id ~= ARGV[12 + k] then break end
+  if id ~= ARGV[13 + k] then break end
   local data = redis.call('HGET', KEYS[12 + k], 'data')
   local decoded = data and cjson.decode(data) or { s = {} }
   if take > 0 and subs + #decoded.s > bound then break end
@@ -97,6 +99,13 @@ if redis.call('HGET', KEYS[9], 'opts.maxLenEvents') ~= ARGV[10] then
   redis.call('HSET', KEYS[9], 'opts.maxLenEvents', ARGV[10], 'version', ARGV[11])
 end
 redis.call('XTRIM', KEYS[10], 'MAXLEN', '~', ARGV[10])
+
+if ARGV[13] ~= '1' then
+  local out = { 'taken', token, '', take }
+  for k = 1, take do out[#out + 1] = jobs[k].data end
+  next_ids(out)
+  return out
+end
 
 local now = now_ms()
 local s = redis.call('HMGET', KEYS[1], 'epoch', 'seq')
