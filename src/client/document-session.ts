@@ -48,6 +48,8 @@ export class DocumentSession extends TypedEmitter<DocumentEvents> {
   private ownPresence: JsonObject | null;
   private readonly retry: Backoff;
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
+  private readonly resendBackoff: Backoff;
+  private resendTimer: ReturnType<typeof setTimeout> | undefined;
   private settleJoin!: { resolve(handle: DocumentHandle): void; reject(error: FlowError): void };
 
   constructor(
@@ -58,6 +60,7 @@ export class DocumentSession extends TypedEmitter<DocumentEvents> {
     super();
     this.ownPresence = options.presence ?? null;
     this.retry = new Backoff(link.retry);
+    this.resendBackoff = new Backoff(link.retry);
     this.handle = new DocumentHandle(this);
     this.ready = new Promise((resolve, reject) => {
       this.settleJoin = { resolve, reject };
@@ -295,6 +298,7 @@ export class DocumentSession extends TypedEmitter<DocumentEvents> {
   }
 
   private settle(cseq: number, result: SubmitResult): void {
+    this.resendBackoff.reset();
     if (this.submits.resolve(cseq, result)) this.emit('ack', { cseq, ...result });
   }
 
@@ -318,6 +322,18 @@ export class DocumentSession extends TypedEmitter<DocumentEvents> {
       this.emit('error', error);
       return false;
     }
+    if (message.code === 'UNAVAILABLE' && this.replica.findPending(cseq)) {
+      // Not queued, for now: the same cseq goes again after a pause, and so
+      // do the later ones, in order (the server refused them too, or answers
+      // their resend as a duplicate with its seq).
+      for (const pending of this.replica.pendingMessages)
+        if (pending.cseq >= cseq) pending.sentOn = 0;
+      clearTimeout(this.resendTimer);
+      this.resendTimer = setTimeout(() => {
+        if (this.phase === 'live') this.sendPending();
+      }, this.resendBackoff.next());
+      return true;
+    }
     // Nothing of a refused op message was applied: roll the optimistic change back.
     if (this.replica.removePending(cseq)) {
       this.emit('change', { cause: 'local', seq: this.replica.seq });
@@ -339,6 +355,7 @@ export class DocumentSession extends TypedEmitter<DocumentEvents> {
   private finish(error: FlowError): void {
     this.phase = 'left';
     clearTimeout(this.retryTimer);
+    clearTimeout(this.resendTimer);
     this.buffer = [];
     const hadPending = this.replica.clearPending().length > 0;
     this.link.detach(this.doc, this);

@@ -131,6 +131,29 @@ describe('DocumentHandle: submit', () => {
     expect(errors).toEqual([]);
   });
 
+  it('resends an op answered UNAVAILABLE with the same cseq, and the later ones in order, keeping the change', async () => {
+    const server = await startServer();
+    const { client, connection, handle } = await joinedClient(server);
+    const errors: FlowError[] = [];
+    client.on('error', (error) => errors.push(error));
+    const first = handle.submit([setX(1)]);
+    const second = handle.submit([{ op: 'set', coll: 'nodes', id: 'n2', value: { y: 2 } }]);
+    await connection.next('op');
+    await connection.next('op');
+    for (const cseq of [1, 2]) {
+      connection.send({ type: 'error', code: 'UNAVAILABLE', message: 'later', doc: 'doc-1', cseq });
+    }
+    const resent = [await connection.next('op'), await connection.next('op')];
+    expect(resent.map((op) => op.cseq)).toEqual([1, 2]);
+    expect(resent[0]?.ops).toEqual([setX(1)]);
+    expect(handle.state).toEqual({ nodes: { n1: { x: 1 }, n2: { y: 2 } } });
+    connection.send({ type: 'ack', doc: 'doc-1', cseq: 1, seq: 1 });
+    connection.send({ type: 'ack', doc: 'doc-1', cseq: 2, seq: 2 });
+    expect(await first).toEqual({ seq: 1, dup: false });
+    expect(await second).toEqual({ seq: 2, dup: false });
+    expect(errors).toEqual([]);
+  });
+
   it('refuses invalid ops locally, before any optimistic change', async () => {
     const server = await startServer();
     const { connection, handle } = await joinedClient(server);
