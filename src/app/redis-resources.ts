@@ -42,6 +42,7 @@ export class RedisResources {
     this.commandClient ??= createRedis(this.config, this.log, 'commands', {
       observer: this.observer,
       checkEvictionPolicy: true,
+      autoPipelining: this.config.redis.autoPipelining,
     });
     return this.commandClient;
   }

@@ -18,6 +18,8 @@ export interface CreateRedisOptions {
   shardedSubscribers?: boolean;
   /** Do not connect before the first command. */
   lazyConnect?: boolean;
+  /** Auto-pipelining (REDIS_AUTO_PIPELINING); never on a subscriber connection. @default false */
+  autoPipelining?: boolean;
   /** Told of failed commands, connection errors and slow commands (the process's metrics). */
   observer?: RedisObserver;
   /**
@@ -80,6 +82,7 @@ export function createRedis(
     maxRetriesPerRequest:
       options.maxRetriesPerRequest === undefined ? r.maxRetries : options.maxRetriesPerRequest,
     enableReadyCheck: true,
+    enableAutoPipelining: options.autoPipelining ?? false,
     lazyConnect: options.lazyConnect ?? false,
     tls: r.tls ? { rejectUnauthorized: r.tlsRejectUnauthorized } : undefined,
   };
@@ -104,6 +107,7 @@ export function createRedis(
       retryDelayOnTryAgain: 500,
       slotsRefreshTimeout: 10_000,
       enableReadyCheck: true,
+      enableAutoPipelining: options.autoPipelining ?? false,
       lazyConnect: options.lazyConnect ?? false,
       shardedSubscribers: options.shardedSubscribers ?? false,
       // TLS certificates of managed clusters (ElastiCache) name the configured
