@@ -2,14 +2,16 @@
 import { ConfigError, describeConfig, loadConfig, type FlowConfig } from './config';
 import { createLogger, type Logger } from './observability/logger';
 import { startFlow, type FlowProcess, type Role } from './app/flow-process';
+import { printQueues } from './app/queue-report';
 import { SingleProcessBusyError, StartupError } from './services/startup-error';
 import { UwsUnavailableError } from './gateway/uws';
 
-const USAGE = `usage: flow <all|gateway|worker|config>
+const USAGE = `usage: flow <all|gateway|worker|config|queues>
   all      gateway and ordering in one process (the default for a first run)
   gateway  WebSocket gateway only
   worker   ordering worker only (needs USE_REDIS_EVENT_ORDERING=true)
-  config   print the effective configuration, secrets masked`;
+  config   print the effective configuration, secrets masked
+  queues [doc...]  Redis ordering: each document's BullMQ queue, or the busiest ones`;
 
 function printConfig(): void {
   const entries = describeConfig(loadConfig());
@@ -73,6 +75,11 @@ async function main(argv: string[]): Promise<number> {
   const command = argv[0] ?? 'all';
   if (command === 'config') {
     printConfig();
+    return 0;
+  }
+  if (command === 'queues') {
+    const config = loadConfig();
+    await printQueues(config, createLogger(config, 'queues'), argv.slice(1));
     return 0;
   }
   if (command !== 'all' && command !== 'gateway' && command !== 'worker') {
