@@ -179,7 +179,7 @@ export const schema = {
     autoPipelining: {
       doc: 'Commands issued in one event-loop turn leave in one socket write per Redis node (ioredis auto-pipelining): fewer system calls per op.',
       format: 'flag',
-      default: true,
+      default: false,
       env: 'REDIS_AUTO_PIPELINING',
     },
     slowCommandMs: {
