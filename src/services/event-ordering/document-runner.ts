@@ -72,10 +72,12 @@ export async function runDocument(deps: DocumentRunnerDeps, doc: string): Promis
       if (taken.jobs > 0) {
         heldUntil = Date.now() + leaseMs;
         await deps.publish(doc, taken.outcomes, taken.submissions);
-      } else if (ids.length === 0) {
+      }
+      if (ids.length === 0) {
+        // Nothing was waiting after this take. The unmark needs no second
+        // look: a job added since then came with a mark that moved the score.
         const unmarked = await OrderingScripts.hold.run(client, [ready], [doc, 'unmark', hold]);
         if (Number(unmarked) === 1) return { kind: 'done', heldUntil };
-        // Marked again since our last look: look again.
       }
       delay = RETRY_FIRST_MS;
     } catch (err) {
