@@ -109,9 +109,12 @@ export class RedisCollaborationService implements CollaborationService {
       Scripts.eventsAfter.run(this.redis, [keys.session, keys.history], [epoch, afterSeq]),
     );
     const [kind, entries] = asArray('events-2', reply, 'the reply');
-    return asString('events-2', kind, 'the kind') === 'events'
-      ? decodeEvents('events-2', entries)
-      : null;
+    if (asString('events-2', kind, 'the kind') !== 'events') return null;
+    const events = decodeEvents('events-2', entries);
+    // Events read back are delivered and acknowledged as kept: like an apply,
+    // they wait for the replicas (REDIS_WAIT_REPLICAS) first.
+    if (events.length > 0) await this.replicaWait.confirm(doc, keys.session);
+    return events;
   }
 
   async findOps(doc: string, client: string, cseqs: readonly number[]): Promise<OpFate[]> {
@@ -136,7 +139,14 @@ export class RedisCollaborationService implements CollaborationService {
       firstKept: asNumber('find-op-3', items[3], 'the first kept seq'),
       clientEvents,
     };
-    return cseqs.map((cseq) => judgeOp(records, cseq));
+    const fates = cseqs.map((cseq) => judgeOp(records, cseq));
+    // An op found applied is answered as acknowledged: like an apply, that
+    // answer waits for the replicas (REDIS_WAIT_REPLICAS), or a failover right
+    // after it could lose an op the client was told is kept.
+    if (fates.some((fate) => fate.kind === 'applied')) {
+      await this.replicaWait.confirm(doc, keys.session);
+    }
+    return fates;
   }
 
   async snapshot(doc: string): Promise<DocumentSnapshot | null> {
