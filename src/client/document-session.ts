@@ -74,6 +74,9 @@ export class DocumentSession extends TypedEmitter<DocumentEvents> {
     this.ready = new Promise((resolve, reject) => {
       this.settleJoin = { resolve, reject };
     });
+    // The caller of join() handles this promise; a session whose join nobody
+    // awaits any more (the client closed first) must not raise an unhandled rejection.
+    this.ready.catch(() => undefined);
   }
 
   get live(): boolean {
