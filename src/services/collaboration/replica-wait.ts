@@ -28,9 +28,9 @@ export interface ReplicaWaitOptions {
  * A number waits for that many replicas, one WAIT of `timeoutMs`, then
  * answers anyway with a warning. `auto` waits for one replica while the
  * master lists one: a replica that lags (the case where a failover would lose
- * the change) is waited for WAIT after WAIT, up to 30 s; a replica that
- * failed drops out of the slot table and is no longer waited for; a master
- * without replicas is never waited for.
+ * the change) is waited for WAIT after WAIT, up to 30 s; a replica whose
+ * link the master dropped is no longer waited for; a master without replicas
+ * is never waited for (ReplicaCount).
  */
 export class ReplicaWait {
   private readonly replicaCount: ReplicaCount;
