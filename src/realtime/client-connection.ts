@@ -19,6 +19,7 @@ import type { Member } from './member';
 import { TokenBucket } from './rate-limiter';
 import { membershipBucket, membershipRefusal } from './join-limiter';
 import { SUBSCRIBE_DEADLINE_MS, withDeadline } from './subscribe-deadline';
+import { seqOf } from '../document/catch-up';
 
 /** One client connection: parses its frames and carries out its requests. */
 export class ClientConnection {
@@ -157,6 +158,17 @@ export class ClientConnection {
           ? { seq: message.since, epoch: message.epoch }
           : undefined;
       const catchUp = await feed.open(resume);
+      if (seqOf(catchUp) === 0 && !this.host.newDocuments.take(this.identity.user ?? this.client)) {
+        // Left at once: the hub drops the blank session when the feed empties.
+        if (this.members.get(doc) === member) this.leave(doc, false);
+        this.reply({
+          code: 'RATE_LIMITED',
+          message: `more than ${this.limits.newDocsPerMinute} new (never edited) documents per minute for this user; this join was dropped, wait before opening more`,
+          doc,
+          ref,
+        });
+        return;
+      }
       // Presence carried by a join costs what a presence message costs; without
       // budget the join goes on and the presence is dropped (it is best effort).
       if (message.presence && this.presenceBucket.take())
