@@ -15,11 +15,12 @@ export class HubLink implements GatewayHooks {
     this.hub = hub;
   }
 
-  onWebSocketsReconnected(): void {
+  // Arrow functions: the services keep these as callbacks, apart from this object.
+  readonly onWebSocketsReconnected = (): void => {
     this.hub?.refreshAll();
-  }
+  };
 
-  onLocalOutcomes(doc: string, outcomes: ApplyOutcome[]): void {
+  readonly onLocalOutcomes = (doc: string, outcomes: ApplyOutcome[]): void => {
     this.hub?.localOutcomes(doc, outcomes);
-  }
+  };
 }
