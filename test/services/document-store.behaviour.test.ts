@@ -127,6 +127,24 @@ describe.each([embedded(), postgres(), httpBackend()])('document store: $name', 
     await expect(store.load(doc)).resolves.toEqual(snapshot(6));
   });
 
+  it('stores many snapshots at once, each only over an older one (where it can batch)', async () => {
+    if (!store.saveMany) return expect(store.kind).toBe('http');
+    const older = docId('many-older');
+    const newer = docId('many-newer');
+    const fresh = Array.from({ length: 50 }, (_, i) => docId(`many-${i}`));
+    await store.save(older, snapshot(2));
+    await store.save(newer, snapshot(9));
+    await store.saveMany([
+      { doc: older, snapshot: snapshot(4) },
+      { doc: newer, snapshot: snapshot(3, 'ep-old') },
+      ...fresh.map((doc, i) => ({ doc, snapshot: snapshot(i + 1) })),
+    ]);
+    await expect(store.load(older)).resolves.toEqual(snapshot(4));
+    await expect(store.load(newer)).resolves.toEqual(snapshot(9));
+    for (const [i, doc] of fresh.entries())
+      await expect(store.load(doc)).resolves.toEqual(snapshot(i + 1));
+  });
+
   it('never replaces a newer snapshot, whatever order concurrent writes arrive in', async () => {
     const doc = docId('race');
     const seqs = Array.from({ length: 20 }, (_, i) => i + 1).sort(() => Math.random() - 0.5);

@@ -44,6 +44,19 @@ export class SqlDocumentStore implements DocumentStore {
     return rowCount === 1;
   }
 
+  async saveMany(
+    snapshots: ReadonlyArray<{ doc: string; snapshot: StoredSnapshot }>,
+  ): Promise<void> {
+    await this.run('save', () =>
+      this.client.query(sql.saveMany, [
+        snapshots.map((s) => s.doc),
+        snapshots.map((s) => s.snapshot.epoch),
+        snapshots.map((s) => s.snapshot.seq),
+        snapshots.map((s) => JSON.stringify(s.snapshot.state)),
+      ]),
+    );
+  }
+
   async health(): Promise<StoreHealth> {
     try {
       await this.run('health check', () => this.client.query(sql.ping));

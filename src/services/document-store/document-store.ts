@@ -26,6 +26,12 @@ export interface DocumentStore {
    * when the store cannot answer (nothing is known to be stored).
    */
   save(doc: string, snapshot: StoredSnapshot): Promise<boolean>;
+  /**
+   * `save` of several documents (each at most once) in one round trip, each
+   * conditional on its own seq. Absent where the store has no such request
+   * (the HTTP contract stores one document per request).
+   */
+  saveMany?(snapshots: ReadonlyArray<{ doc: string; snapshot: StoredSnapshot }>): Promise<void>;
   /** Whether the store answers now; the reason names what failed. */
   health(): Promise<StoreHealth>;
   /** Releases connections and files. Idempotent. */

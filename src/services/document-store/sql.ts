@@ -57,6 +57,14 @@ export const sql = {
   load: `SELECT epoch, seq, state FROM ${DOCUMENTS_TABLE} WHERE doc = $1`,
   // The WHERE of the upsert is the conditional write: a row is replaced only
   // by a higher seq, so an older or repeated snapshot changes nothing (0 rows).
+  // Many snapshots in one statement: arrays of columns, unnested into rows.
+  saveMany: `
+    INSERT INTO ${DOCUMENTS_TABLE} (doc, epoch, seq, state, updated_at)
+    SELECT doc, epoch, seq, state::jsonb, now()
+      FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[]) AS t(doc, epoch, seq, state)
+    ON CONFLICT (doc) DO UPDATE
+      SET epoch = EXCLUDED.epoch, seq = EXCLUDED.seq, state = EXCLUDED.state, updated_at = now()
+      WHERE ${DOCUMENTS_TABLE}.seq < EXCLUDED.seq`,
   save: `
     INSERT INTO ${DOCUMENTS_TABLE} (doc, epoch, seq, state, updated_at)
     VALUES ($1, $2, $3, $4::jsonb, now())
