@@ -92,7 +92,7 @@ export const documentStoreSchema = {
       env: 'STORE_MAX_DELAY_MS',
     },
     concurrency: {
-      doc: 'Snapshots one process writes to the document store at once.',
+      doc: 'Writes to the document store one process runs at once; a SQL store takes up to 100 snapshots in one write.',
       format: 'positive-int',
       default: 8,
       env: 'STORE_CONCURRENCY',
