@@ -43,10 +43,6 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then
 end
 return 0`;
 
-// KEYS: ready set of the document's shard. ARGV: doc, now.
-// Returns 1 when the document was not marked ready yet (worth a wake-up).
-const MARK_READY = `return redis.call('ZADD', KEYS[1], 'NX', ARGV[2], ARGV[1])`;
-
 interface ClaimCommands {
   flowClaim(
     claim: string,
@@ -57,7 +53,6 @@ interface ClaimCommands {
   ): Promise<number>;
   flowRenew(claim: string, owner: string, leaseMs: number): Promise<number>;
   flowRelease(claim: string, owner: string): Promise<number>;
-  flowMarkReady(ready: string, doc: string, now: number): Promise<number>;
 }
 
 export function withClaimCommands(client: RedisClient): RedisClient & ClaimCommands {
@@ -66,7 +61,6 @@ export function withClaimCommands(client: RedisClient): RedisClient & ClaimComma
     client.defineCommand('flowClaim', { numberOfKeys: 2, lua: CLAIM });
     client.defineCommand('flowRenew', { numberOfKeys: 1, lua: RENEW });
     client.defineCommand('flowRelease', { numberOfKeys: 1, lua: RELEASE });
-    client.defineCommand('flowMarkReady', { numberOfKeys: 1, lua: MARK_READY });
   }
   return client as RedisClient & ClaimCommands;
 }
