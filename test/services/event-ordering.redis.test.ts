@@ -1,6 +1,7 @@
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { printQueues } from '../../src/app/queue-report';
 import { UnavailableError } from '../../src/protocol';
 import {
   INTENT_MS,
@@ -14,7 +15,7 @@ import {
   useRedisServers,
 } from '../support/redis-harness';
 import { waitFor } from '../support/scenarios';
-import { OrderingFixture, OutcomeLog, submission } from './ordering-fixture';
+import { OrderingFixture, OutcomeLog, quiet, submission } from './ordering-fixture';
 
 /** Redis ordering against real Redis: gateways (BullMQ queues), workers, and the faults between them. */
 const servers = useRedisServers();
@@ -255,6 +256,35 @@ describe('take-apply-12 applies by the rules of apply-6', () => {
     await gateway.submit(submission(doc, 'a', 1));
     await waitFor(() => log.applied(doc).length === 1, 3000, 'applied');
     expect(Date.now() - started).toBeGreaterThanOrEqual(380);
+  });
+});
+
+describe('flow queues', () => {
+  it("prints one document's queue as BullMQ counts it, and the busiest documents marked ready", async () => {
+    const f = fixture('single');
+    const gateway = f.gateway();
+    const busy = randomDocId('busy');
+    const quietDoc = randomDocId('quiet');
+    // No worker: the jobs stay queued.
+    for (const cseq of [1, 2, 3]) await gateway.submit(submission(busy, 'a', cseq));
+    await gateway.submit(submission(quietDoc, 'a', 1));
+    const lines: string[] = [];
+    const spy = vi.spyOn(console, 'log').mockImplementation((line: string) => lines.push(line));
+    try {
+      await printQueues(f.config, quiet, [busy]);
+      await printQueues(f.config, quiet, []);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(JSON.parse(lines[0] ?? '{}')).toMatchObject({
+      doc: busy,
+      waiting: 3,
+      owner: null,
+      counts: { wait: 3, active: 0, delayed: 0, failed: 0 },
+    });
+    expect(lines[1]).toMatch(/^2 documents marked ready/);
+    expect(lines[3]?.split('\t').slice(0, 2)).toEqual([busy, '3']);
+    expect(lines[4]?.split('\t').slice(0, 2)).toEqual([quietDoc, '1']);
   });
 });
 
