@@ -332,7 +332,9 @@ export function createRedisCollaborationService(
   options: { presenceTimeoutMs?: number; maxDocBytes?: number } = {},
 ): RedisCollaborationService {
   return new RedisCollaborationService({
-    redis: createRedis(config, log, 'collaboration'),
+    redis: createRedis(config, log, 'collaboration', {
+      autoPipelining: config.redis.autoPipelining,
+    }),
     log,
     keys: new RedisKeys(config.redis.keyPrefix),
     historyLength: config.history.length,
