@@ -86,6 +86,8 @@ async function run(
         applied += outcomes.length;
         await workerRedis.commands.publish('bench-outcomes', 'x');
       },
+      stateInRedis: true,
+      processor: () => Promise.reject(new Error('every job here is applied by the take script')),
       owner: 'bench-worker',
       log,
       concurrency: 64,

@@ -5,11 +5,15 @@ import type { OrderingKeys } from '../redis/ordering-keys';
 import { OrderingScripts } from '../services/event-ordering/lua';
 import type { QueueConsumer } from './queue-consumer';
 
-/** What the runner does with each taken batch: publish its outcomes, or apply it first. */
+/**
+ * What the runner does with each taken batch: publish its outcomes, or,
+ * when the script only took it (`applied` false), apply it first.
+ */
 export type TakenBatchHandler = (
   doc: string,
   outcomes: ApplyOutcome[],
   submissions: OpSubmission[],
+  applied: boolean,
 ) => Promise<void>;
 
 export interface DocumentRunnerDeps {
@@ -71,7 +75,7 @@ export async function runDocument(deps: DocumentRunnerDeps, doc: string): Promis
       ids = taken.nextIds;
       if (taken.jobs > 0) {
         heldUntil = Date.now() + leaseMs;
-        await deps.publish(doc, taken.outcomes, taken.submissions);
+        await deps.publish(doc, taken.outcomes, taken.submissions, taken.applied);
       }
       if (ids.length === 0) {
         // Nothing was waiting after this take. The unmark needs no second

@@ -24,10 +24,16 @@ export interface OrderingWorkerOptions {
   /** Sends the outcomes of each applied batch to the gateways. */
   publish: OutcomePublisher;
   /**
-   * Given when document state is kept in this process's memory (not in
-   * Redis): the worker takes the jobs and hands them to it to apply.
+   * Document state in Redis (USE_REDIS_COLLABORATION): the take script
+   * applies the jobs. Otherwise the worker only takes them and hands them to
+   * `processor`, which applies them to the state in this process's memory.
    */
-  processor?: BatchProcessor;
+  stateInRedis: boolean;
+  /**
+   * Applies and publishes a batch in process: every batch when the state is
+   * in memory, and jobs of an older release's layout (apply-6).
+   */
+  processor: BatchProcessor;
   /** Unique per process: the owner written into claims. */
   owner: string;
   log: Logger;
@@ -99,7 +105,7 @@ export class OrderingWorker {
       eventsMaxLen: QUEUE_EVENTS_MAX_LEN,
       queueVersion: QUEUE_VERSION,
       log: options.log,
-      ...(options.processor === undefined ? { apply: this.applyInScript() } : {}),
+      ...(options.stateInRedis ? { apply: this.applyInScript() } : {}),
     });
   }
 
@@ -225,10 +231,10 @@ export class OrderingWorker {
         leaseMs,
         log,
         stopping: () => this.closing,
-        publish: async (d, outcomes, submissions) => {
+        publish: async (d, outcomes, submissions, applied) => {
           this.applied += submissions.length;
           const { processor, publish } = this.options;
-          await (processor ? processor(d, submissions) : publish(d, outcomes, submissions));
+          await (applied ? publish(d, outcomes, submissions) : processor(d, submissions));
         },
       },
       doc,

@@ -21,8 +21,14 @@ export type TakeResult =
       /** Jobs taken (and applied); 0 when none of the expected ids was at the queue's tail. */
       jobs: number;
       submissions: OpSubmission[];
-      /** Empty when the jobs were only taken (document state in this process's memory). */
+      /** Empty when the jobs were only taken (see `applied`). */
       outcomes: ApplyOutcome[];
+      /**
+       * False when the script only took the jobs: document state in this
+       * process's memory, or a job of an older release's layout. The caller
+       * then applies `submissions` itself.
+       */
+      applied: boolean;
       /** The ids now waiting at the tail, oldest first: what the next call should expect. */
       nextIds: string[];
     };
@@ -107,14 +113,18 @@ export class QueueConsumer {
     const jobs = asNumber(SCRIPT, reply[3], 'the job count');
     let at = 4;
     const submissions: OpSubmission[] = [];
+    let legacy = false;
     for (let j = 0; j < jobs; j++) {
-      submissions.push(...decodeJob(doc, asString(SCRIPT, reply[at++], 'job data')));
+      const job = decodeJob(doc, asString(SCRIPT, reply[at++], 'job data'));
+      submissions.push(...job.submissions);
+      legacy ||= job.legacy;
     }
     const idCount = asNumber(SCRIPT, reply[at++], 'the id count');
     const nextIds: string[] = [];
     for (let i = 0; i < idCount; i++) nextIds.push(asString(SCRIPT, reply[at++], 'an id'));
-    if (!o.apply || submissions.length === 0) {
-      return { kind: 'taken', jobs, submissions, outcomes: [], nextIds };
+    if (!o.apply || submissions.length === 0 || legacy) {
+      // Not applied by the script: the caller applies them in process.
+      return { kind: 'taken', jobs, submissions, outcomes: [], nextIds, applied: false };
     }
     const outcomes = decodeApply(doc, submissions, [epoch, ...reply.slice(at)], o.maxDocBytes);
     this.reportLostWrites(doc, outcomes, candidateEpoch, points.length > 0 || hasSeen(submissions));
@@ -122,7 +132,7 @@ export class QueueConsumer {
     // after an ack must not lose the acknowledged op.
     await o.apply.replicaWait.confirm(doc, docKeys.session);
     o.apply.acknowledged.note(doc, outcomes);
-    return { kind: 'taken', jobs, submissions, outcomes, nextIds };
+    return { kind: 'taken', jobs, submissions, outcomes, nextIds, applied: true };
   }
 
   /** A new epoch that goes on from a seq above 1 was moved by the script's check. */

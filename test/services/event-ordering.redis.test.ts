@@ -259,6 +259,53 @@ describe('take-apply-12 applies by the rules of apply-6', () => {
   });
 });
 
+describe('jobs the take script only takes', () => {
+  it('applies a job of the earlier layout (an older gateway) in process, in queue order', async () => {
+    const f = fixture('single');
+    const doc = randomDocId('legacy');
+    const redis = f.resources().commands;
+    const queue = new Queue(f.keys.queueName, {
+      connection: redis,
+      prefix: f.keys.queuePrefix(doc),
+      skipVersionCheck: true,
+    });
+    try {
+      // What a gateway of the earlier release adds and marks.
+      await queue.add('ops', { submissions: [submission(doc, 'a', 1), submission(doc, 'a', 2)] });
+    } finally {
+      await queue.close();
+    }
+    await f.gateway().submit(submission(doc, 'a', 3));
+    await redis.zadd(f.keys.ready(f.keys.shardOf(doc)), Date.now(), doc);
+    const log = new OutcomeLog();
+    await f.worker(log, { pollMs: 100 });
+    await waitFor(() => log.applied(doc).length === 3, 3000, 'all applied');
+    expect(log.applied(doc)).toEqual([1, 2, 3]);
+    const seqs = (log.outcomes.get(doc) ?? []).map((o) => (o.kind === 'applied' ? o.seq : 0));
+    expect(seqs).toEqual([1, 2, 3]);
+    expect(await redis.llen(f.keys.queueKey(doc, 'wait'))).toBe(0);
+  });
+
+  it('hands every batch to the processor when document state is in memory', async () => {
+    const f = fixture('single');
+    const log = new OutcomeLog();
+    const given: number[] = [];
+    await f.worker(log, {
+      stateInRedis: false,
+      processor: async (_doc, batch) => {
+        given.push(...batch.map((sub) => sub.cseq));
+      },
+    });
+    const gateway = f.gateway();
+    const doc = randomDocId('memory');
+    for (const cseq of [1, 2, 3]) await gateway.submit(submission(doc, 'a', cseq));
+    await waitFor(() => given.length === 3, 3000, 'all taken');
+    expect(given).toEqual([1, 2, 3]);
+    // Nothing was applied in Redis.
+    expect(await f.resources().commands.exists(f.docKeys.doc(doc).session)).toBe(0);
+  });
+});
+
 describe('flow queues', () => {
   it("prints one document's queue as BullMQ counts it, and the busiest documents marked ready", async () => {
     const f = fixture('single');

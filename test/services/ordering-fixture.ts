@@ -10,6 +10,7 @@ import {
   type RedisOrderingOptions,
 } from '../../src/services/event-ordering/event-ordering.redis';
 import { OrderingKeys } from '../../src/redis/ordering-keys';
+import { createRedisCollaborationService } from '../../src/services/collaboration/collaboration.redis';
 import { OrderingWorker, type OrderingWorkerOptions } from '../../src/worker/ordering-worker';
 
 /**
@@ -80,6 +81,9 @@ export class OrderingFixture {
     options: Partial<OrderingWorkerOptions> = {},
   ): Promise<OrderingWorker> {
     const redis = this.resources();
+    // The in-process apply (apply-6), for jobs the script only takes.
+    const collaboration = createRedisCollaborationService(this.config, quiet);
+    this.closers.push(() => collaboration.close());
     const worker = new OrderingWorker({
       client: redis.commands,
       subscriber: redis.subscriber,
@@ -87,6 +91,8 @@ export class OrderingFixture {
       keys: this.keys,
       docKeys: this.docKeys,
       publish: log.publish,
+      stateInRedis: true,
+      processor: async (doc, batch) => log.publish(doc, await collaboration.applyBatch(doc, batch)),
       owner: options.owner ?? `worker-${Math.random().toString(36).slice(2, 8)}`,
       log: quiet,
       concurrency: 8,

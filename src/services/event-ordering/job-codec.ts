@@ -33,10 +33,25 @@ export function encodeJob(submissions: readonly OpSubmission[]): OpBatchJob {
   };
 }
 
+/**
+ * A job's data as an older release's gateway wrote it: whole submissions.
+ * Workers of this release still apply it, so that gateways may be upgraded
+ * after the workers without losing what the older ones queue meanwhile.
+ */
+interface LegacyBatchJob {
+  submissions: OpSubmission[];
+}
+
 /** The submissions of a job's data text (the take script returns it as stored). */
-export function decodeJob(doc: string, text: string): OpSubmission[] {
-  const job = JSON.parse(text) as Partial<OpBatchJob>;
-  return (job.s ?? []).map((entry) => {
+export function decodeJob(
+  doc: string,
+  text: string,
+): { submissions: OpSubmission[]; legacy: boolean } {
+  const job = JSON.parse(text) as Partial<OpBatchJob> & Partial<LegacyBatchJob>;
+  if (!Array.isArray(job.s) && Array.isArray(job.submissions)) {
+    return { submissions: job.submissions.map((sub) => ({ ...sub, doc })), legacy: true };
+  }
+  const submissions = (job.s ?? []).map((entry) => {
     const sub: OpSubmission = {
       doc,
       client: entry.a[0] ?? '',
@@ -48,4 +63,5 @@ export function decodeJob(doc: string, text: string): OpSubmission[] {
     if (entry.e !== undefined) sub.seen = { epoch: entry.e[0], seq: entry.e[1] };
     return sub;
   });
+  return { submissions, legacy: false };
 }

@@ -38,6 +38,8 @@ Then the job ids, oldest first: the ids the caller expects at the tail of the wa
 
 Job data (JSON): { "s": [ { "a": [ submission in apply-6's ARGV layout, all strings ],
                             "e": [ epoch, seq ]? } ] }
+A job of the earlier layout { "submissions": [ ... ] } is taken alone (the only job of its
+call), returned and not applied: the caller applies it through apply-6.
 
 Output: { status, ... }
   'claimed', ms left of the other owner's claim: another worker holds the document; nothing done
@@ -75,11 +77,16 @@ for k = 1, declared do
   if id ~= ARGV[ids_at + k] then break end
   local data = redis.call('HGET', KEYS[12 + k], 'data')
   local decoded = data and cjson.decode(data) or {}
+  -- A job of the earlier layout ({"submissions":[...]}, from a gateway of an
+  -- older release) is taken alone and not applied here: the caller applies it.
+  local legacy = type(decoded.s) ~= 'table' and type(decoded.submissions) == 'table'
+  if legacy and take > 0 then break end
   local job_subs = type(decoded.s) == 'table' and decoded.s or {}
   if take > 0 and subs + #job_subs > bound then break end
   take = take + 1
   jobs[take] = { data = data or '{"s":[]}', subs = job_subs }
   subs = subs + #job_subs
+  if legacy then break end
 end
 
 local function next_ids(out)
