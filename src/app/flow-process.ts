@@ -3,8 +3,8 @@ import type { FlowConfig } from '../config';
 import { checkTopology, workerIdle, type Role } from '../config/topology';
 import { createLogger } from '../observability/logger';
 import { Metrics } from '../observability/metrics';
-import type { GatewayHub } from '../realtime/hub';
 import { CloseSteps } from './close-steps';
+import { HubLink } from './hub-link';
 import { processHealth, serveMetrics } from './metrics-endpoint';
 import { buildServices } from './services';
 import { startGateway } from './start-gateway';
@@ -44,18 +44,8 @@ export async function startFlow(
   const steps = new CloseSteps(log);
   const close = () => steps.close();
   try {
-    let hub: GatewayHub | undefined;
-    const services = await buildServices(
-      config,
-      log,
-      metrics,
-      steps,
-      {
-        onWebSocketsReconnected: () => hub?.refreshAll(),
-        onLocalOutcomes: (doc, outcomes) => hub?.localOutcomes(doc, outcomes),
-      },
-      role,
-    );
+    const hubLink = new HubLink();
+    const services = await buildServices(config, log, metrics, steps, hubLink, role);
     const { redis } = services;
     const runsWorker = role !== 'gateway' && config.flags.eventOrdering && redis !== null;
     if (runsWorker) startOrderingWorker(config, { ...services, redis }, log, steps);
@@ -74,7 +64,7 @@ export async function startFlow(
       metrics,
       services,
       steps,
-      hubReady: (ready) => (hub = ready),
+      hubReady: (hub) => hubLink.attach(hub),
     });
     return { role, port, log, metrics, close };
   } catch (err) {

@@ -43,7 +43,6 @@ export async function startGateway(start: GatewayStart): Promise<number> {
     ),
   );
 
-  let hub: GatewayHub | undefined;
   const verifier = new TokenVerifier(config.auth.jwtSecret, config.auth.jwtSecretPrevious);
   const clientIds = new ClientIdGuard(
     createClientIdRegistry(config, log, redis),
@@ -57,6 +56,31 @@ export async function startGateway(start: GatewayStart): Promise<number> {
   clientIds
     .start()
     .catch((err: unknown) => log.warn({ err }, 'client id takeover channel not subscribed'));
+  const { limits } = config;
+  const server = new GatewayServer({
+    host: config.host,
+    port: config.port,
+    maxPayloadBytes: limits.maxPayloadBytes,
+    maxBackpressureBytes: limits.maxBackpressureBytes,
+    idleTimeoutSeconds: limits.idleTimeoutSeconds,
+    authenticate: (token) => verifier.verify(token),
+    claimClient: (client, user) => clientIds.claim(client, user),
+    releaseClient: (claim) => clientIds.release(claim),
+  });
+  const hub = new GatewayHub({
+    config,
+    collaboration,
+    ordering,
+    websockets,
+    broadcaster: server.broadcaster,
+    clientIds,
+    metrics,
+    log,
+    role,
+    maxJoinedBytes: hardBackpressureBytes(limits.maxBackpressureBytes),
+  });
+  start.hubReady(hub);
+  if (services.saving) services.saving.announce = (doc, seq) => hub.announceSaved(doc, seq);
   const context = buildGatewayContext({
     config,
     role,
@@ -68,41 +92,10 @@ export async function startGateway(start: GatewayStart): Promise<number> {
     ordering,
     redis,
     verifier,
-    hub: () => hub,
+    hub,
     storeCheck: services.saving && (() => services.saving?.check() ?? 'ok'),
   });
-  const { limits } = config;
-  const server = GatewayServer.create(
-    {
-      host: config.host,
-      port: config.port,
-      maxPayloadBytes: limits.maxPayloadBytes,
-      maxBackpressureBytes: limits.maxBackpressureBytes,
-      idleTimeoutSeconds: limits.idleTimeoutSeconds,
-      authenticate: (token) => verifier.verify(token),
-      claimClient: (client, user) => clientIds.claim(client, user),
-      releaseClient: (claim) => clientIds.release(claim),
-    },
-    context,
-    (broadcaster) => {
-      hub = new GatewayHub({
-        config,
-        collaboration,
-        ordering,
-        websockets,
-        broadcaster,
-        clientIds,
-        metrics,
-        log,
-        role,
-        maxJoinedBytes: hardBackpressureBytes(limits.maxBackpressureBytes),
-      });
-      start.hubReady(hub);
-      const ready = hub;
-      if (services.saving) services.saving.announce = (doc, seq) => ready.announceSaved(doc, seq);
-      return hub;
-    },
-  );
+  server.serve(hub, context);
   const modes = {
     websockets: websockets.mode,
     collaboration: collaboration.mode,

@@ -12,6 +12,15 @@ export interface VerifiedIdentity {
 /** The longest `sub` accepted: it is shown to every other member in presence. */
 export const MAX_SUB_LENGTH = 256;
 
+/**
+ * The longest token accepted, bytes. Tokens travel in the upgrade's URL (or an
+ * Authorization header), where the HTTP parser of the gateway keeps the whole
+ * request in memory and resets requests of about 128 KiB and more without an
+ * answer: a cap well below that answers with a reason instead, and bounds the
+ * work a stranger can make the server do before the signature is checked.
+ */
+export const MAX_TOKEN_BYTES = 8192;
+
 const SUB_RULE = `the token's "sub" must be a non-empty string of at most ${MAX_SUB_LENGTH} characters`;
 
 const unauthorized = (message: string) => new ProtocolError('UNAUTHORIZED', message);
@@ -40,6 +49,11 @@ export class TokenVerifier {
   async verify(token: string | null): Promise<VerifiedIdentity> {
     if (!this.enabled) return { user: null, grants: null, expiresAt: null };
     if (!token) throw unauthorized('a token is required: connect with ?token=<JWT>');
+    if (token.length > MAX_TOKEN_BYTES) {
+      throw unauthorized(
+        `the token is ${token.length} bytes; tokens of at most ${MAX_TOKEN_BYTES} bytes are accepted: keep its claims short (a "docs" pattern such as "team-*" instead of a long list)`,
+      );
+    }
     const payload = await this.verifiedPayload(token);
     const { sub } = payload;
     if (typeof sub !== 'string' || sub === '' || sub.length > MAX_SUB_LENGTH) {

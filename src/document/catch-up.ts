@@ -25,3 +25,8 @@ export interface ResumePoint {
 export interface PresenceRecord extends PresenceEntry {
   node: string;
 }
+
+/** The seq a catch-up brings a member to: 0 for a document nobody has edited. */
+export function seqOf(catchUp: CatchUp): number {
+  return catchUp.kind === 'snapshot' ? catchUp.snapshot.seq : catchUp.seq;
+}

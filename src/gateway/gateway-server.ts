@@ -60,36 +60,42 @@ function newClientId(): string {
  */
 export class GatewayServer {
   private listenSocket: us_listen_socket | null = null;
+  private readonly app: TemplatedApp;
+  private hub: GatewayHub | undefined;
+  private sweep: NodeJS.Timeout | undefined;
   port = 0;
 
-  private constructor(
-    private readonly app: TemplatedApp,
-    private readonly hubRef: { hub?: GatewayHub },
-    private readonly sweep: NodeJS.Timeout,
-  ) {}
-
   /**
-   * Builds the app. `makeHub` receives the broadcaster, which exists only once
-   * the ws route is registered (app.publish before any app.ws() crashes uWS).
+   * The hub's fan-out: a topic publish of the app. Nothing publishes before
+   * serve() registered the ws route (uWS crashes on a publish before any
+   * app.ws()): the hub publishes only to members, and members come through
+   * that route.
    */
-  static create(
-    options: GatewayServerOptions,
-    context: GatewayContext,
-    makeHub: (broadcaster: { broadcast(topic: string, text: string): void }) => GatewayHub,
-  ): GatewayServer {
-    const uWS = loadUws();
-    const app = uWS.App();
-    const hubRef: { hub?: GatewayHub } = {};
+  readonly broadcaster = {
+    broadcast: (topic: string, text: string): void => {
+      if (this.hub) this.app.publish(topic, text, false);
+    },
+  };
+
+  constructor(private readonly options: GatewayServerOptions) {
+    this.app = loadUws().App();
+  }
+
+  /** Registers the WebSocket route, carried out by `hub`, and the HTTP routes of `context`. */
+  serve(hub: GatewayHub, context: GatewayContext): void {
+    if (this.hub) throw new Error('the gateway server is already serving');
+    this.hub = hub;
+    const { app, options } = this;
     const { metrics } = context;
     const slowConsumer = () => metrics.slowConsumerCloses.inc();
     const sockets = new Set<UwsClientSocket>();
     let socketIds = 0;
     const publish = (topic: string, text: string) => void app.publish(topic, text, false);
     // Fan-out happens inside uWS (topic publish), so buffers are checked here.
-    const sweep = setInterval(() => {
+    this.sweep = setInterval(() => {
       for (const socket of sockets) socket.checkBackpressure();
     }, BACKPRESSURE_SWEEP_MS);
-    sweep.unref();
+    this.sweep.unref();
 
     app.ws<SocketData>('/ws', {
       maxPayloadLength: Math.max(options.maxPayloadBytes * HARD_PAYLOAD_FACTOR, HARD_PAYLOAD_FLOOR),
@@ -151,11 +157,6 @@ export class GatewayServer {
         );
         data.adapter = adapter;
         sockets.add(adapter);
-        const hub = hubRef.hub;
-        if (!hub) {
-          adapter.end(CloseCodes.GOING_AWAY, 'gateway is starting');
-          return;
-        }
         data.connection = hub.connect(adapter, {
           client: data.client,
           user: data.user,
@@ -202,17 +203,11 @@ export class GatewayServer {
           adapter.closed = true;
           sockets.delete(adapter);
         }
-        if (connection) hubRef.hub?.disconnect(connection);
+        if (connection) hub.disconnect(connection);
       },
     });
 
     registerHttpRoutes(app, context);
-    hubRef.hub = makeHub({ broadcast: (topic, text) => void app.publish(topic, text, false) });
-    return new GatewayServer(app, hubRef, sweep);
-  }
-
-  get hub(): GatewayHub {
-    return this.hubRef.hub as GatewayHub;
   }
 
   /**
@@ -255,11 +250,11 @@ export class GatewayServer {
   /** Stops accepting connections, then closes every client with 1001. Idempotent. */
   async close(): Promise<void> {
     const uWS = loadUws();
-    clearInterval(this.sweep);
+    if (this.sweep) clearInterval(this.sweep);
     if (this.listenSocket) {
       uWS.us_listen_socket_close(this.listenSocket);
       this.listenSocket = null;
     }
-    await this.hub.close(CloseCodes.GOING_AWAY, 'gateway shutting down; reconnect');
+    await this.hub?.close(CloseCodes.GOING_AWAY, 'gateway shutting down; reconnect');
   }
 }

@@ -24,7 +24,7 @@ export interface ContextDeps {
   ordering: EventOrderingService;
   redis: RedisResources | null;
   verifier: TokenVerifier;
-  hub: () => GatewayHub | undefined;
+  hub: GatewayHub;
   /** With a document store: `ok`, or `degraded: <why>` while snapshots cannot be stored. */
   storeCheck?: (() => string) | null;
 }
@@ -100,7 +100,7 @@ export function buildGatewayContext(deps: ContextDeps): GatewayContext {
   };
 
   const stats = async () => {
-    const local = deps.hub()?.stats() ?? { connections: 0, documents: 0, messagesIn: 0 };
+    const local = deps.hub.stats();
     let cluster: Record<string, unknown> | null = null;
     if (redis) {
       const figures = async () => {

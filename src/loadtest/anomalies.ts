@@ -34,6 +34,10 @@ export const AnomalyKinds = {
   'state-mismatch': "the client's final state differs from the server's",
   /** the server has no session for a document that had ops */
   'missing-document': 'GET /docs/:doc answered 404 for a document that had ops',
+  /** with --store: the stored snapshot stayed behind the server's seq (or in another epoch) */
+  'store-behind': "the document store did not reach the server's final seq in time",
+  /** with --store: the stored snapshot at the server's seq differs from GET /docs/:doc */
+  'store-mismatch': 'the stored snapshot differs from the server at the same seq',
 } as const;
 
 export type AnomalyKind = keyof typeof AnomalyKinds;

@@ -40,6 +40,8 @@ export interface CheckResult {
 export interface CheckOptions {
   /** How many anomalies to list in full (all are counted). Default 1000. */
   maxListed?: number;
+  /** With a document store: its snapshot of each document, compared with `server`. */
+  stored?: ReadonlyMap<string, ServerDocument | null>;
 }
 
 /**
@@ -78,6 +80,8 @@ export function checkHistories(
       });
     }
     if (answer !== undefined) checkFinal(doc, list, answer, log.opCount > 0, anomalies);
+    if (answer && options.stored?.has(doc))
+      checkStored(doc, answer, options.stored.get(doc) ?? null, anomalies);
   }
   return {
     ok: anomalies.total === 0,
@@ -293,5 +297,31 @@ function checkFinal(
         detail: `at seq ${final.seq} the client's state (digest ${final.digest}) differs from the server's (${server.digest})`,
       });
     }
+  }
+}
+
+/** The document store's snapshot against the server's answer at the end of the run. */
+function checkStored(
+  doc: string,
+  server: ServerDocument,
+  stored: ServerDocument | null,
+  anomalies: AnomalyList,
+): void {
+  if (server.seq === 0) return;
+  if (!stored || stored.epoch !== server.epoch || stored.seq < server.seq) {
+    anomalies.add({
+      kind: 'store-behind',
+      doc,
+      detail: stored
+        ? `the store holds seq ${stored.seq} of epoch ${stored.epoch}; the server is at seq ${server.seq} of epoch ${server.epoch}`
+        : `the store has no snapshot; the server is at seq ${server.seq}`,
+    });
+  } else if (stored.seq > server.seq || stored.digest !== server.digest) {
+    anomalies.add({
+      kind: 'store-mismatch',
+      doc,
+      seq: stored.seq,
+      detail: `the store holds seq ${stored.seq} (digest ${stored.digest}); the server has seq ${server.seq} (digest ${server.digest})`,
+    });
   }
 }

@@ -25,6 +25,11 @@ no gateway answers at a --url (checked first, within 5 s), 2 for bad usage.
   --drain-timeout S    seconds to wait for the answers of ops still in flight at the end (default 30)
   --fault "Ts:CMD"     run the shell command CMD T seconds after the ramp-up began (repeatable);
                        single-quote it so that $(...) is expanded then, not when you type it
+  --store URL          also check the document store the server writes to: postgres://... or
+                       the application's http(s)://... store; each document's snapshot must
+                       reach the server's final seq and state
+  --store-secret S     the shared secret of an http(s) store (DOCUMENT_STORE_SECRET)
+  --store-wait S       seconds to wait for the store to catch up (default 30)
   --report FILE        write the report as JSON to FILE
   --progress           print a progress line every second (the default when stdout is a terminal)
   --no-progress        do not
@@ -50,6 +55,8 @@ export interface LoadOptions {
   drainTimeoutS: number;
   faults: FaultSpec[];
   report: string | undefined;
+  /** The document store to compare with the server at the end (--store). */
+  store?: { url: string; secret: string | undefined; waitS: number } | undefined;
   progress: boolean;
   json: boolean;
   runId: string;
@@ -81,6 +88,9 @@ export function parseOptions(argv: readonly string[], isTty: boolean): LoadOptio
         'drain-timeout': { type: 'string', default: '30' },
         fault: { type: 'string', multiple: true, default: [] },
         report: { type: 'string' },
+        store: { type: 'string' },
+        'store-secret': { type: 'string' },
+        'store-wait': { type: 'string', default: '30' },
         progress: { type: 'boolean' },
         'no-progress': { type: 'boolean', default: false },
         'run-id': { type: 'string' },
@@ -127,10 +137,27 @@ export function parseOptions(argv: readonly string[], isTty: boolean): LoadOptio
       return fault;
     }),
     report: v.report,
+    store: storeOption(v.store, v['store-secret'], num('store-wait', v['store-wait'], 0, 3600)),
     progress: v['no-progress'] ? false : (v.progress ?? isTty),
     json: v.json,
     runId,
   };
+}
+
+function storeOption(
+  url: string | undefined,
+  secret: string | undefined,
+  waitS: number,
+): LoadOptions['store'] {
+  if (url === undefined) {
+    if (secret !== undefined) throw new UsageError('--store-secret needs --store');
+    return undefined;
+  }
+  if (!/^(postgres|postgresql|https?):\/\//.test(url))
+    throw new UsageError(
+      `--store must be a postgres:// or http(s):// URL (an embedded file: store is private to its process), not "${url}"`,
+    );
+  return { url, secret, waitS };
 }
 
 function num(name: string, text: string, min: number, max: number): number {

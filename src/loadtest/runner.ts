@@ -2,6 +2,7 @@ import os from 'node:os';
 import { checkHistories } from './checker';
 import { runFault, type FaultResult } from './faults';
 import { fetchServerDocuments } from './server-documents';
+import { fetchStoredDocuments } from './stored-documents';
 import { mergeHistograms, summarize } from './latency';
 import { machineInfo } from './machine';
 import { nowUs } from './ops';
@@ -152,9 +153,17 @@ export async function runLoadTest(options: LoadOptions, hooks: RunHooks = {}): P
     ).map((m) => m.result);
 
     // ---- figures and the check ----
+    const stored = options.store
+      ? await fetchStoredDocuments(
+          options.store,
+          new Map(Object.entries(positions)),
+          options.store.waitS * 1000,
+        )
+      : undefined;
     const check = checkHistories(
       results.flatMap((r) => r.histories),
       server,
+      stored ? { stored } : {},
     );
     const histograms = (pick: (r: ThreadResult) => string) =>
       summarize(mergeHistograms(results.map(pick)));

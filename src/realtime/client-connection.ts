@@ -19,6 +19,8 @@ import type { Member } from './member';
 import { TokenBucket } from './rate-limiter';
 import { membershipBucket, membershipRefusal } from './join-limiter';
 import { SUBSCRIBE_DEADLINE_MS, withDeadline } from './subscribe-deadline';
+import { RequestRefusals } from './request-refusals';
+import { seqOf } from '../document/catch-up';
 
 /** One client connection: parses its frames and carries out its requests. */
 export class ClientConnection {
@@ -118,23 +120,13 @@ export class ClientConnection {
     const { doc, ref } = message;
     const { collaboration } = this.host;
     if (accessTo(this.identity.grants, doc) === 'none') {
-      this.reply({
-        code: 'FORBIDDEN',
-        message: `your token does not grant document "${doc}"; ask for a token that does`,
-        doc,
-        ref,
-      });
+      this.reply(RequestRefusals.notGranted({ doc, ref }));
       return;
     }
     // A second join of the same document starts the membership over.
     if (this.members.has(doc)) this.leave(doc, false);
     if (this.members.size >= this.limits.docsPerConnection) {
-      this.reply({
-        code: 'BAD_REQUEST',
-        message: `a connection may join at most ${this.limits.docsPerConnection} documents; leave one first`,
-        doc,
-        ref,
-      });
+      this.reply(RequestRefusals.tooManyDocuments({ doc, ref }, this.limits));
       return;
     }
     const member: Member = {
@@ -157,6 +149,12 @@ export class ClientConnection {
           ? { seq: message.since, epoch: message.epoch }
           : undefined;
       const catchUp = await feed.open(resume);
+      if (seqOf(catchUp) === 0 && !this.host.newDocuments.take(this.identity.user ?? this.client)) {
+        // Left at once: the hub drops the blank session when the feed empties.
+        if (this.members.get(doc) === member) this.leave(doc, false);
+        this.reply(RequestRefusals.tooManyNewDocuments({ doc, ref }, this.limits));
+        return;
+      }
       // Presence carried by a join costs what a presence message costs; without
       // budget the join goes on and the presence is dropped (it is best effort).
       if (message.presence && this.presenceBucket.take())
@@ -165,12 +163,7 @@ export class ClientConnection {
       if (member.phase === 'gone') {
         // A later join or a leave of the same document came first; the
         // client still gets an answer to this one.
-        this.reply({
-          code: 'BAD_REQUEST',
-          message: `this join of "${doc}" was superseded by a later join or leave of it`,
-          doc,
-          ref,
-        });
+        this.reply(RequestRefusals.joinSuperseded({ doc, ref }));
         return;
       }
       if (!feed.admit(member, catchUp, presence, ref)) {
@@ -196,13 +189,7 @@ export class ClientConnection {
     this.host.resolver.adopt(member);
     feed.removeMember(member);
     for (const op of member.held) {
-      this.reply({
-        code: 'UNAVAILABLE',
-        message: 'you left the document before this op was sent; nothing was applied',
-        doc,
-        cseq: op.cseq,
-        ref: op.ref,
-      });
+      this.reply(RequestRefusals.leftBeforeSent({ doc, cseq: op.cseq, ref: op.ref }));
     }
     if (announce || this.socket.closed) this.host.presence.departed(member);
     this.host.release(feed);
@@ -212,23 +199,11 @@ export class ClientConnection {
     const member = this.members.get(message.doc);
     const { doc, cseq, ref } = message;
     if (!member) {
-      this.reply({
-        code: 'NOT_JOINED',
-        message: `join document "${doc}" before sending ops to it`,
-        doc,
-        cseq,
-        ref,
-      });
+      this.reply(RequestRefusals.notJoined({ doc, cseq, ref }, 'ops'));
       return;
     }
     if (accessTo(this.identity.grants, doc) !== 'write') {
-      this.reply({
-        code: 'FORBIDDEN',
-        message: `your token grants document "${doc}" read only; ops need a write grant`,
-        doc,
-        cseq,
-        ref,
-      });
+      this.reply(RequestRefusals.readOnly({ doc, cseq, ref }));
       return;
     }
     if (member.phase === 'joining') member.held.push(message);
@@ -259,21 +234,11 @@ export class ClientConnection {
     const { doc, ref } = message;
     const member = this.members.get(doc);
     if (!member) {
-      this.reply({
-        code: 'NOT_JOINED',
-        message: `join document "${doc}" before sending presence to it`,
-        doc,
-        ref,
-      });
+      this.reply(RequestRefusals.notJoined({ doc, ref }, 'presence'));
       return;
     }
     if (!this.presenceBucket.take()) {
-      this.reply({
-        code: 'RATE_LIMITED',
-        message: `more than ${this.limits.presencePerSecond} presence updates per second; this one was dropped`,
-        doc,
-        ref,
-      });
+      this.reply(RequestRefusals.presenceLimited({ doc, ref }, this.limits));
       return;
     }
     this.host.presence

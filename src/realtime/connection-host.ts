@@ -6,6 +6,7 @@ import type { CollaborationService } from '../services/collaboration/collaborati
 import type { EventOrderingService } from '../services/event-ordering/event-ordering-service';
 import type { DocumentFeed } from './document-feed';
 import type { Grants } from './grants';
+import type { NewDocumentBudget } from './new-document-budget';
 import type { PendingOpResolver } from './pending-op-resolver';
 import type { PresenceRelay } from './presence-relay';
 
@@ -28,6 +29,7 @@ export type ConnectionLimits = Pick<
   | 'presencePerSecond'
   | 'docsPerConnection'
   | 'joinsPerSecond'
+  | 'newDocsPerMinute'
 >;
 
 /**
@@ -39,6 +41,8 @@ export interface ConnectionHost {
   readonly collaboration: Pick<CollaborationService, 'open' | 'listPresence'>;
   readonly ordering: Pick<EventOrderingService, 'submit'>;
   readonly presence: Pick<PresenceRelay, 'publish' | 'departed'>;
+  /** Documents nobody edited yet that each user may open per minute. */
+  readonly newDocuments: Pick<NewDocumentBudget, 'take'>;
   /** Answers the ops of memberships that ended while their ops were in flight. */
   readonly resolver: Pick<PendingOpResolver, 'adopt'>;
   readonly metrics: Pick<Metrics, 'errors' | 'messagesIn' | 'messagesOut'>;

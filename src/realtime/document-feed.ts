@@ -3,9 +3,14 @@ import type { DocumentBroadcast } from '../protocol/cluster-messages';
 import { documentTopic } from './client-socket';
 import type { FeedDeps } from './feed-deps';
 import { FeedSubscription } from './feed-subscription';
-import { tooLargeToJoin } from './join-refusals';
+import { oversizedJoin, tooLargeToJoin } from './join-refusals';
+import { RecentEvents } from './recent-events';
+import { SharedOpen } from './shared-open';
+import { FeedMembers } from './feed-members';
+import { RemotePresence } from './remote-presence';
 import type { Member } from './member';
-import { ackText, errorText, eventText, joinedText, presenceText } from './wire';
+import { errorText, eventText, joinedText, presenceText } from './wire';
+import { ackMember, refuseMember, sendCatchUpEvent } from './member-answers';
 import {
   OutcomeSequencer,
   type Applied,
@@ -14,8 +19,6 @@ import {
   type SequencerSink,
 } from './outcome-sequencer';
 
-/** Events kept in memory to bring a new member up to date without a Redis round trip. */
-const RECENT_EVENTS = 512;
 /**
  * Fan-out happens inside the transport, which does not report who fell
  * behind; every this many events the feed checks its members' buffers.
@@ -32,14 +35,12 @@ const BACKPRESSURE_CHECK_EVERY = 8;
  */
 export class DocumentFeed implements SequencerSink {
   readonly topic: string;
-  readonly members = new Set<Member>();
-  private readonly byClient = new Map<string, Set<Member>>();
+  readonly members = new FeedMembers();
   private readonly sequencer: OutcomeSequencer;
-  private recent: Applied[] = [];
-  /** Clients present through other gateways, with their gateway: for when one dies. */
-  private readonly remotePresence = new Map<string, string>();
+  private readonly recent = new RecentEvents();
+  private readonly remotePresence: RemotePresence;
   /** The snapshot open in flight or last made, shared by joins until the feed's seq moves. */
-  private sharedOpen: { seq: number; promise: Promise<CatchUp> } | null = null;
+  private readonly sharedOpen = new SharedOpen();
   private readonly subscription: FeedSubscription;
 
   constructor(
@@ -47,6 +48,7 @@ export class DocumentFeed implements SequencerSink {
     private readonly deps: FeedDeps,
   ) {
     this.topic = documentTopic(doc);
+    this.remotePresence = new RemotePresence(deps.nodeId);
     this.sequencer = new OutcomeSequencer(doc, deps.collaboration, this, deps.metrics, deps.log);
     this.subscription = new FeedSubscription(() =>
       deps.websockets.subscribe(doc, (message) => this.onBroadcast(message)),
@@ -75,18 +77,12 @@ export class DocumentFeed implements SequencerSink {
 
   addMember(member: Member): void {
     this.members.add(member);
-    let set = this.byClient.get(member.client);
-    if (!set) this.byClient.set(member.client, (set = new Set()));
-    set.add(member);
   }
 
   removeMember(member: Member): void {
     if (member.phase === 'live') member.socket.unsubscribe(this.topic);
     member.phase = 'gone';
     this.members.delete(member);
-    const set = this.byClient.get(member.client);
-    set?.delete(member);
-    if (set?.size === 0) this.byClient.delete(member.client);
   }
 
   onBroadcast(message: DocumentBroadcast): void {
@@ -94,8 +90,7 @@ export class DocumentFeed implements SequencerSink {
       // The origin gateway delivered it to its own members already.
       if (message.origin === this.deps.nodeId) return;
       const { client, user, state } = message;
-      if (state === null) this.remotePresence.delete(client);
-      else this.remotePresence.set(client, message.origin);
+      this.remotePresence.heard(client, message.origin, state !== null);
       this.deps.broadcaster.broadcast(this.topic, presenceText(this.doc, client, user, state));
       return;
     }
@@ -109,14 +104,7 @@ export class DocumentFeed implements SequencerSink {
    */
   open(resume?: ResumePoint): Promise<CatchUp> {
     if (resume) return this.deps.collaboration.open(this.doc, resume);
-    const shared = this.sharedOpen;
-    if (shared && shared.seq === this.seq) return shared.promise;
-    const promise = this.deps.collaboration.open(this.doc);
-    this.sharedOpen = { seq: this.seq, promise };
-    promise.catch(() => {
-      if (this.sharedOpen?.promise === promise) this.sharedOpen = null;
-    });
-    return promise;
+    return this.sharedOpen.at(this.seq, () => this.deps.collaboration.open(this.doc));
   }
 
   refresh(): Promise<void> {
@@ -129,11 +117,8 @@ export class DocumentFeed implements SequencerSink {
    * cannot say goodbye for its clients.
    */
   forgetPresenceOutside(liveNodes: ReadonlySet<string>): void {
-    for (const [client, node] of this.remotePresence) {
-      if (liveNodes.has(node)) continue;
-      this.remotePresence.delete(client);
+    for (const client of this.remotePresence.takeOutside(liveNodes))
       this.deps.broadcaster.broadcast(this.topic, presenceText(this.doc, client, null, null));
-    }
   }
 
   // ---- the sequencer's sink ------------------------------------------------
@@ -143,24 +128,21 @@ export class DocumentFeed implements SequencerSink {
   }
 
   deliveredAt(seq: number): { client: string; cseq: number } | undefined {
-    const first = this.recent[0]?.seq;
-    return first === undefined ? undefined : this.recent[seq - first];
+    return this.recent.at(seq);
   }
 
   /** Sends one event to every live member and the ack to its sender. */
   deliver(outcome: Applied): void {
     this.recent.push(outcome);
-    if (this.recent.length > RECENT_EVENTS * 2) this.recent = this.recent.slice(-RECENT_EVENTS);
     const { doc, seq, client } = outcome;
     const text = eventText(doc, outcome);
     this.deps.metrics.eventsDelivered.inc();
-    const senders = this.byClient.get(client);
-    const liveSender = senders?.size === 1 ? [...senders][0] : undefined;
-    if (liveSender && liveSender.phase === 'live')
-      liveSender.socket.publishToOthers(this.topic, text);
+    const liveSender = this.members.onlyLive(client);
+    if (liveSender) liveSender.socket.publishToOthers(this.topic, text);
     else this.deps.broadcaster.broadcast(this.topic, text);
     // A syncing sender gets its ack from the catch-up path instead.
-    for (const member of senders ?? []) if (member.phase === 'live') this.sendAck(member, outcome);
+    for (const member of this.members.of(client))
+      if (member.phase === 'live') this.sendAck(member, outcome);
     if (seq % BACKPRESSURE_CHECK_EVERY === 0) {
       for (const member of this.members)
         if (member.phase === 'live') member.socket.checkBackpressure();
@@ -177,7 +159,7 @@ export class DocumentFeed implements SequencerSink {
     // keeps only the highest cseq): the op stays in flight, and the pending-op
     // resolver answers it from the history.
     if (outcome.seq === null) return;
-    for (const member of this.byClient.get(outcome.client) ?? []) {
+    for (const member of this.members.of(outcome.client)) {
       if (member.phase !== 'joining' && member.inflight.has(outcome.cseq))
         this.sendAck(member, outcome);
     }
@@ -185,13 +167,8 @@ export class DocumentFeed implements SequencerSink {
 
   /** Only a copy in flight is answered: the same outcome may arrive twice (locally and by pub/sub). */
   reject(outcome: Rejected): void {
-    const { client, cseq, code, message } = outcome;
-    for (const member of this.byClient.get(client) ?? []) {
-      const copy = member.inflight.take(cseq);
-      if (!copy) continue;
-      this.deps.metrics.errors.inc({ code });
-      member.socket.send(errorText({ code, message, doc: this.doc, cseq, ref: copy.ref }));
-    }
+    for (const member of this.members.of(outcome.client))
+      refuseMember(member, outcome, this.deps.metrics);
   }
 
   advanced(): void {
@@ -213,8 +190,8 @@ export class DocumentFeed implements SequencerSink {
       'document feed reset from snapshot',
     );
     this.sequencer.restart(snapshot.epoch, snapshot.seq);
-    this.recent = [];
-    this.sharedOpen = null;
+    this.recent.clear();
+    this.sharedOpen.clear();
     const presence = await this.deps.collaboration.listPresence(this.doc);
     for (const member of this.members) {
       if (member.phase === 'joining' || member.phase === 'gone') continue;
@@ -226,31 +203,13 @@ export class DocumentFeed implements SequencerSink {
 
   // ---- acks and members ----------------------------------------------------
 
-  /**
-   * `queued` (the live path) batches the ack with this turn's fan-out; the
-   * catch-up path sends directly, in line with the catch-up events it sends.
-   */
   private sendAck(member: Member, outcome: Applied | Duplicate, queued = true): void {
-    // The copy this ack answers knows its ref even when the outcome came
-    // from the history rather than the live broadcast.
-    const copy = member.inflight.take(outcome.cseq);
-    if (copy) this.deps.metrics.ackLatency.observe((performance.now() - copy.since) / 1000);
-    const { doc, cseq, seq } = outcome;
-    const ref = copy ? copy.ref : outcome.ref;
-    this.deps.metrics.messagesOut.inc();
-    const text = ackText(doc, cseq, seq, outcome.kind === 'duplicate', ref);
-    if (queued) member.socket.sendQueued(text);
-    else member.socket.send(text);
+    ackMember(member, outcome, this.deps.metrics, queued);
   }
 
   /** The receive time of the oldest unacked op of any member here, or undefined. */
   oldestInflight(): number | undefined {
-    let oldest: number | undefined;
-    for (const member of this.members) {
-      const since = member.inflight.oldest();
-      if (since !== undefined && (oldest === undefined || since < oldest)) oldest = since;
-    }
-    return oldest;
+    return this.members.oldestInflight();
   }
 
   /**
@@ -258,9 +217,7 @@ export class DocumentFeed implements SequencerSink {
    * the member onto the live stream.
    */
   admit(member: Member, catchUp: CatchUp, presence: PresenceRecord[], ref?: string): boolean {
-    for (const record of presence) {
-      if (record.node !== this.deps.nodeId) this.remotePresence.set(record.client, record.node);
-    }
+    this.remotePresence.read(presence);
     const epoch = catchUp.kind === 'events' ? catchUp.epoch : catchUp.snapshot.epoch;
     const seq = catchUp.kind === 'events' ? catchUp.seq : catchUp.snapshot.seq;
     if (this.sequencer.epoch === null) this.sequencer.start(epoch, seq);
@@ -280,16 +237,13 @@ export class DocumentFeed implements SequencerSink {
     ref?: string,
   ): boolean {
     const { text, seq } = joinedText(this.doc, catchUp, presence, member.client, ref);
-    const limit = this.deps.maxJoinedBytes;
-    // A UTF-8 byte is at most 3 per UTF-16 unit: most texts need no count.
-    if (limit !== undefined && text.length * 3 > limit) {
-      const bytes = Buffer.byteLength(text);
-      if (bytes > limit) {
-        this.deps.log.warn({ doc: this.doc, bytes, limit }, 'document too large to send');
-        this.deps.metrics.errors.inc({ code: 'TOO_LARGE' });
-        member.socket.send(errorText(tooLargeToJoin(this.doc, bytes, limit, ref)));
-        return false;
-      }
+    const tooLarge = oversizedJoin(text, this.deps.maxJoinedBytes);
+    if (tooLarge) {
+      const { bytes, limit } = tooLarge;
+      this.deps.log.warn({ doc: this.doc, bytes, limit }, 'document too large to send');
+      this.deps.metrics.errors.inc({ code: 'TOO_LARGE' });
+      member.socket.send(errorText(tooLargeToJoin(this.doc, bytes, limit, ref)));
+      return false;
     }
     this.deps.metrics.messagesOut.inc();
     member.seq = seq;
@@ -310,10 +264,9 @@ export class DocumentFeed implements SequencerSink {
         this.sequencer.recover(member.seq);
         return;
       }
-      const first = this.recent[0]?.seq ?? Number.POSITIVE_INFINITY;
-      if (member.seq + 1 >= first) {
-        for (const outcome of this.recent.slice(member.seq + 1 - first))
-          this.sendEventTo(member, outcome);
+      const kept = this.recent.after(member.seq);
+      if (kept) {
+        for (const outcome of kept) sendCatchUpEvent(member, outcome, this.deps.metrics);
         continue;
       }
       const epoch = this.sequencer.epoch as string;
@@ -328,21 +281,14 @@ export class DocumentFeed implements SequencerSink {
       }
       for (const event of events) {
         if (event.seq === member.seq + 1 && event.seq <= this.seq) {
-          this.sendEventTo(member, { kind: 'applied', doc: this.doc, epoch, ...event });
+          sendCatchUpEvent(
+            member,
+            { kind: 'applied', doc: this.doc, epoch, ...event },
+            this.deps.metrics,
+          );
         }
       }
     }
-  }
-
-  /** A catch-up event for one member: its own ops come back as acks, as live ones would. */
-  private sendEventTo(member: Member, outcome: Applied): void {
-    member.seq = outcome.seq;
-    if (outcome.client === member.client) {
-      this.sendAck(member, outcome, false);
-      return;
-    }
-    this.deps.metrics.messagesOut.inc();
-    member.socket.send(eventText(this.doc, outcome));
   }
 
   async close(): Promise<void> {

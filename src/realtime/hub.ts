@@ -14,6 +14,7 @@ import { encode, savedText } from './wire';
 import { PresenceRelay } from './presence-relay';
 import { atExpiry, TOKEN_EXPIRED_REASON } from './token-expiry';
 import { PendingOpResolver } from './pending-op-resolver';
+import { NewDocumentBudget } from './new-document-budget';
 import type { ApplyOutcome } from '../document/op-submission';
 
 export interface HubDeps {
@@ -61,6 +62,7 @@ export class GatewayHub implements ConnectionHost {
   readonly metrics: Metrics;
   readonly log: Logger;
   readonly resolver: PendingOpResolver;
+  readonly newDocuments: NewDocumentBudget;
 
   constructor(readonly deps: HubDeps) {
     this.collaboration = deps.collaboration;
@@ -69,6 +71,7 @@ export class GatewayHub implements ConnectionHost {
     this.log = deps.log;
     this.presence = new PresenceRelay({ ...deps, nodeId: deps.config.nodeId });
     this.resolver = new PendingOpResolver(deps);
+    this.newDocuments = new NewDocumentBudget(deps.config.limits.newDocsPerMinute);
     this.ticker = setInterval(() => this.tick(), TICK_MS);
     this.ticker.unref();
     // Appear in the cluster registry at once, not a tick later.
@@ -210,6 +213,14 @@ export class GatewayHub implements ConnectionHost {
       feed
         .close()
         .catch((err: unknown) => this.deps.log.warn({ doc: feed.doc, err }, 'unsubscribe failed'));
+      // A document joined and left without an edit leaves nothing behind (the
+      // service keeps it when it has content or presence from elsewhere).
+      if (feed.seq === 0)
+        this.collaboration
+          .dropIfBlank(feed.doc)
+          .catch((err: unknown) =>
+            this.deps.log.warn({ doc: feed.doc, err }, 'dropping a blank document failed'),
+          );
     }, FEED_LINGER_MS);
     timer.unref();
     this.lingering.set(feed.doc, timer);

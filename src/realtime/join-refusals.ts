@@ -18,3 +18,14 @@ export function tooLargeToJoin(
     ref,
   };
 }
+
+/** The size of a `joined` frame and the limit, when the frame is over it; undefined otherwise. */
+export function oversizedJoin(
+  text: string,
+  limit: number | undefined,
+): { bytes: number; limit: number } | undefined {
+  // A UTF-8 byte is at most 3 per UTF-16 unit: most texts need no count.
+  if (limit === undefined || text.length * 3 <= limit) return undefined;
+  const bytes = Buffer.byteLength(text);
+  return bytes > limit ? { bytes, limit } : undefined;
+}

@@ -1,8 +1,13 @@
 import { SingleProcessBusyError, StartupError } from '../config/startup-error';
 import type { Logger } from 'pino';
 import type { RedisClient } from './';
+import { LuaScript } from './lua-script';
+import { LEASE_RELEASE_LUA } from './lua/lease-release-1.lua';
+import { LEASE_RENEW_LUA } from './lua/lease-renew-1.lua';
 
 const LEASE_MS = 15_000;
+const RENEW = new LuaScript('lease-renew-1', LEASE_RENEW_LUA, 1);
+const RELEASE = new LuaScript('lease-release-1', LEASE_RELEASE_LUA, 1);
 const RENEW_MS = 5_000;
 
 /**
@@ -53,14 +58,7 @@ export class SingleProcessLease {
   }
 
   private renew(): void {
-    this.client
-      .eval(
-        "if redis.call('GET', KEYS[1]) == ARGV[1] or redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end return 0",
-        1,
-        this.key,
-        this.owner,
-        LEASE_MS,
-      )
+    RENEW.run(this.client, [this.key], [this.owner, LEASE_MS])
       .then((held) => {
         if (held !== 1)
           this.log.error({ key: this.key }, 'single-process lease is held by another process');
@@ -70,13 +68,6 @@ export class SingleProcessLease {
 
   async release(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
-    await this.client
-      .eval(
-        "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0",
-        1,
-        this.key,
-        this.owner,
-      )
-      .catch(() => undefined);
+    await RELEASE.run(this.client, [this.key], [this.owner]).catch(() => undefined);
   }
 }

@@ -10,7 +10,12 @@ const long = process.env.FLOW_LONG_TESTS === '1';
 const seconds = Number(process.env.SIM_SECONDS ?? (long ? 120 : 8));
 const seed = Number(process.env.SIM_SEED ?? 15);
 
-describe('fault simulation', () => {
+const setups = [
+  { name: 'one gateway, in-process ordering', gateways: 1, ordering: 'process' },
+  { name: 'two gateways, BullMQ ordering', gateways: 2, ordering: 'queue' },
+] as const;
+
+describe.each(setups)('fault simulation, $name', (setup) => {
   const redis = useRedisServers();
 
   it(
@@ -22,8 +27,18 @@ describe('fault simulation', () => {
         seconds,
         clients: long ? 8 : 4,
         docs: long ? 3 : 2,
+        gateways: setup.gateways,
+        ordering: setup.ordering,
       });
-      console.log(JSON.stringify({ seed, seconds, ...report, findings: report.findings.length }));
+      console.log(
+        JSON.stringify({
+          setup: setup.name,
+          seed,
+          seconds,
+          ...report,
+          findings: report.findings.length,
+        }),
+      );
       expect(report.findings).toEqual([]);
       expect(report.submits).toBeGreaterThan(seconds * 5);
     },

@@ -119,3 +119,35 @@ describe('secret rotation', () => {
     }
   });
 });
+
+describe('token size', () => {
+  it('refuses a token over 8 KiB, even a validly signed one, with 401 naming the limit', async () => {
+    const padded = await sign({ sub: 'alice', pad: 'p'.repeat(20_000) });
+    const { status, body } = await upgrade(padded);
+    expect(status).toBe(401);
+    expect(JSON.parse(body)).toMatchObject({ error: 'UNAUTHORIZED' });
+    expect(body).toContain('at most 8192 bytes');
+  });
+
+  it('answers a 100 KB token with 401 and a message, not a reset connection', async () => {
+    const { status, body } = await upgrade('x'.repeat(100_000));
+    expect(status).toBe(401);
+    expect(body).toContain('at most 8192 bytes');
+  });
+
+  it('refuses an oversized bearer token on GET /docs with 401', async () => {
+    const padded = await sign({ sub: 'alice', pad: 'p'.repeat(20_000) });
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = request(`${server.http}/docs/${randomDoc('big-token')}`, {
+        headers: { authorization: `Bearer ${padded}` },
+      });
+      req.on('response', (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    expect(status).toBe(401);
+  });
+});

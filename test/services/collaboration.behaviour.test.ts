@@ -136,6 +136,27 @@ describe.each(backends)('CollaborationService ($name)', (backend) => {
     expect(await service.snapshot(doc)).toEqual(first.snapshot);
   });
 
+  it('drops a document nobody edited once asked, and keeps one with content or presence', async () => {
+    const { service } = make();
+    const blank = randomDocId();
+    await service.open(blank);
+    expect(await service.dropIfBlank(blank)).toBe(true);
+    expect(await service.snapshot(blank)).toBeNull();
+    // Never opened: nothing to drop.
+    expect(await service.dropIfBlank(randomDocId())).toBe(false);
+
+    const edited = randomDocId();
+    await service.applyBatch(edited, [sub(edited, 'a', 1, [set('nodes', 'n1', { x: 1 })])]);
+    expect(await service.dropIfBlank(edited)).toBe(false);
+    expect((await service.snapshot(edited))?.seq).toBe(1);
+
+    const present = randomDocId();
+    await service.open(present);
+    await service.setPresence(present, { client: 'c', user: null, state: { x: 1 }, node: 'n' });
+    expect(await service.dropIfBlank(present)).toBe(false);
+    expect((await service.snapshot(present))?.seq).toBe(0);
+  });
+
   it('numbers accepted op messages 1, 2, 3 within and across batches', async () => {
     const { service } = make();
     const doc = randomDocId();

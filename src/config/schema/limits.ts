@@ -42,6 +42,12 @@ export const limitsSchema = {
     default: 20,
     env: 'LIMIT_JOINS_PER_SECOND',
   },
+  newDocsPerMinute: {
+    doc: "Documents nobody has edited yet (a join that finds the document empty, at seq 0) one user may open per minute on one gateway (the user is the token's sub, or the client id without authentication); more joins are answered RATE_LIMITED and leave nothing behind.",
+    format: 'positive-int',
+    default: 60,
+    env: 'LIMIT_NEW_DOCS_PER_MINUTE',
+  },
   docMaxBytes: {
     doc: 'Largest state of one document, in bytes of its JSON; an op that would take a document past it is refused with TOO_LARGE and nothing changes.',
     format: 'positive-int',

@@ -33,6 +33,12 @@ export interface CollaborationService {
    * dedupe by (client, doc, cseq), next seq, state, history.
    */
   applyBatch(doc: string, batch: readonly OpSubmission[], fence?: Fence): Promise<ApplyOutcome[]>;
+  /**
+   * Removes the document's session when nobody ever edited it (seq 0) and no
+   * presence is recorded, so that joins of documents that are then left
+   * leave nothing behind; true when it did. A later join starts it afresh.
+   */
+  dropIfBlank(doc: string): Promise<boolean>;
   setPresence(doc: string, record: PresenceRecord): Promise<void>;
   clearPresence(doc: string, client: string): Promise<void>;
   listPresence(doc: string): Promise<PresenceRecord[]>;

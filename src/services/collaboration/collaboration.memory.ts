@@ -288,6 +288,14 @@ export class MemoryCollaborationService implements CollaborationService {
     this.session(doc).presence.set(record.client, record);
   }
 
+  async dropIfBlank(doc: string): Promise<boolean> {
+    const session = this.sessions.get(doc);
+    if (!session || session.seq > 0 || session.presence.size > 0) return false;
+    if (this.seeding.has(doc)) return false;
+    this.sessions.delete(doc);
+    return true;
+  }
+
   async clearPresence(doc: string, client: string): Promise<void> {
     this.sessions.get(doc)?.presence.delete(client);
   }

@@ -231,6 +231,18 @@ export class RedisCollaborationService implements CollaborationService {
     });
   }
 
+  async dropIfBlank(doc: string): Promise<boolean> {
+    const keys = this.keys.doc(doc);
+    const dropped = await this.call('dropIfBlank', doc, () =>
+      Scripts.dropIfBlank.run(
+        this.redis,
+        [keys.session, keys.state, keys.history, keys.dedupe, keys.presence],
+        [],
+      ),
+    );
+    return dropped === 1;
+  }
+
   async clearPresence(doc: string, client: string): Promise<void> {
     await this.call('clearPresence', doc, () =>
       this.redis.hdel(this.keys.doc(doc).presence, client),

@@ -18,6 +18,10 @@ export interface SimulationOptions {
   seconds: number;
   clients: number;
   docs: number;
+  /** Gateway processes (in this process), clients spread over them. Default 1. */
+  gateways?: number;
+  /** `queue`: BullMQ ordering, each gateway process also running a worker. Default `process`. */
+  ordering?: 'process' | 'queue';
 }
 
 export interface SimulationReport {
@@ -28,31 +32,43 @@ export interface SimulationReport {
   findings: string[];
 }
 
-type Gateway = Awaited<ReturnType<typeof startTestServer>>;
+type Server = Awaited<ReturnType<typeof startTestServer>>;
+
+/** One gateway process with its own link to Redis, which the faults cut. */
+interface Gateway {
+  server: Server;
+  redisLink: TcpProxy;
+  env: Record<string, string>;
+}
 
 /**
- * Several SDK clients edit a few documents at random through one gateway
- * (in-process ordering, Redis for fan-out and state) while faults are
- * scheduled from the seed: client links cut, the gateway's own Redis link
- * cut, the gateway restarted. Then the faults heal, and an oracle compares
+ * Several SDK clients edit a few documents at random through one or more
+ * gateways (Redis for fan-out and state; in-process or BullMQ ordering) while
+ * faults are scheduled from the seed: client links cut, a gateway's own Redis
+ * link cut, a gateway restarted. Then the faults heal, and an oracle compares
  * every settled submit with the server's history and every client's state
  * with the server's.
  */
 export async function runSimulation(options: SimulationOptions): Promise<SimulationReport> {
   const random = seededRandom(options.seed);
   const prefix = randomKeyPrefix();
-  const redisLink = await TcpProxy.start(options.redis.port);
   const env = {
     REDIS_HOST: '127.0.0.1',
-    REDIS_PORT: String(redisLink.port),
+    REDIS_PORT: String(options.redis.port),
     REDIS_KEY_PREFIX: prefix,
     REDIS_RETRY_DELAY: '50',
     HISTORY_LENGTH: '100000',
     USE_REDIS_WEBSOCKETS: 'true',
     USE_REDIS_COLLABORATION: 'true',
-    USE_REDIS_EVENT_ORDERING: 'false',
+    USE_REDIS_EVENT_ORDERING: String(options.ordering === 'queue'),
   };
-  let gateway: Gateway = await startTestServer(env);
+  const gateways: Gateway[] = await Promise.all(
+    Array.from({ length: options.gateways ?? 1 }, async () => {
+      const redisLink = await TcpProxy.start(options.redis.port);
+      const own = { ...env, REDIS_PORT: String(redisLink.port) };
+      return { server: await startTestServer(own), redisLink, env: own };
+    }),
+  );
   const docs = Array.from({ length: options.docs }, (_, i) => `sim-${prefix.slice(10, 18)}-${i}`);
   const log = new SubmitLog();
   const faults: Record<string, number> = {};
@@ -60,7 +76,8 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
 
   const members = await Promise.all(
     Array.from({ length: options.clients }, async (_, i) => {
-      const link = await TcpProxy.start(gateway.port);
+      const gateway = gateways[i % gateways.length] as Gateway;
+      const link = await TcpProxy.start(gateway.server.port);
       const client = new FlowClient({
         url: `ws://127.0.0.1:${link.port}/ws`,
         client: `sim${options.seed}c${i}${prefix.slice(10, 16)}`,
@@ -69,7 +86,13 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
         pongTimeoutMs: 1000,
       });
       client.on('error', () => undefined);
-      return { id: client.clientId, client, link, handles: new Map<string, DocumentHandle>() };
+      return {
+        id: client.clientId,
+        client,
+        link,
+        gateway,
+        handles: new Map<string, DocumentHandle>(),
+      };
     }),
   );
   const joinAll = async () => {
@@ -126,12 +149,14 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
         pick(random, members).link.cut(Math.floor(random() * 1500));
       } else if (roll < 0.85) {
         count('gateway-Redis link cut');
-        redisLink.cut(300 + Math.floor(random() * 2200));
+        pick(random, gateways).redisLink.cut(300 + Math.floor(random() * 2200));
       } else {
         count('gateway restart');
-        await gateway.close();
-        gateway = await startTestServer(env);
-        for (const member of members) member.link.retarget(gateway.port);
+        const gateway = pick(random, gateways);
+        await gateway.server.close();
+        gateway.server = await startTestServer(gateway.env);
+        for (const member of members)
+          if (member.gateway === gateway) member.link.retarget(gateway.server.port);
       }
     }
   })();
@@ -157,7 +182,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
   }
 
   const reader = createRedisCollaborationService(
-    configFrom({ ...env, REDIS_PORT: String(options.redis.port), LOG_LEVEL: 'silent' }),
+    configFrom({ ...env, LOG_LEVEL: 'silent' }),
     pino({ level: 'silent' }),
   );
   const servers = new Map<string, ServerDocument>();
@@ -187,8 +212,10 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
       member.client.close();
       await member.link.close();
     }
-    await gateway.close();
-    await redisLink.close();
+    for (const gateway of gateways) {
+      await gateway.server.close();
+      await gateway.redisLink.close();
+    }
   }
 
   const outcomes: Record<string, number> = {};
