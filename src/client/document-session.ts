@@ -76,6 +76,7 @@ export class DocumentSession extends TypedEmitter<DocumentEvents> {
         resend: () => {
           if (this.phase === 'live') this.submits.send(this.link);
         },
+        freshCseq: () => this.link.nextCseq(this.doc),
       },
       link.retry,
     );

@@ -15,6 +15,8 @@ export interface PendingEvents {
   unexplained(error: FlowError): void;
   /** The messages marked unsent should go again now, if the document is still joined. */
   resend(): void;
+  /** A cseq above every one this client used for the document. */
+  freshCseq(): number;
 }
 
 /**
@@ -33,6 +35,8 @@ export class PendingSubmits {
   private readonly marked = new Map<number, number>();
   /** Marked messages the server answered (UNAVAILABLE): no other answer is owed for them. */
   private readonly answered = new Set<number>();
+  /** The highest cseq of this client the server placed in the document. */
+  private highestPlaced = 0;
 
   constructor(
     private readonly doc: string,
@@ -59,6 +63,7 @@ export class PendingSubmits {
 
   settle(cseq: number, result: SubmitResult): void {
     this.resendBackoff.reset();
+    this.highestPlaced = Math.max(this.highestPlaced, cseq);
     this.marked.delete(cseq);
     this.answered.delete(cseq);
     if (this.waiters.resolve(cseq, result)) this.events.acked({ cseq, ...result });
@@ -73,7 +78,12 @@ export class PendingSubmits {
       return false;
     }
     if (message.code === 'UNAVAILABLE' && this.replica.findPending(cseq)) {
-      this.resendFrom(cseq);
+      if (cseq < this.highestPlaced) {
+        // A later op of ours was placed: the server takes this cseq for a
+        // duplicate now, so it can only go again under a fresh one.
+        this.renumber(cseq, this.events.freshCseq());
+        this.scheduleResend();
+      } else this.resendFrom(cseq);
       return true;
     }
     // Nothing of a refused op message was applied: roll the optimistic change back.
@@ -86,6 +96,8 @@ export class PendingSubmits {
    * the later ones, in order (the server refused them too, or answers their
    * resend as a duplicate with its seq). A new cseq instead would let a later
    * op overtake it, and rolling it back would lose an edit the user made.
+   * Once a later op was placed anyway, the server answers UNAVAILABLE ("not
+   * applied and will not be") to this cseq: then it goes under a fresh one.
    */
   private resendFrom(cseq: number): void {
     for (const pending of this.replica.pendingMessages) {
@@ -94,6 +106,10 @@ export class PendingSubmits {
       pending.sentOn = 0;
     }
     this.answered.add(cseq);
+    this.scheduleResend();
+  }
+
+  private scheduleResend(): void {
     clearTimeout(this.resendTimer);
     this.resendTimer = setTimeout(() => this.events.resend(), this.resendBackoff.next());
   }
@@ -108,6 +124,8 @@ export class PendingSubmits {
   renumber(cseq: number, fresh: number): void {
     const pending = this.replica.removePending(cseq);
     if (!pending) return;
+    this.marked.delete(cseq);
+    this.answered.delete(cseq);
     this.replica.addPending(fresh, pending.ops);
     this.waiters.move(cseq, fresh);
     this.events.changed();

@@ -154,6 +154,31 @@ describe('DocumentHandle: submit', () => {
     expect(errors).toEqual([]);
   });
 
+  it('sends an op answered UNAVAILABLE under a fresh cseq once a later op of its client was placed', async () => {
+    const server = await startServer();
+    const { connection, handle } = await joinedClient(server);
+    const first = handle.submit([setX(1)]);
+    const second = handle.submit([{ op: 'set', coll: 'nodes', id: 'n2', value: { y: 2 } }]);
+    const a = await connection.next('op');
+    const b = await connection.next('op');
+    connection.send({ type: 'ack', doc: 'doc-1', cseq: b.cseq, seq: 1 });
+    expect(await second).toEqual({ seq: 1, dup: false });
+    // The server no longer takes a.cseq (a later cseq was applied): "submit it again".
+    connection.send({
+      type: 'error',
+      code: 'UNAVAILABLE',
+      message: 'not applied',
+      doc: 'doc-1',
+      cseq: a.cseq,
+    });
+    const again = await connection.next('op');
+    expect(again.cseq).toBeGreaterThan(b.cseq);
+    expect(again.ops).toEqual([setX(1)]);
+    connection.send({ type: 'ack', doc: 'doc-1', cseq: again.cseq, seq: 2 });
+    expect(await first).toEqual({ seq: 2, dup: false });
+    expect(handle.state).toEqual({ nodes: { n1: { x: 1 }, n2: { y: 2 } } });
+  });
+
   it('on leave, fails an op refused UNAVAILABLE at once and waits for the answer still owed for a later one', async () => {
     const server = await startServer();
     // A long resend pause: the leave comes before the refused op goes again.
