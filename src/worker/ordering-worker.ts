@@ -232,6 +232,8 @@ export class OrderingWorker {
         log,
         stopping: () => this.closing,
         publish: async (d, outcomes, submissions, applied) => {
+          // Jobs without op messages (unreadable data) leave nothing to tell anyone.
+          if (submissions.length === 0) return;
           this.applied += submissions.length;
           const { processor, publish } = this.options;
           await (applied ? publish(d, outcomes, submissions) : processor(d, submissions));
