@@ -1,7 +1,7 @@
 import { DEDUPE_CLIENTS_MAX, DEDUPE_WINDOW } from '../../dedupe-bounds';
 
 /**
- * Lua helpers that apply op messages to a document: read one from an
+ * Lua functions that apply op messages to a document: read one from an
  * argument list, move the document to a new epoch when Redis lost
  * acknowledged writes, dedupe, stage its ops, check the entity and document
  * size limits, append it to the history. Used by apply-6 (submissions in
