@@ -22,6 +22,8 @@ export const COLUMNS = [
   'fan-out p99 ms',
   'send lag p99 ms',
   'generator CPU',
+  'server+Redis CPU ms / 1k ops',
+  'CPU ms / 1k deliveries',
   'check',
   'Redis conns / worker',
 ];
@@ -58,10 +60,33 @@ export function rows(results: readonly ScenarioResult[]): string[][] {
       ms(rep.latencyMs.fanout.p99),
       ms(rep.latencyMs.sendLag.p99),
       `${rep.generator.cpuCores.toFixed(2)} cores${rep.generator.clientBound ? ' (client-bound?)' : ''}`,
+      ...cpuPerThousand(r),
       anomalies,
       conns,
     ];
   });
+}
+
+/** Server (and Redis) CPU ms over the window per 1,000 acked ops and per 1,000 deliveries. */
+export function cpuPerThousand(r: ScenarioResult): [string, string] {
+  const rep = r.report;
+  if (!rep || !r.cpuMs) return ['-', '-'];
+  const total = Object.values(r.cpuMs).reduce((a, b) => a + b, 0);
+  const window = rep.setup.durationS;
+  const per = (rate: number) => (rate > 0 ? ms((total / (rate * window)) * 1000) : '-');
+  return [per(rep.rates.acked), per(rep.rates.delivered)];
+}
+
+/** The CPU of each process group over the window, for the notes under a table. */
+export function cpuNotes(results: readonly ScenarioResult[]): string[] {
+  return results
+    .filter((r) => r.cpuMs)
+    .map(
+      (r) =>
+        `${r.mode} ${r.scenario.label}: ${Object.entries(r.cpuMs ?? {})
+          .map(([group, cpu]) => `${group} ${n0(cpu)} ms`)
+          .join(', ')} over the ${r.scenario.durationS} s window`,
+    );
 }
 
 export function textTable(header: readonly string[], body: readonly string[][]): string {
@@ -115,6 +140,11 @@ export function aims(results: readonly ScenarioResult[]): string[] {
       `${mode}: >= 20,000 op/s acked: ${best >= 20_000 ? 'met' : 'NOT met'}, best ${n0(best)} op/s acked ` +
         `(${top.scenario.label}, ${n0(top.report?.rates.offered)} offered; in flight ${n0(t?.inFlightAtWindowStart)} -> ${n0(t?.inFlightAtWindowEnd)} over the window)`,
     );
+    const cpu = mine
+      .map((r) => `${r.scenario.label} ${cpuPerThousand(r)[0]}`)
+      .filter((text) => !text.endsWith(' -'));
+    if (cpu.length > 0)
+      lines.push(`${mode}: server+Redis CPU ms per 1,000 acked ops: ${cpu.join(', ')}`);
     const at5000 = mine.filter((r) => r.scenario.rate === 5000 && r.scenario.docs === 100);
     for (const r of at5000) {
       const p99 = r.report?.latencyMs.ack.p99 ?? NaN;

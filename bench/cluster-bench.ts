@@ -18,6 +18,7 @@ import {
   type ConnectionCount,
   type FlowProcessHandle,
 } from './cluster-processes';
+import { cpuBetween, sampleCpu, type CpuSample } from './process-cpu';
 
 /** bullmq: 2 gateways + 2 workers, USE_REDIS_EVENT_ORDERING=true; inproc: 2 gateways applying in-process. */
 export type ClusterMode = 'bullmq' | 'inproc';
@@ -47,6 +48,8 @@ export interface ScenarioResult {
   exitCode: number | null;
   error?: string;
   connections?: ConnectionCount[];
+  /** CPU ms of the server processes (and Redis) over the measured window, per group. */
+  cpuMs?: CpuSample;
 }
 
 export const MODE_FLAGS: Record<ClusterMode, Record<string, string>> = {
@@ -94,6 +97,8 @@ export async function runScenario(
   resultDir: string,
   log: (line: string) => void,
   counted: { processes: FlowProcessHandle[]; nodes: RedisEndpoint[] } | null,
+  /** Processes whose CPU time over the measured window is reported, by group (gateways, redis...). */
+  cpuGroups: Record<string, readonly number[]> = {},
 ): Promise<ScenarioResult> {
   const reportFile = path.join(resultDir, `${mode}-${scenario.label}.json`);
   fs.rmSync(reportFile, { force: true });
@@ -144,15 +149,20 @@ export async function runScenario(
   const exited = new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
 
   let connections: ConnectionCount[] | undefined;
-  if (counted && scenario.countConnections) {
+  let cpuMs: CpuSample | undefined;
+  const countNow = Boolean(counted && scenario.countConnections);
+  if (countNow || Object.keys(cpuGroups).length > 0) {
     // The load starts after setup (joins); "joined" on stderr marks it.
     const started = Date.now();
     while (!/clients joined/.test(output) && child.exitCode === null) {
       if (Date.now() - started > 180_000) break;
       await sleep(100);
     }
-    await sleep((scenario.rampUpS + scenario.durationS / 2) * 1000);
-    if (child.exitCode === null) {
+    await sleep(scenario.rampUpS * 1000);
+    const windowStart = sampleCpu(cpuGroups);
+    const windowEnd = Date.now() + scenario.durationS * 1000;
+    await sleep((scenario.durationS / 2) * 1000);
+    if (counted && countNow && child.exitCode === null) {
       connections = await countRedisConnections(counted.processes, counted.nodes).catch(
         (err: unknown) => {
           log(`could not count connections: ${String(err)}`);
@@ -160,6 +170,8 @@ export async function runScenario(
         },
       );
     }
+    await sleep(Math.max(0, windowEnd - Date.now()));
+    if (child.exitCode === null) cpuMs = cpuBetween(windowStart, sampleCpu(cpuGroups));
   }
   const exitCode = await exited;
   let report: LoadReport | null;
@@ -176,6 +188,7 @@ export async function runScenario(
     exitCode,
     ...(report ? {} : { error: `no report (exit ${exitCode}): ${output.slice(-500)}` }),
     ...(connections ? { connections } : {}),
+    ...(cpuMs ? { cpuMs } : {}),
   };
 }
 
@@ -200,6 +213,7 @@ export async function runClusterBench(options: ClusterBenchOptions): Promise<Clu
   log('starting a 3-node Redis Cluster (redis-server from PATH, ports 17000-21999)');
   const cluster = await startRedisClusterProcesses();
   const nodes = cluster.nodes;
+  const redisPids = cluster.pids ?? [];
   log(`Redis Cluster on ${nodes.map((n) => n.port).join(', ')}`);
   const results: ScenarioResult[] = [];
   const processCommands: Record<string, string[]> = {};
@@ -244,7 +258,12 @@ export async function runClusterBench(options: ClusterBenchOptions): Promise<Clu
       const urls = gateways.map((g) => `ws://127.0.0.1:${g.port}/ws`);
       for (const scenario of options.scenarios) {
         const counted = { processes: [...workers, ...gateways], nodes };
-        results.push(await runScenario(mode, scenario, urls, resultDir, log, counted));
+        const cpuGroups = {
+          gateways: gateways.map((g) => g.pid),
+          workers: workers.map((w) => w.pid),
+          redis: redisPids,
+        };
+        results.push(await runScenario(mode, scenario, urls, resultDir, log, counted, cpuGroups));
       }
       await stopAll();
     }

@@ -14,7 +14,15 @@ import os from 'node:os';
 import path from 'node:path';
 import * as prettier from 'prettier';
 import { machineInfo } from '../src/loadtest/machine';
-import { COLUMNS, aims, connectionNotes, markdownTable, rows, textTable } from './bench-format';
+import {
+  COLUMNS,
+  aims,
+  connectionNotes,
+  cpuNotes,
+  markdownTable,
+  rows,
+  textTable,
+} from './bench-format';
 import {
   BENCH_LIMITS,
   MODE_TITLES,
@@ -45,7 +53,11 @@ async function memoryRuns(resultDir: string, log: (line: string) => void) {
   try {
     const url = `ws://127.0.0.1:${server.port}/ws`;
     for (const scenario of clusterScenarios(SCENARIOS)) {
-      results.push(await runScenario('memory', scenario, [url], resultDir, log, null));
+      results.push(
+        await runScenario('memory', scenario, [url], resultDir, log, null, {
+          server: [server.pid],
+        }),
+      );
     }
   } finally {
     await stopFlowProcess(server);
@@ -89,6 +101,8 @@ function markdown(input: {
   out.push('', markdownTable(COLUMNS, rows(results)), '');
   out.push('### Aims (2-core machine)', '');
   for (const line of aims(results)) out.push(`- ${line}`);
+  out.push('', '### CPU of the server processes over each measured window', '');
+  for (const note of cpuNotes(results)) out.push(`- ${note}`);
   out.push('', '### Redis connections held by each process at the largest document count', '');
   for (const note of connectionNotes(results)) out.push(`- ${note}`);
   out.push('', '## How the figures are measured', '');
@@ -99,6 +113,7 @@ function markdown(input: {
     '- After the window the generator stops, waits for every op message to be answered, fetches `GET /docs/:doc` for every document and lets the checker verify one order per document, no gap or duplicate, cseq order, acked ops kept, and every client replica equal to the server state. `check` says OK only when the checker found nothing.',
     '- "generator CPU" is the load tester process over the window (all its threads); "(client-bound?)" marks a run where a generator thread was over 85% busy. "send lag" is how late the generator wrote op messages against their schedule: a high value with idle threads means the machine had no CPU for the generator either, and the latencies include that wait.',
     '- Runs on a shared 2-core machine vary from one run to the next, the tail latencies most: compare runs made under similar load averages.',
+    '- Server CPU: user + system time of every Flow process and redis-server the benchmark started (`/proc/<pid>/stat`), read at the start and the end of the measured window, divided by the ops acked (and the deliveries made) in it. The load tester is not included (see "generator CPU").',
     '- Redis connections are the established TCP connections from each process to the cluster nodes (`/proc/<pid>/fd` and `/proc/net/tcp`), named by `CLIENT LIST` on every node.',
     `- Server limits raised for the load: ${Object.entries(BENCH_LIMITS)
       .map(([k, v]) => `\`${k}=${v}\``)

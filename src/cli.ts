@@ -7,15 +7,17 @@ import { SingleProcessBusyError, StartupError } from './config/startup-error';
 import { UwsUnavailableError } from './gateway/uws';
 import { migrateDocumentStore } from './services/document-store';
 import { listLiveDocuments } from './app/live-documents';
+import { printQueues } from './app/queue-report';
 import { describeTarget } from './redis';
 
-const USAGE = `usage: flow <all|gateway|worker|config|migrate|docs>
+const USAGE = `usage: flow <all|gateway|worker|config|migrate|docs|queues>
   all      gateway and ordering in one process (the default for a first run)
   gateway  WebSocket gateway only
   worker   ordering worker only (idles while USE_REDIS_EVENT_ORDERING=false)
   config   print the effective configuration, secrets masked
   migrate  apply the document store's schema migrations (DOCUMENT_STORE file: or postgres://)
-  docs     list the documents with a session in Redis, over every cluster master`;
+  docs     list the documents with a session in Redis, over every cluster master
+  queues [doc...]  Redis ordering: each document's BullMQ queue, or the busiest documents`;
 
 function printConfig(): void {
   const entries = describeConfig(loadConfig());
@@ -40,6 +42,21 @@ async function printLiveDocuments(): Promise<number> {
   console.log('document\tepoch\tseq\tttl_s');
   for (const d of documents) console.log(`${d.doc}\t${d.epoch}\t${d.seq}\t${d.ttlSeconds}`);
   console.error(`${documents.length} live document(s) in Redis at ${describeTarget(config)}`);
+  return 0;
+}
+
+async function printOrderingQueues(docs: readonly string[]): Promise<number> {
+  const config = loadConfig();
+  // Connection problems are printed once below, not logged on every retry.
+  const log = createLogger({ ...config, logLevel: 'silent' }, 'queues');
+  try {
+    await printQueues(config, log, docs);
+  } catch (err) {
+    console.error(
+      `flow: cannot read the ordering queues in Redis at ${describeTarget(config)}: ${(err as Error).message}`,
+    );
+    return 1;
+  }
   return 0;
 }
 
@@ -110,6 +127,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (command === 'docs') return printLiveDocuments();
+  if (command === 'queues') return printOrderingQueues(argv.slice(1));
   if (command !== 'all' && command !== 'gateway' && command !== 'worker') {
     console.error(USAGE);
     return 2;

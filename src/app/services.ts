@@ -12,6 +12,7 @@ import type { BatchProcessor } from '../services/event-ordering/event-ordering-s
 import { createWebSocketManager } from '../services/websocket-manager';
 import type { WebSocketManager } from '../services/websocket-manager/websocket-manager';
 import { createDocumentProcessor } from '../worker/document-processor';
+import { createOutcomePublisher, type OutcomePublisher } from '../worker/outcome-publisher';
 import {
   createDocumentStore,
   describeTarget,
@@ -35,6 +36,8 @@ export interface FlowServices {
   websockets: WebSocketManager;
   /** Applies a batch, then publishes its outcomes; every ordering backend runs it. */
   processor: BatchProcessor;
+  /** The publishing half of `processor`, for batches the ordering worker applied in Redis. */
+  publish: OutcomePublisher;
   /** Null when no document store is configured (DOCUMENT_STORE=none). */
   saving: DocumentSaving | null;
 }
@@ -97,19 +100,20 @@ export async function buildServices(
   steps.add(() => collaboration.close());
   if (store) saving = startDocumentSaving(config, log, metrics, steps, store, collaboration);
   const scheduler = saving?.scheduler;
+  const publishing = {
+    websockets,
+    log,
+    metrics,
+    onApplied: scheduler && ((doc: string, seq: number) => scheduler.notify(doc, seq)),
+    // In memory, publishing delivers in this process already.
+    ...(websockets.mode === 'redis' ? { onOutcomes: hooks.onLocalOutcomes } : {}),
+  };
   const processor = createDocumentProcessor(
-    {
-      collaboration,
-      websockets,
-      log,
-      metrics,
-      onApplied: scheduler && ((doc, seq) => scheduler.notify(doc, seq)),
-      // In memory, publishing delivers in this process already.
-      ...(websockets.mode === 'redis' ? { onOutcomes: hooks.onLocalOutcomes } : {}),
-    },
+    { ...publishing, collaboration },
     config.flags.eventOrdering ? TRANSIENT_RETRY : undefined,
   );
-  return { redis, collaboration, websockets, processor, saving };
+  const publish = createOutcomePublisher(publishing);
+  return { redis, collaboration, websockets, processor, publish, saving };
 }
 
 /** Only the in-memory collaboration service loads from and saves to a document store so far. */

@@ -13,7 +13,9 @@ const ORDERING_POLL_MS = 500;
 
 /**
  * Starts the ordering worker on the process's services: it claims documents
- * with queued op messages and runs the document processor on their batches.
+ * with queued op messages and applies their batches. With document state in
+ * Redis the take script applies them and the worker publishes the outcomes;
+ * with state in this process's memory it hands them to the processor.
  */
 export function startOrderingWorker(
   config: FlowConfig,
@@ -27,11 +29,19 @@ export function startOrderingWorker(
     subscriber: redis.subscriber,
     sharded: redis.sharded,
     keys: new OrderingKeys(config.redis.keyPrefix),
+    docKeys: redis.keys,
+    publish: services.publish,
+    stateInRedis: services.collaboration.mode === 'redis',
     processor: services.processor,
     owner: `${config.nodeId}:${randomUUID().slice(0, 8)}`,
     log,
     concurrency: config.ordering.workerConcurrency,
     jobsPerBatch: 16,
+    batchMax: config.ordering.batchMax,
+    historyLength: config.history.length,
+    maxDocBytes: config.limits.docMaxBytes,
+    waitReplicas: config.redis.waitReplicas,
+    waitTimeoutMs: config.redis.waitTimeoutMs,
     leaseMs: config.ordering.leaseMs,
     pollMs: ORDERING_POLL_MS,
     keyTtlSeconds: config.redis.sessionTtlSeconds,

@@ -65,11 +65,21 @@ export class DocumentSession extends TypedEmitter<DocumentEvents> {
     this.ownPresence = options.presence ?? null;
     this.retry = new Backoff(link.retry);
     this.stall = new StallWatch(doc, link.stallAfterMs, (stall) => this.emit('stalled', stall));
-    this.submits = new PendingSubmits(doc, this.replica, {
-      changed: () => this.emit('change', { cause: 'local', seq: this.replica.seq }),
-      acked: (ack) => this.emit('ack', ack),
-      unexplained: (error) => this.emit('error', error),
-    });
+    this.submits = new PendingSubmits(
+      doc,
+      this.replica,
+      {
+        changed: () => this.emit('change', { cause: 'local', seq: this.replica.seq }),
+        acked: (ack) => this.emit('ack', ack),
+        unexplained: (error) => this.emit('error', error),
+        // Not live: the re-join's `joined` sends every unsent message anyway.
+        resend: () => {
+          if (this.phase === 'live') this.submits.send(this.link);
+        },
+        freshCseq: () => this.link.nextCseq(this.doc),
+      },
+      link.retry,
+    );
     this.handle = new DocumentHandle(this);
     this.ready = new Promise((resolve, reject) => {
       this.settleJoin = { resolve, reject };
@@ -110,9 +120,7 @@ export class DocumentSession extends TypedEmitter<DocumentEvents> {
   leave(): Promise<void> {
     if (this.phase === 'left') return Promise.resolve();
     const generation = this.link.generation();
-    const sent = this.replica.pendingMessages
-      .filter((p) => generation !== 0 && p.sentOn === generation)
-      .map((p) => p.cseq);
+    const sent = this.submits.owed(generation);
     const answers = new LateAnswers(this.doc, this.submits.take(sent), (cseq) => {
       if (this.replica.removePending(cseq))
         this.emit('change', { cause: 'local', seq: this.replica.seq });

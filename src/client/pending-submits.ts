@@ -1,5 +1,6 @@
 import type { ErrorMessage, OpMessage } from '../protocol/messages';
 import type { DocumentLink, SubmitResult } from './document-types';
+import { Backoff, type BackoffOptions } from './backoff';
 import { FlowError } from './errors';
 import type { DocumentReplica } from './replica';
 import { SubmitWaiters } from './submit-waiters';
@@ -12,22 +13,39 @@ export interface PendingEvents {
   acked(ack: { cseq: number } & SubmitResult): void;
   /** A server error that names no op message this client waits for. */
   unexplained(error: FlowError): void;
+  /** The messages marked unsent should go again now, if the document is still joined. */
+  resend(): void;
+  /** A cseq above every one this client used for the document. */
+  freshCseq(): number;
 }
 
 /**
  * This client's op messages of one document that the server has not answered
  * yet: their optimistic layer in the replica, and the promises their submits
  * returned. A message leaves when its ack or event arrives, or when the
- * server refuses it (then nothing of it was applied, so it is rolled back).
+ * server refuses it (then nothing of it was applied, so it is rolled back),
+ * except UNAVAILABLE: that refusal is for now, so the message stays and goes
+ * again, with the same cseq, after a backoff.
  */
 export class PendingSubmits {
   private readonly waiters = new SubmitWaiters();
+  private readonly resendBackoff: Backoff;
+  private resendTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Messages marked to go again: cseq -> the connection generation they were sent on. */
+  private readonly marked = new Map<number, number>();
+  /** Marked messages the server answered (UNAVAILABLE): no other answer is owed for them. */
+  private readonly answered = new Set<number>();
+  /** The highest cseq of this client the server placed in the document. */
+  private highestPlaced = 0;
 
   constructor(
     private readonly doc: string,
     private readonly replica: DocumentReplica,
     private readonly events: PendingEvents,
-  ) {}
+    backoff?: BackoffOptions,
+  ) {
+    this.resendBackoff = new Backoff(backoff);
+  }
 
   /** Adds a checked op message to the optimistic layer; settles when the server answers. */
   add(message: OpMessage): Promise<SubmitResult> {
@@ -44,6 +62,10 @@ export class PendingSubmits {
   }
 
   settle(cseq: number, result: SubmitResult): void {
+    this.resendBackoff.reset();
+    this.highestPlaced = Math.max(this.highestPlaced, cseq);
+    this.marked.delete(cseq);
+    this.answered.delete(cseq);
     if (this.waiters.resolve(cseq, result)) this.events.acked({ cseq, ...result });
   }
 
@@ -55,9 +77,41 @@ export class PendingSubmits {
       this.events.unexplained(error);
       return false;
     }
+    if (message.code === 'UNAVAILABLE' && this.replica.findPending(cseq)) {
+      if (cseq < this.highestPlaced) {
+        // A later op of ours was placed: the server takes this cseq for a
+        // duplicate now, so it can only go again under a fresh one.
+        this.renumber(cseq, this.events.freshCseq());
+        this.scheduleResend();
+      } else this.resendFrom(cseq);
+      return true;
+    }
     // Nothing of a refused op message was applied: roll the optimistic change back.
     this.reject(cseq, error);
     return true;
+  }
+
+  /**
+   * Not queued, for now: the same cseq goes again after a pause, and so do
+   * the later ones, in order (the server refused them too, or answers their
+   * resend as a duplicate with its seq). A new cseq instead would let a later
+   * op overtake it, and rolling it back would lose an edit the user made.
+   * Once a later op was placed anyway, the server answers UNAVAILABLE ("not
+   * applied and will not be") to this cseq: then it goes under a fresh one.
+   */
+  private resendFrom(cseq: number): void {
+    for (const pending of this.replica.pendingMessages) {
+      if (pending.cseq < cseq || pending.sentOn === 0) continue;
+      this.marked.set(pending.cseq, pending.sentOn);
+      pending.sentOn = 0;
+    }
+    this.answered.add(cseq);
+    this.scheduleResend();
+  }
+
+  private scheduleResend(): void {
+    clearTimeout(this.resendTimer);
+    this.resendTimer = setTimeout(() => this.events.resend(), this.resendBackoff.next());
   }
 
   /** The submit fails with `error`; its change leaves the optimistic layer. */
@@ -70,9 +124,26 @@ export class PendingSubmits {
   renumber(cseq: number, fresh: number): void {
     const pending = this.replica.removePending(cseq);
     if (!pending) return;
+    this.marked.delete(cseq);
+    this.answered.delete(cseq);
     this.replica.addPending(fresh, pending.ops);
     this.waiters.move(cseq, fresh);
     this.events.changed();
+  }
+
+  /**
+   * The pending messages whose answer the server owes on connection
+   * `generation`: sent on it, or marked to go again but not answered yet.
+   */
+  owed(generation: number): number[] {
+    if (generation === 0) return [];
+    return this.replica.pendingMessages
+      .filter(
+        (p) =>
+          p.sentOn === generation ||
+          (this.marked.get(p.cseq) === generation && !this.answered.has(p.cseq)),
+      )
+      .map((p) => p.cseq);
   }
 
   /** Hands the waiting submits of `cseqs` over (their answers come after a leave). */
@@ -88,10 +159,13 @@ export class PendingSubmits {
       const { cseq, ops } = pending;
       if (!link.send({ type: 'op', doc: this.doc, cseq, ops: [...ops] })) return;
       pending.sentOn = generation;
+      this.marked.delete(cseq);
+      this.answered.delete(cseq);
     }
   }
 
   rejectAll(error: FlowError): void {
+    clearTimeout(this.resendTimer);
     this.waiters.rejectAll(error);
   }
 }

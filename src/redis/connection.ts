@@ -19,6 +19,8 @@ export interface CreateRedisOptions {
   shardedSubscribers?: boolean;
   /** Do not connect before the first command. */
   lazyConnect?: boolean;
+  /** Auto-pipelining (REDIS_AUTO_PIPELINING); never on a subscriber connection. @default false */
+  autoPipelining?: boolean;
   /** Told of failed commands, connection errors and slow commands (the process's metrics). */
   metrics?: RedisMetrics;
   /**
@@ -81,6 +83,7 @@ export function createRedis(
     maxRetriesPerRequest:
       options.maxRetriesPerRequest === undefined ? r.maxRetries : options.maxRetriesPerRequest,
     enableReadyCheck: true,
+    enableAutoPipelining: options.autoPipelining ?? false,
     lazyConnect: options.lazyConnect ?? false,
     tls: redisTlsOptions(config),
   };
@@ -105,6 +108,7 @@ export function createRedis(
       retryDelayOnTryAgain: 500,
       slotsRefreshTimeout: 10_000,
       enableReadyCheck: true,
+      enableAutoPipelining: options.autoPipelining ?? false,
       lazyConnect: options.lazyConnect ?? false,
       shardedSubscribers: options.shardedSubscribers ?? false,
       // TLS certificates of managed clusters (ElastiCache) name the configured

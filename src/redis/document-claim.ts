@@ -4,37 +4,15 @@ type RedisClient = Redis | Cluster;
 
 /**
  * A worker's exclusive claim on one document: a lease key holding the
- * owner, and a fence counter bumped at every new claim. The atomic apply
- * checks the fence, so a worker that lost its lease (paused, partitioned)
- * cannot apply once another has claimed the document.
+ * owner, and a fence counter bumped at every new claim. The ordering
+ * worker's take-apply-12 script takes, renews and checks the claim in the
+ * same atomic step that applies, so a worker that lost its lease (paused,
+ * partitioned) cannot apply once another has claimed the document; an
+ * apply-6 caller holding an older fence token is refused (FENCED).
  *
- * Timing invariant: the lease outlives any lock the previous owner could
- * still hold, so a new owner never overlaps with an old one that renews on
- * schedule; one that does not renew in time is fenced out.
+ * Only the release runs on its own: a worker that stops gracefully gives
+ * its documents back at once instead of letting their leases run out.
  */
-export interface ClaimKeys {
-  claim: string;
-  fence: string;
-  ready: string;
-}
-
-// KEYS: claim, fence. ARGV: owner, leaseMs, keyTtlSeconds (0: none).
-// Returns the new fence token, or 0 when another owner holds the claim.
-const CLAIM = `
-if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
-  local token = redis.call('INCR', KEYS[2])
-  if tonumber(ARGV[3]) > 0 then redis.call('EXPIRE', KEYS[2], ARGV[3]) end
-  return token
-end
-return 0`;
-
-// KEYS: claim. ARGV: owner, leaseMs. Returns 1 when still held and extended.
-const RENEW = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  redis.call('PEXPIRE', KEYS[1], ARGV[2])
-  return 1
-end
-return 0`;
 
 // KEYS: claim. ARGV: owner. Returns 1 when released.
 const RELEASE = `
@@ -43,30 +21,14 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then
 end
 return 0`;
 
-// KEYS: ready set of the document's shard. ARGV: doc, now.
-// Returns 1 when the document was not marked ready yet (worth a wake-up).
-const MARK_READY = `return redis.call('ZADD', KEYS[1], 'NX', ARGV[2], ARGV[1])`;
-
 interface ClaimCommands {
-  flowClaim(
-    claim: string,
-    fence: string,
-    owner: string,
-    leaseMs: number,
-    fenceTtl: number,
-  ): Promise<number>;
-  flowRenew(claim: string, owner: string, leaseMs: number): Promise<number>;
   flowRelease(claim: string, owner: string): Promise<number>;
-  flowMarkReady(ready: string, doc: string, now: number): Promise<number>;
 }
 
 export function withClaimCommands(client: RedisClient): RedisClient & ClaimCommands {
   const target = client as RedisClient & Partial<ClaimCommands>;
-  if (!target.flowClaim) {
-    client.defineCommand('flowClaim', { numberOfKeys: 2, lua: CLAIM });
-    client.defineCommand('flowRenew', { numberOfKeys: 1, lua: RENEW });
+  if (!target.flowRelease) {
     client.defineCommand('flowRelease', { numberOfKeys: 1, lua: RELEASE });
-    client.defineCommand('flowMarkReady', { numberOfKeys: 1, lua: MARK_READY });
   }
   return client as RedisClient & ClaimCommands;
 }

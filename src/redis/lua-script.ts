@@ -15,6 +15,8 @@ export class LuaScript {
     readonly name: string,
     readonly source: string,
     readonly keyCount: number,
+    /** Takes `keyCount` keys and then any number more (all of one slot). */
+    readonly moreKeys = false,
   ) {
     this.sha = createHash('sha1').update(source).digest('hex');
   }
@@ -24,14 +26,14 @@ export class LuaScript {
     keys: readonly string[],
     args: ReadonlyArray<string | number>,
   ): Promise<unknown> {
-    if (keys.length !== this.keyCount) {
+    if (this.moreKeys ? keys.length < this.keyCount : keys.length !== this.keyCount) {
       throw new Error(`script ${this.name} takes ${this.keyCount} keys, got ${keys.length}`);
     }
     try {
-      return await redis.evalsha(this.sha, this.keyCount, ...keys, ...args);
+      return await redis.evalsha(this.sha, keys.length, ...keys, ...args);
     } catch (err) {
       if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
-      return redis.eval(this.source, this.keyCount, ...keys, ...args);
+      return redis.eval(this.source, keys.length, ...keys, ...args);
     }
   }
 }

@@ -8,7 +8,8 @@ import { createHash } from 'node:crypto';
  * | --------------------------------------- | ------- | -------------------------------------------- |
  * | `flow:q:{D}:ops:*` (a BullMQ queue)       | BullMQ  | the document's op batches (wait list, jobs)   |
  * | `flow:claim:{D}`                        | string  | owner of the document's processing lease      |
- * | `flow:ready:{ready-<n>}`                | zset    | doc -> time first marked; shard n of READY_SHARDS |
+ * | `flow:ready:{ready-<n>}`                | zset    | doc -> time (ms) it is due for a worker; shard n of READY_SHARDS |
+ * | `flow:intents:{ready-<n>}`              | zset    | `<gateway> <doc>` -> time (ms) a gateway's add expires unconfirmed |
  * | `flow:ordering-wake:{ready-<n>}`        | channel | doc ids of shard n that just became ready      |
  */
 export const READY_SHARDS = 16;
@@ -38,6 +39,16 @@ export class OrderingKeys {
 
   ready(shard: number): string {
     return `${this.prefix}ready:{ready-${shard}}`;
+  }
+
+  /** A gateway's "about to add jobs to doc": found by pollers if the gateway never confirms it. */
+  intents(shard: number): string {
+    return `${this.prefix}intents:{ready-${shard}}`;
+  }
+
+  /** The keys of a document's BullMQ queue (BullMQ's layout: `<prefix>:<name>:<suffix>`). */
+  queueKey(doc: string, suffix: string): string {
+    return `${this.queuePrefix(doc)}:${this.queueName}:${suffix}`;
   }
 
   wakeChannel(shard: number): string {

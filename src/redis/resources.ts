@@ -46,6 +46,7 @@ export class RedisResources {
     this.commandClient ??= createRedis(this.config, this.log, 'commands', {
       metrics: this.metrics,
       checkEvictionPolicy: true,
+      autoPipelining: this.config.redis.autoPipelining,
     });
     this.commandClient.on('error', (err: unknown) => (this.connectionError = err));
     this.commandClient.on('ready', () => (this.connectionError = undefined));

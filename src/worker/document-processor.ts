@@ -1,23 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { Metrics } from '../observability/metrics';
 import { ProtocolError, UnavailableError, type ErrorCode } from '../protocol';
 import { type CollaborationService } from '../services/collaboration/collaboration-service';
 import { FencedError, type Fence } from '../document/fence';
 import { type ApplyOutcome, type OpSubmission } from '../document/op-submission';
-import type { WebSocketManager } from '../services/websocket-manager/websocket-manager';
+import { createOutcomePublisher, type PublisherDeps } from './outcome-publisher';
 import type { BatchProcessor } from '../services/event-ordering/event-ordering-service';
 
-export interface ProcessorDeps {
+export interface ProcessorDeps extends PublisherDeps {
   collaboration: CollaborationService;
-  websockets: WebSocketManager;
-  log: Logger;
-  /** Applied events, and per batch the seconds its oldest op waited between gateway and apply. */
-  metrics?: Pick<Metrics, 'opsApplied' | 'orderingLag'>;
-  /** Told the highest seq each batch applied (the document store's save scheduler). */
-  onApplied?: (doc: string, seq: number) => void;
-  /** Called with every batch's outcomes before they are published: this process's own delivery. */
-  onOutcomes?: (doc: string, outcomes: ApplyOutcome[]) => void;
 }
 
 /**
@@ -30,6 +21,7 @@ export function createDocumentProcessor(
   deps: ProcessorDeps,
   retry: RetryPolicy = NO_RETRY,
 ): BatchProcessor {
+  const publish = createOutcomePublisher(deps);
   return async (doc: string, batch: OpSubmission[], fence?: Fence) => {
     let outcomes: ApplyOutcome[];
     try {
@@ -38,28 +30,7 @@ export function createDocumentProcessor(
       if (err instanceof FencedError) throw err;
       outcomes = failedOutcomes(doc, batch, err, deps.log);
     }
-    let applied = 0;
-    let latestSeq = 0;
-    for (const outcome of outcomes) {
-      if (outcome.kind !== 'applied') continue;
-      applied++;
-      latestSeq = Math.max(latestSeq, outcome.seq);
-    }
-    if (applied > 0) {
-      deps.metrics?.opsApplied.inc(applied);
-      deps.onApplied?.(doc, latestSeq);
-    }
-    const oldest = batch[0]?.acceptedAt;
-    if (oldest !== undefined)
-      deps.metrics?.orderingLag.observe(Math.max(0, Date.now() - oldest) / 1000);
-    deps.onOutcomes?.(doc, outcomes);
-    try {
-      await deps.websockets.publish({ kind: 'outcomes', doc, outcomes });
-    } catch (err) {
-      // Applied events are in the history: gateways recover them when they
-      // see the gap or when an op stays unacked.
-      deps.log.warn({ doc, err: (err as Error).message }, 'publishing outcomes failed');
-    }
+    await publish(doc, outcomes, batch);
   };
 }
 

@@ -1,21 +1,38 @@
-import type { Queue } from 'bullmq';
-import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { FencedError } from '../document/fence';
-import { type OpSubmission } from '../document/op-submission';
+import type { RedisClient } from '../redis/connection';
+import type { RedisKeys } from '../redis/keys';
 import { withClaimCommands } from '../redis/document-claim';
-import { expireQueueKeys, openDocumentQueue } from '../services/event-ordering/document-queue';
-import type { OpBatchJob } from '../services/event-ordering/event-ordering.redis';
-import type { BatchProcessor } from '../services/event-ordering/event-ordering-service';
 import { READY_SHARDS, type OrderingKeys } from '../redis/ordering-keys';
+import { AcknowledgedSeqs } from '../services/collaboration/acknowledged-seqs';
+import { ReplicaWait } from '../services/collaboration/replica-wait';
+import { QUEUE_EVENTS_MAX_LEN, QUEUE_VERSION } from '../services/event-ordering/document-queue';
+import type { BatchProcessor } from '../services/event-ordering/event-ordering-service';
+import { OrderingScripts } from '../services/event-ordering/lua';
+import { runDocument } from './document-runner';
+import type { OutcomePublisher } from './outcome-publisher';
+import { QueueConsumer } from './queue-consumer';
 
 export interface OrderingWorkerOptions {
   /** Commands; shared by every document this worker processes. */
-  client: Redis | Cluster;
+  client: RedisClient;
   /** Receives wake-ups; subscribed to one channel per ready shard. */
-  subscriber: Redis | Cluster;
+  subscriber: RedisClient;
   sharded: boolean;
   keys: OrderingKeys;
+  /** The documents' own keys (session, state, history, dedupe...). */
+  docKeys: RedisKeys;
+  /** Sends the outcomes of each applied batch to the gateways. */
+  publish: OutcomePublisher;
+  /**
+   * Document state in Redis (USE_REDIS_COLLABORATION): the take script
+   * applies the jobs. Otherwise the worker only takes them and hands them to
+   * `processor`, which applies them to the state in this process's memory.
+   */
+  stateInRedis: boolean;
+  /**
+   * Applies and publishes a batch in process: every batch when the state is
+   * in memory, and jobs of an older release's layout (apply-6).
+   */
   processor: BatchProcessor;
   /** Unique per process: the owner written into claims. */
   owner: string;
@@ -24,7 +41,19 @@ export interface OrderingWorkerOptions {
   concurrency: number;
   /** Jobs (each one gateway's batch) read per apply. */
   jobsPerBatch: number;
-  /** Lease of a claim; renewed every third of it while processing. */
+  /** Op messages applied together at most (ORDERING_BATCH_MAX). */
+  batchMax: number;
+  /** Events kept per document history (HISTORY_LENGTH). */
+  historyLength: number;
+  /** DOC_MAX_BYTES. */
+  maxDocBytes: number;
+  /**
+   * REDIS_WAIT_REPLICAS and REDIS_WAIT_TIMEOUT_MS: replicas an applied batch
+   * must reach before its outcomes go out (see ReplicaWait). @default 0
+   */
+  waitReplicas?: number | 'auto';
+  waitTimeoutMs?: number;
+  /** Lease of a claim; every batch renews it, so it lasts while work keeps coming. */
   leaseMs: number;
   /** How often the ready sets are read, for wake-ups lost on the way. */
   pollMs: number;
@@ -40,16 +69,20 @@ export interface OrderingWorkerOptions {
  * however many documents are live: one command connection and one
  * subscriber, no BullMQ Worker (which would hold a blocking connection per
  * queue). A document with work is marked in a ready set and announced on a
- * wake channel; a worker claims it (lease + fence), reads its waiting jobs
- * oldest first, applies them as one batch, removes them, and repeats until
- * the queue is empty. Jobs never enter BullMQ's `active` state, so a crash
- * leaves them waiting, in order, for the next owner; whatever the dead worker
- * had applied is recognised as a duplicate by the apply.
+ * wake channel; a worker takes it (runDocument): each batch is claimed,
+ * taken, applied and removed by one script on the document's slot, so a
+ * crash leaves every job either applied and gone or waiting, in order.
+ * The claim lasts its lease after the last batch, so the next burst of a
+ * busy document goes to the same worker; the others skip it until then.
  */
 export class OrderingWorker {
   private readonly active = new Set<string>();
   private readonly backlog = new Set<string>();
-  private readonly queues = new Map<string, Queue>();
+  /** Documents this worker may still hold a claim on: doc -> lease end (ms). */
+  private readonly held = new Map<string, number>();
+  /** Documents another worker holds: doc -> its lease end (ms); wake-ups for them are skipped. */
+  private readonly elsewhere = new Map<string, number>();
+  private readonly consumer: QueueConsumer;
   private poller: NodeJS.Timeout | undefined;
   private closing = false;
   private polling = false;
@@ -58,6 +91,39 @@ export class OrderingWorker {
 
   constructor(private readonly options: OrderingWorkerOptions) {
     withClaimCommands(options.client);
+    this.consumer = new QueueConsumer({
+      client: options.client,
+      keys: options.keys,
+      docKeys: options.docKeys,
+      owner: options.owner,
+      leaseMs: options.leaseMs,
+      batchMax: options.batchMax,
+      jobsPerTake: options.jobsPerBatch,
+      historyLength: options.historyLength,
+      keyTtlSeconds: options.keyTtlSeconds,
+      maxDocBytes: options.maxDocBytes,
+      eventsMaxLen: QUEUE_EVENTS_MAX_LEN,
+      queueVersion: QUEUE_VERSION,
+      log: options.log,
+      ...(options.stateInRedis ? { apply: this.applyInScript() } : {}),
+    });
+  }
+
+  /** What the take script's applies need besides Redis: the replica wait and acknowledged seqs. */
+  private applyInScript() {
+    const { client, log } = this.options;
+    return {
+      replicaWait: new ReplicaWait({
+        redis: client,
+        log,
+        setting: this.options.waitReplicas ?? 0,
+        timeoutMs: this.options.waitTimeoutMs ?? 1000,
+        // Failures propagate to runDocument, which retries the turn.
+        call: (_operation, _doc, run) => run(),
+        now: Date.now,
+      }),
+      acknowledged: new AcknowledgedSeqs(),
+    };
   }
 
   async start(): Promise<void> {
@@ -67,10 +133,14 @@ export class OrderingWorker {
     this.poller.unref();
     const channels = Array.from({ length: READY_SHARDS }, (_, shard) => keys.wakeChannel(shard));
     // The subscriber may be shared with the WebSocket manager: only wake
-    // channels carry document ids.
+    // channels carry document ids. '!doc' is a hand-over from a stopping worker.
     const wake = new Set(channels);
-    const onMessage = (channel: string, doc: string) => {
-      if (wake.has(channel)) this.offer(doc);
+    const onMessage = (channel: string, message: string) => {
+      if (!wake.has(channel)) return;
+      if (message.startsWith('!')) {
+        this.elsewhere.delete(message.slice(1));
+        this.offer(message.slice(1));
+      } else this.offer(message);
     };
     if (sharded) {
       subscriber.on('smessage', onMessage);
@@ -82,25 +152,35 @@ export class OrderingWorker {
     await this.poll();
   }
 
-  /** Reads every ready set: the safety net under lost wake-ups and failed claims. */
+  /**
+   * Reads every ready set (due marks) and turns expired intents into marks:
+   * the safety net under lost wake-ups, failed marks and dead owners.
+   */
   private async poll(): Promise<void> {
     if (this.polling) return;
     this.polling = true;
     const { client, keys, log } = this.options;
     try {
       for (let shard = 0; shard < READY_SHARDS && !this.closing; shard++) {
-        // Only marks whose time has come: fresh ones were announced on the
-        // wake channel, held ones belong to a live worker.
+        const now = Date.now();
+        const swept = await OrderingScripts.sweep.run(
+          client,
+          [keys.ready(shard), keys.intents(shard)],
+          [now, 1000],
+        );
+        for (const doc of swept as string[]) this.elsewhere.delete(doc);
+        // Only marks whose time has come: held ones belong to a live worker.
         const docs = await client.zrangebyscore(
           keys.ready(shard),
           '-inf',
-          String(Date.now()),
+          String(now),
           'LIMIT',
           0,
-          100,
+          10_000,
         );
         for (const doc of docs) this.offer(doc);
       }
+      this.forgetExpired();
     } catch (err) {
       // The connection reports outages itself; one line per failed round here.
       log.debug({ err: (err as Error).message }, 'reading the ready sets failed');
@@ -109,8 +189,19 @@ export class OrderingWorker {
     }
   }
 
+  private forgetExpired(): void {
+    const now = Date.now();
+    for (const [doc, until] of this.elsewhere) if (until <= now) this.elsewhere.delete(doc);
+    for (const [doc, until] of this.held) if (until <= now) this.held.delete(doc);
+  }
+
   private offer(doc: string): void {
     if (this.closing || this.active.has(doc)) return;
+    const until = this.elsewhere.get(doc);
+    if (until !== undefined) {
+      if (until > Date.now()) return;
+      this.elsewhere.delete(doc);
+    }
     if (this.active.size >= this.options.concurrency) {
       this.backlog.add(doc);
       return;
@@ -131,102 +222,29 @@ export class OrderingWorker {
   }
 
   private async process(doc: string): Promise<void> {
-    const { client, keys, owner, leaseMs, keyTtlSeconds } = this.options;
-    const redis = withClaimCommands(client);
-    const claimKey = keys.claim(doc);
-    const token = await redis.flowClaim(
-      claimKey,
-      this.fenceKey(doc),
-      owner,
-      leaseMs,
-      keyTtlSeconds,
-    );
-    if (token === 0) return; // Another worker has it; the ready mark stays for whoever is next.
-    const ready = keys.ready(keys.shardOf(doc));
-    // While we hold the claim the ready mark says "not before the lease
-    // ends": pollers skip it, and pick it up if we die.
-    const holdMark = () => client.zadd(ready, 'XX', Date.now() + leaseMs, doc);
-    await holdMark();
-    let lost = false;
-    const renew = setInterval(
-      () => {
-        redis.flowRenew(claimKey, owner, leaseMs).then(
-          (held) => {
-            if (held === 0) lost = true;
-            else void holdMark().catch(() => undefined);
-          },
-          () => undefined,
-        );
+    const { client, keys, leaseMs, log } = this.options;
+    const end = await runDocument(
+      {
+        client,
+        keys,
+        consumer: this.consumer,
+        leaseMs,
+        log,
+        stopping: () => this.closing,
+        publish: async (d, outcomes, submissions, applied) => {
+          // Jobs without op messages (unreadable data) leave nothing to tell anyone.
+          if (submissions.length === 0) return;
+          this.applied += submissions.length;
+          const { processor, publish } = this.options;
+          await (applied ? publish(d, outcomes, submissions) : processor(d, submissions));
+        },
       },
-      Math.max(100, Math.floor(leaseMs / 3)),
+      doc,
     );
-    const queue = this.queueFor(doc);
-    try {
-      for (;;) {
-        await this.drain(doc, queue, { owner, token }, () => lost);
-        if (this.closing || lost) break;
-        // Unmark, then look again: a job added after the unmark marks the
-        // document anew (and wakes a worker); one added before it is seen here.
-        await client.zrem(ready, doc);
-        if ((await queue.getWaitingCount()) === 0) {
-          await expireQueueKeys(this.options.client, queue, this.options.keyTtlSeconds);
-          break;
-        }
-        await client.zadd(ready, Date.now() + leaseMs, doc);
-      }
-    } catch (err) {
-      if (!(err instanceof FencedError)) throw err;
-      this.options.log.warn(
-        { doc, owner },
-        'claim taken over by another worker; stopped processing the document',
-      );
-      return;
-    } finally {
-      clearInterval(renew);
-      await redis.flowRelease(claimKey, owner).catch(() => undefined);
-    }
-    // Work marked while we held the claim but after our last look.
-    if ((await client.zscore(ready, doc)) !== null) setImmediate(() => this.offer(doc));
-  }
-
-  private async drain(
-    doc: string,
-    queue: Queue,
-    fence: { owner: string; token: number },
-    lost: () => boolean,
-  ): Promise<void> {
-    for (;;) {
-      if (this.closing || lost()) return;
-      const jobs = await queue.getJobs(['wait'], 0, this.options.jobsPerBatch - 1, true);
-      if (jobs.length === 0) return;
-      const submissions: OpSubmission[] = [];
-      for (const job of jobs) submissions.push(...((job.data as OpBatchJob).submissions ?? []));
-      await this.options.processor(doc, submissions, fence);
-      this.applied += submissions.length;
-      await Promise.all(jobs.map((job) => queue.remove(job.id as string)));
-    }
-  }
-
-  private fenceKey(doc: string): string {
-    return `${this.options.keys.prefix}fence:{${doc}}`;
-  }
-
-  private queueFor(doc: string): Queue {
-    let queue = this.queues.get(doc);
-    if (!queue) {
-      queue = openDocumentQueue(this.options.client, this.options.keys, doc, this.options.log);
-      this.queues.set(doc, queue);
-      // Only documents being processed keep a Queue object.
-      if (this.queues.size > this.options.concurrency * 4) {
-        for (const [other, q] of this.queues) {
-          if (this.queues.size <= this.options.concurrency * 2) break;
-          if (this.active.has(other)) continue;
-          this.queues.delete(other);
-          void q.close().catch(() => undefined);
-        }
-      }
-    }
-    return queue;
+    if (end.kind === 'claimed') this.elsewhere.set(doc, Date.now() + end.msLeft);
+    if (end.kind === 'done' && end.heldUntil > 0) this.held.set(doc, end.heldUntil);
+    // Stopped mid-turn: the mark is held for later, so hand it over on close.
+    if (end.kind === 'stopped') this.held.set(doc, Date.now() + leaseMs);
   }
 
   /** Documents with queued work that this worker has seen but not started. */
@@ -234,13 +252,30 @@ export class OrderingWorker {
     return this.backlog.size;
   }
 
-  /** Stops taking documents, lets the current batches finish, releases claims. */
+  /**
+   * Stops taking documents, lets the current batches finish, then hands
+   * every document it may hold over at once: claim released, a held mark
+   * due now, a wake-up that every other worker acts on.
+   */
   async close(): Promise<void> {
     if (this.closing) return;
     this.closing = true;
     if (this.poller) clearInterval(this.poller);
     await Promise.allSettled([...this.running]);
-    await Promise.allSettled([...this.queues.values()].map((q) => q.close()));
-    this.queues.clear();
+    const { client, keys, owner, sharded } = this.options;
+    const redis = withClaimCommands(client);
+    const publish = sharded ? 'SPUBLISH' : 'PUBLISH';
+    await Promise.allSettled(
+      [...this.held.keys()].map(async (doc) => {
+        await redis.flowRelease(keys.claim(doc), owner);
+        const shard = keys.shardOf(doc);
+        await OrderingScripts.handover.run(
+          client,
+          [keys.ready(shard)],
+          [doc, Date.now(), keys.wakeChannel(shard), publish, `!${doc}`],
+        );
+      }),
+    );
+    this.held.clear();
   }
 }

@@ -131,6 +131,87 @@ describe('DocumentHandle: submit', () => {
     expect(errors).toEqual([]);
   });
 
+  it('resends an op answered UNAVAILABLE with the same cseq, and the later ones in order, keeping the change', async () => {
+    const server = await startServer();
+    const { client, connection, handle } = await joinedClient(server);
+    const errors: FlowError[] = [];
+    client.on('error', (error) => errors.push(error));
+    const first = handle.submit([setX(1)]);
+    const second = handle.submit([{ op: 'set', coll: 'nodes', id: 'n2', value: { y: 2 } }]);
+    await connection.next('op');
+    await connection.next('op');
+    for (const cseq of [1, 2]) {
+      connection.send({ type: 'error', code: 'UNAVAILABLE', message: 'later', doc: 'doc-1', cseq });
+    }
+    const resent = [await connection.next('op'), await connection.next('op')];
+    expect(resent.map((op) => op.cseq)).toEqual([1, 2]);
+    expect(resent[0]?.ops).toEqual([setX(1)]);
+    expect(handle.state).toEqual({ nodes: { n1: { x: 1 }, n2: { y: 2 } } });
+    connection.send({ type: 'ack', doc: 'doc-1', cseq: 1, seq: 1 });
+    connection.send({ type: 'ack', doc: 'doc-1', cseq: 2, seq: 2 });
+    expect(await first).toEqual({ seq: 1, dup: false });
+    expect(await second).toEqual({ seq: 2, dup: false });
+    expect(errors).toEqual([]);
+  });
+
+  it('sends an op answered UNAVAILABLE under a fresh cseq once a later op of its client was placed', async () => {
+    const server = await startServer();
+    const { connection, handle } = await joinedClient(server);
+    const first = handle.submit([setX(1)]);
+    const second = handle.submit([{ op: 'set', coll: 'nodes', id: 'n2', value: { y: 2 } }]);
+    const a = await connection.next('op');
+    const b = await connection.next('op');
+    connection.send({ type: 'ack', doc: 'doc-1', cseq: b.cseq, seq: 1 });
+    expect(await second).toEqual({ seq: 1, dup: false });
+    // The server no longer takes a.cseq (a later cseq was applied): "submit it again".
+    connection.send({
+      type: 'error',
+      code: 'UNAVAILABLE',
+      message: 'not applied',
+      doc: 'doc-1',
+      cseq: a.cseq,
+    });
+    const again = await connection.next('op');
+    expect(again.cseq).toBeGreaterThan(b.cseq);
+    expect(again.ops).toEqual([setX(1)]);
+    connection.send({ type: 'ack', doc: 'doc-1', cseq: again.cseq, seq: 2 });
+    expect(await first).toEqual({ seq: 2, dup: false });
+    expect(handle.state).toEqual({ nodes: { n1: { x: 1 }, n2: { y: 2 } } });
+  });
+
+  it('on leave, fails an op refused UNAVAILABLE at once and waits for the answer still owed for a later one', async () => {
+    const server = await startServer();
+    // A long resend pause: the leave comes before the refused op goes again.
+    const { connection, handle } = await joinedClient(
+      server,
+      {},
+      { reconnect: { minDelayMs: 60_000, maxDelayMs: 60_000 } },
+    );
+    const refused = handle.submit([setX(1)]);
+    const owed = handle.submit([{ op: 'set', coll: 'nodes', id: 'n2', value: { y: 2 } }]);
+    await connection.next('op');
+    await connection.next('op');
+    connection.send({
+      type: 'error',
+      code: 'UNAVAILABLE',
+      message: 'later',
+      doc: 'doc-1',
+      cseq: 1,
+    });
+    // Messages arrive in order: once this event is seen, the refusal was handled.
+    const seen = nextEvent(handle, 'event');
+    connection.send(event(1, [{ op: 'set', coll: 'nodes', id: 'n3', value: { z: 3 } }]));
+    await seen;
+    const leaving = handle.leave();
+    await expect(refused).rejects.toMatchObject({ code: 'CLIENT_CLOSED' });
+    const leave = await connection.next('leave');
+    connection.send({ type: 'left', doc: 'doc-1', ref: leave.ref });
+    // The server accepted cseq 2 before cseq 1 was refused: its answer comes after the leave.
+    connection.send({ type: 'ack', doc: 'doc-1', cseq: 2, seq: 2 });
+    await expect(owed).resolves.toEqual({ seq: 2, dup: false });
+    await leaving;
+  });
+
   it('refuses invalid ops locally, before any optimistic change', async () => {
     const server = await startServer();
     const { connection, handle } = await joinedClient(server);

@@ -1,4 +1,6 @@
+import pino from 'pino';
 import { describe, expect, it } from 'vitest';
+import { createRedis } from '../../src/redis/connection';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -26,6 +28,21 @@ describe('configuration', () => {
     expect(config.flags).toEqual({ websockets: false, collaboration: false, eventOrdering: false });
     expect(config.port).toBe(3001);
     expect(config.limits.maxPayloadBytes).toBe(65536);
+  });
+
+  it('keeps Redis auto-pipelining off unless REDIS_AUTO_PIPELINING asks for it, on command connections only', () => {
+    expect(loadConfig({}).redis.autoPipelining).toBe(false);
+    const config = loadConfig({ REDIS_AUTO_PIPELINING: 'true', REDIS_PORT: '1' });
+    const quiet = pino({ level: 'silent' });
+    const commands = createRedis(config, quiet, 'commands', {
+      lazyConnect: true,
+      autoPipelining: config.redis.autoPipelining,
+    });
+    const subscriber = createRedis(config, quiet, 'subscriber', { lazyConnect: true });
+    expect(commands.options.enableAutoPipelining).toBe(true);
+    expect(subscriber.options.enableAutoPipelining).toBe(false);
+    commands.disconnect();
+    subscriber.disconnect();
   });
 
   it('reads flags strictly: true/false/1/0 only', () => {

@@ -7,6 +7,7 @@ import { createRedis } from '../../src/redis/connection';
 import { RedisKeys } from '../../src/redis/keys';
 import { FencedError } from '../../src/document/fence';
 import { type OpSubmission } from '../../src/document/op-submission';
+import { DEDUPE_CLIENTS_MAX } from '../../src/services/collaboration/dedupe-bounds';
 import {
   createRedisCollaborationService,
   RedisCollaborationService,
@@ -118,6 +119,34 @@ describe('key layout', () => {
       seq: 2,
     });
     expect((await s.snapshot(doc))?.seq).toBe(2);
+  });
+});
+
+describe('dedupe record', () => {
+  it('keeps at most DEDUPE_CLIENTS_MAX clients, forgetting the ones whose last op is the oldest', async () => {
+    const { service: svc, keys } = service();
+    const doc = randomDocId();
+    const clients = DEDUPE_CLIENTS_MAX + 50;
+    for (let first = 0; first < clients; first += 100) {
+      const batch: OpSubmission[] = [];
+      for (let c = first; c < Math.min(clients, first + 100); c++) batch.push(op(doc, `c${c}`, 1));
+      await svc.applyBatch(doc, batch);
+    }
+    const dedupe = keys.doc(doc).dedupe;
+    expect(await admin.hlen(dedupe)).toBeLessThanOrEqual(DEDUPE_CLIENTS_MAX);
+    expect(await admin.hexists(dedupe, `c${clients - 1}`)).toBe(1);
+    expect(await admin.hexists(dedupe, 'c0')).toBe(0);
+  });
+
+  it("reads a record of the older one-pair layout as the client's last applied op", async () => {
+    const { service: svc, keys } = service();
+    const doc = randomDocId();
+    await svc.applyBatch(doc, [op(doc, 'a', 1), op(doc, 'a', 2)]);
+    await admin.hset(keys.doc(doc).dedupe, 'a', '2 2');
+    const [again, next] = await svc.applyBatch(doc, [op(doc, 'a', 2), op(doc, 'a', 3)]);
+    expect(again).toMatchObject({ kind: 'duplicate', seq: 2 });
+    expect(next).toMatchObject({ kind: 'applied', seq: 3 });
+    expect(await admin.hget(keys.doc(doc).dedupe, 'a')).toBe('2 2 3 3');
   });
 });
 

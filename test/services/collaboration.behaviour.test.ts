@@ -7,6 +7,7 @@ import type { CollaborationService } from '../../src/services/collaboration/coll
 import type { ApplyOutcome, OpSubmission } from '../../src/document/op-submission';
 import { MemoryCollaborationService } from '../../src/services/collaboration/collaboration.memory';
 import { createRedisCollaborationService } from '../../src/services/collaboration/collaboration.redis';
+import { DEDUPE_WINDOW } from '../../src/services/collaboration/dedupe-bounds';
 import { randomDocId, redisTestConfig, useRedisServers } from '../support/redis-harness';
 
 /**
@@ -19,6 +20,7 @@ const servers = useRedisServers();
 interface Options {
   historyLength?: number;
   ttlSeconds?: number;
+  maxDocBytes?: number;
 }
 
 interface Subject {
@@ -36,11 +38,12 @@ const quiet = pino({ level: 'silent' });
 
 const memory: Backend = {
   name: 'memory',
-  create({ historyLength = 1000, ttlSeconds = 0 }) {
+  create({ historyLength = 1000, ttlSeconds = 0, maxDocBytes }) {
     let clock = 1_000_000;
     const service = new MemoryCollaborationService({
       historyLength,
       sessionTtlSeconds: ttlSeconds,
+      ...(maxDocBytes === undefined ? {} : { maxDocBytes }),
       now: () => clock,
     });
     return {
@@ -56,12 +59,16 @@ const memory: Backend = {
 function redisBackend(name: string, target: () => Parameters<typeof redisTestConfig>[0]): Backend {
   return {
     name,
-    create({ historyLength = 1000, ttlSeconds = 0 }) {
+    create({ historyLength = 1000, ttlSeconds = 0, maxDocBytes }) {
       const config = redisTestConfig(target(), {
         HISTORY_LENGTH: String(historyLength),
         REDIS_SESSION_TTL: String(ttlSeconds),
       });
-      const service = createRedisCollaborationService(config, quiet);
+      const service = createRedisCollaborationService(
+        config,
+        quiet,
+        maxDocBytes === undefined ? {} : { maxDocBytes },
+      );
       return { service, expire: () => new Promise((r) => setTimeout(r, ttlSeconds * 1000 + 200)) };
     },
   };
@@ -202,7 +209,7 @@ describe.each(backends)('CollaborationService ($name)', (backend) => {
     });
   });
 
-  it('answers a resend with its seq, an older cseq with null, and applies neither again', async () => {
+  it('answers a resend with its seq, an unknown older cseq with null, and applies neither again', async () => {
     const { service } = make();
     const doc = randomDocId();
     await service.applyBatch(doc, [
@@ -218,7 +225,7 @@ describe.each(backends)('CollaborationService ($name)', (backend) => {
     ]);
     expect(out.map((o) => [o.kind, o.kind === 'rejected' ? null : o.seq, o.cseq])).toEqual([
       ['duplicate', 2, 7],
-      ['duplicate', null, 5],
+      ['duplicate', 1, 5],
       ['duplicate', null, 6],
       ['applied', 3, 8],
       ['duplicate', 3, 8],
@@ -248,6 +255,29 @@ describe.each(backends)('CollaborationService ($name)', (backend) => {
       await service.applyBatch(doc, [sub(doc, 'b', cseq, [set('c', 'j', { v: cseq })])]);
     expect(await service.findOps(doc, 'a', [6])).toEqual([{ kind: 'forgotten', epoch }]);
     expect(await service.findOps(doc, 'a', [7])).toEqual([{ kind: 'applied', epoch, seq: 2 }]);
+    // Out of the history but inside the client's dedupe window: still told with its seq.
+    expect(await service.findOps(doc, 'a', [5])).toEqual([{ kind: 'applied', epoch, seq: 1 }]);
+  });
+
+  it('keeps a resend inside the dedupe window a duplicate with its seq, and accounts size as before', async () => {
+    const { service } = make({ maxDocBytes: 400 });
+    const doc = randomDocId();
+    const total = DEDUPE_WINDOW + 8;
+    const batch = Array.from({ length: total }, (_, i) =>
+      sub(doc, 'a', i + 1, [set('c', 'i', { v: i + 1 })]),
+    );
+    await service.applyBatch(doc, batch);
+    const [recent, old, big] = await service.applyBatch(doc, [
+      sub(doc, 'a', total - 3, [set('c', 'i', { v: 0 })]),
+      sub(doc, 'a', 2, [set('c', 'i', { v: 0 })]),
+      sub(doc, 'a', total + 1, [set('c', 'big', { v: 'x'.repeat(500) })]),
+    ]);
+    expect(recent).toMatchObject({ kind: 'duplicate', seq: total - 3 });
+    expect(old).toMatchObject({ kind: 'duplicate', seq: null });
+    expect(big).toMatchObject({ kind: 'rejected', code: 'TOO_LARGE' });
+    const snap = await service.snapshot(doc);
+    expect(snap?.seq).toBe(total);
+    expect(snap?.state).toEqual({ c: { i: { v: total } } });
   });
 
   it('rejects a message whose patch would make an entity too big, and changes nothing for it', async () => {

@@ -1,28 +1,22 @@
-import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
-import { RedisResources } from '../../src/redis/resources';
 import { UnavailableError } from '../../src/protocol';
-import type { OpSubmission } from '../../src/document/op-submission';
+import type { ApplyOutcome, OpSubmission } from '../../src/document/op-submission';
 import type {
   BatchProcessor,
   EventOrderingService,
 } from '../../src/services/event-ordering/event-ordering-service';
 import { MemoryEventOrderingService } from '../../src/services/event-ordering/event-ordering.memory';
-import { RedisEventOrderingService } from '../../src/services/event-ordering/event-ordering.redis';
-import { OrderingKeys } from '../../src/redis/ordering-keys';
-import { OrderingWorker } from '../../src/worker/ordering-worker';
-import { unavailableFrom } from '../../src/redis';
 import { randomDocId, redisTestConfig, useRedisServers } from '../support/redis-harness';
 import { waitFor } from '../support/scenarios';
+import { OrderingFixture, OutcomeLog } from './ordering-fixture';
 
 /**
  * One behaviour suite for the event ordering service: memory, and Redis
  * (BullMQ queues consumed by two OrderingWorkers, standing for two worker
- * processes) on a single Redis and on a cluster. The processor records what
- * it is given; the suite checks order, exactly-once and no overlap.
+ * processes) on a single Redis and on a cluster. The recorder sees what is
+ * applied; the suite checks order, exactly-once and no overlap.
  */
 const servers = useRedisServers();
-const log = pino({ level: 'silent' });
 const cleanups: Array<() => Promise<void>> = [];
 afterAll(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup();
@@ -63,44 +57,25 @@ const backends: Array<{ name: string; make(): Promise<Made> }> = [
     name: `redis ${target}`,
     make: async (): Promise<Made> => {
       const { single, cluster } = servers.addresses;
-      const config = redisTestConfig(target === 'single' ? single : cluster);
+      const fixture = new OrderingFixture(redisTestConfig(target === 'single' ? single : cluster));
+      cleanups.push(() => fixture.close());
+      // Two workers, standing for two worker processes; they apply to Redis
+      // and publish outcomes, which the recorder reads.
       const recorder = new RecordingProcessor();
-      const keys = new OrderingKeys(config.redis.keyPrefix);
-      const producerRedis = new RedisResources(config, log);
-      const service = new RedisEventOrderingService({
-        client: producerRedis.commands,
-        keys,
-        sharded: producerRedis.sharded,
-        log,
-        toUnavailable: (err) => unavailableFrom(err) ?? new UnavailableError(String(err)),
+      const outcomes = new OutcomeLog();
+      const publish = outcomes.publish;
+      const recording = Object.assign(outcomes, {
+        publish: async (doc: string, list: ApplyOutcome[]) => {
+          await recorder.process(
+            doc,
+            list.filter((o) => o.kind === 'applied').map((o) => submission(doc, o.client, o.cseq)),
+          );
+          await publish(doc, list);
+        },
       });
-      cleanups.push(
-        () => producerRedis.close(),
-        () => service.close(),
-      );
-      for (let i = 0; i < 2; i++) {
-        const redis = new RedisResources(config, log);
-        const worker = new OrderingWorker({
-          client: redis.commands,
-          subscriber: redis.subscriber,
-          sharded: redis.sharded,
-          keys,
-          processor: recorder.process,
-          owner: `worker-${i}`,
-          log,
-          concurrency: 8,
-          jobsPerBatch: 16,
-          leaseMs: 2000,
-          pollMs: 200,
-          keyTtlSeconds: 0,
-        });
-        await worker.start();
-        cleanups.push(
-          () => redis.close(),
-          () => worker.close(),
-        );
-      }
-      return { service, recorder };
+      await fixture.worker(recording);
+      await fixture.worker(recording);
+      return { service: fixture.gateway(), recorder };
     },
   })),
 ];

@@ -44,8 +44,8 @@ export async function keysUnder(
 /**
  * The key layout operators see: every key of a document carries its hash
  * tag `{D}` with a real document id (PROTOCOL.md section 9); the only other
- * keys are the node registry, presence heartbeats, the ready sets and the
- * single-process lease.
+ * keys are the node registry, presence heartbeats, the ready and intent
+ * sets and the single-process lease.
  */
 export async function expectOnlyDocumentKeys(
   addresses: RedisServerAddresses,
@@ -56,8 +56,9 @@ export async function expectOnlyDocumentKeys(
   const docId = '[A-Za-z0-9_.:-]{1,128}';
   const allowed = [
     new RegExp(`^${p}(sessions|state|history|dedupe|presence|fence|claim):\\{${docId}\\}$`),
-    new RegExp(`^${p}q:\\{${docId}\\}:ops:[A-Za-z0-9:-]+$`),
-    new RegExp(`^${p}ready:\\{ready-\\d+\\}$`),
+    // A drained queue keeps only these (no job hash, no other list).
+    new RegExp(`^${p}q:\\{${docId}\\}:ops:(wait|meta|events|marker|id)$`),
+    new RegExp(`^${p}(ready|intents):\\{ready-\\d+\\}$`),
     new RegExp(`^${p}(nodes|presence-nodes|single-process)$`),
   ];
   const keys = await keysUnder(addresses, target, prefix);

@@ -198,7 +198,8 @@ export async function startRedisClusterProcesses(): Promise<StartedRedisCluster>
       }
     }
     let stopped: Promise<void> | undefined;
-    return { nodes, stop: () => (stopped ??= stopAll()) };
+    const pids = servers.map((s) => s.child.pid).filter((pid): pid is number => pid !== undefined);
+    return { nodes, pids, stop: () => (stopped ??= stopAll()) };
   } catch (err) {
     await stopAll();
     throw err;

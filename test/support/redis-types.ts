@@ -11,6 +11,8 @@ export interface StartedRedis extends RedisEndpoint {
 /** A running 3-master Redis Cluster; `stop()` is idempotent. */
 export interface StartedRedisCluster {
   nodes: RedisEndpoint[];
+  /** The redis-server processes, when started as processes here (for CPU figures). */
+  pids?: number[];
   stop(): Promise<void>;
 }
 

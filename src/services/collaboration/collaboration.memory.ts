@@ -18,6 +18,7 @@ import type {
   ResumePoint,
 } from '../../document/catch-up';
 import { judgeOp, type OpFate } from './op-fate';
+import { DEDUPE_WINDOW, type DedupePairs } from './dedupe-bounds';
 
 interface DocumentSession {
   epoch: string;
@@ -25,8 +26,11 @@ interface DocumentSession {
   state: DocState;
   /** The last `historyLength` events, oldest first, contiguous up to `seq`. */
   history: EventRecord[];
-  /** Per client: its highest applied cseq and the seq it became (the dedupe record). */
-  lastApplied: Map<string, { cseq: number; seq: number }>;
+  /**
+   * Per client: its last DEDUPE_WINDOW applied op messages, oldest first (the
+   * dedupe record); the last one is its highest applied cseq.
+   */
+  lastApplied: Map<string, DedupePairs>;
   presence: Map<string, PresenceRecord>;
   touchedAt: number;
   /** Highest seq of this epoch the document store holds (0 when none). */
@@ -38,8 +42,8 @@ interface DocumentSession {
 /** A document's last state elsewhere (Redis), to start an in-memory session from. */
 export interface SeedState {
   snapshot: DocumentSnapshot;
-  /** Per client: highest applied cseq and its seq, so resends stay duplicates. */
-  lastApplied: Map<string, { cseq: number; seq: number }>;
+  /** Per client: its last applied cseqs and their seqs, so resends stay duplicates. */
+  lastApplied: Map<string, DedupePairs>;
 }
 
 export interface MemoryCollaborationOptions {
@@ -143,7 +147,7 @@ export class MemoryCollaborationService implements CollaborationService {
   private adopt(
     doc: string,
     snapshot: Omit<DocumentSnapshot, 'doc'>,
-    lastApplied: Map<string, { cseq: number; seq: number }>,
+    lastApplied: Map<string, DedupePairs>,
     savedSeq: number,
   ): void {
     if (this.sessions.has(doc)) return;
@@ -202,7 +206,8 @@ export class MemoryCollaborationService implements CollaborationService {
       .map(({ seq, cseq: applied }) => ({ seq, cseq: applied }));
     const records = {
       epoch: session.epoch,
-      last: session.lastApplied.get(client) ?? null,
+      last: session.lastApplied.get(client)?.at(-1) ?? null,
+      window: session.lastApplied.get(client) ?? [],
       firstKept: session.history[0]?.seq ?? session.seq + 1,
       clientEvents,
     };
@@ -229,9 +234,10 @@ export class MemoryCollaborationService implements CollaborationService {
 
   private applyOne(doc: string, session: DocumentSession, sub: OpSubmission): ApplyOutcome {
     const ref = sub.ref === undefined ? {} : { ref: sub.ref };
-    const last = session.lastApplied.get(sub.client);
+    const known = session.lastApplied.get(sub.client) ?? [];
+    const last = known.at(-1);
     if (last && sub.cseq <= last.cseq) {
-      const seq = sub.cseq === last.cseq ? last.seq : null;
+      const seq = known.find((pair) => pair.cseq === sub.cseq)?.seq ?? null;
       return {
         kind: 'duplicate',
         doc,
@@ -257,7 +263,9 @@ export class MemoryCollaborationService implements CollaborationService {
     commitStaged(session.state, staged.changes);
     session.size = size + delta;
     const seq = ++session.seq;
-    session.lastApplied.set(sub.client, { cseq: sub.cseq, seq });
+    known.push({ cseq: sub.cseq, seq });
+    if (known.length > DEDUPE_WINDOW) known.shift();
+    session.lastApplied.set(sub.client, known);
     session.history.push({ seq, client: sub.client, cseq: sub.cseq, ops: sub.ops });
     // Trim in chunks so that the history costs amortised O(1) per event.
     const limit = this.options.historyLength;

@@ -14,6 +14,7 @@ import { FencedError, type Fence } from '../../document/fence';
 import { type ApplyOutcome, type OpSubmission } from '../../document/op-submission';
 import { AcknowledgedSeqs } from './acknowledged-seqs';
 import { ReplicaWait } from './replica-wait';
+import { parseDedupeRecord } from './dedupe-bounds';
 import {
   type CatchUp,
   type DocumentSnapshot,
@@ -124,7 +125,7 @@ export class RedisCollaborationService implements CollaborationService {
     );
     const items = asArray('find-op-3', reply, 'the reply');
     if (items.length === 0) return cseqs.map(() => ({ kind: 'pending' }));
-    const [lastCseq, lastSeq] = asString('find-op-3', items[2], 'the dedupe record').split(' ');
+    const window = parseDedupeRecord(asString('find-op-3', items[2], 'the dedupe record'));
     const pairs = asArray('find-op-3', items[4], 'the events');
     const clientEvents: Array<{ seq: number; cseq: number }> = [];
     for (let i = 0; i + 1 < pairs.length; i += 2) {
@@ -135,7 +136,8 @@ export class RedisCollaborationService implements CollaborationService {
     }
     const records = {
       epoch: asString('find-op-3', items[0], 'the epoch'),
-      last: lastCseq && lastSeq ? { cseq: Number(lastCseq), seq: Number(lastSeq) } : null,
+      last: window.at(-1) ?? null,
+      window,
       firstKept: asNumber('find-op-3', items[3], 'the first kept seq'),
       clientEvents,
     };
@@ -339,10 +341,12 @@ export class RedisCollaborationService implements CollaborationService {
 export function createRedisCollaborationService(
   config: FlowConfig,
   log: Logger,
-  options: { presenceTimeoutMs?: number } = {},
+  options: { presenceTimeoutMs?: number; maxDocBytes?: number } = {},
 ): RedisCollaborationService {
   return new RedisCollaborationService({
-    redis: createRedis(config, log, 'collaboration'),
+    redis: createRedis(config, log, 'collaboration', {
+      autoPipelining: config.redis.autoPipelining,
+    }),
     log,
     keys: new RedisKeys(config.redis.keyPrefix),
     historyLength: config.history.length,

@@ -21,6 +21,8 @@ export interface OpRecords {
   epoch: string;
   /** The dedupe record of the client: its highest applied cseq and the seq it became. */
   last: { cseq: number; seq: number } | null;
+  /** The client's last applied op messages the dedupe record keeps (cseq, seq), oldest first. */
+  window: ReadonlyArray<{ cseq: number; seq: number }>;
   /** The seq of the oldest event the history keeps (seq + 1 when it keeps none). */
   firstKept: number;
   /** The client's events in the kept history, as (seq, cseq). */
@@ -34,8 +36,9 @@ export interface OpRecords {
  * it. When both bounds are known and nothing lies between, it was skipped.
  */
 export function judgeOp(records: OpRecords, cseq: number): OpFate {
-  const { epoch, last, firstKept, clientEvents } = records;
-  const hit = clientEvents.find((event) => event.cseq === cseq);
+  const { epoch, last, firstKept, clientEvents, window } = records;
+  const hit =
+    clientEvents.find((event) => event.cseq === cseq) ?? window.find((pair) => pair.cseq === cseq);
   if (hit) return { kind: 'applied', epoch, seq: hit.seq };
   if (last && last.cseq === cseq) return { kind: 'applied', epoch, seq: last.seq };
   if (!last || last.cseq < cseq) return { kind: 'pending' };

@@ -1,5 +1,6 @@
 import type { RedisClient, RedisKeys } from '../../redis';
 import type { SeedState } from './collaboration.memory';
+import { DEDUPE_WINDOW, parseDedupeRecord, type DedupePairs } from './dedupe-bounds';
 import type { RedisCollaborationService } from './collaboration.redis';
 
 /**
@@ -17,13 +18,10 @@ export function seedFromRedis(
     const snapshot = await redisCollaboration.snapshot(doc);
     if (!snapshot) return null;
     const records = await redis.hgetall(keys.doc(doc).dedupe);
-    const lastApplied = new Map<string, { cseq: number; seq: number }>();
+    const lastApplied = new Map<string, DedupePairs>();
     for (const [client, value] of Object.entries(records)) {
-      // Stored as "<highest applied cseq> <its seq>".
-      const [cseq, seq] = value.split(' ').map(Number);
-      if (Number.isSafeInteger(cseq) && Number.isSafeInteger(seq)) {
-        lastApplied.set(client, { cseq: cseq as number, seq: seq as number });
-      }
+      const pairs = parseDedupeRecord(value);
+      if (pairs.length > 0) lastApplied.set(client, pairs.slice(-DEDUPE_WINDOW));
     }
     return { snapshot, lastApplied };
   };

@@ -1,13 +1,28 @@
+import { readFileSync } from 'node:fs';
 import { Queue } from 'bullmq';
 import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { OrderingKeys } from '../../redis/ordering-keys';
 
 /**
+ * Entries kept in a queue's BullMQ events stream. Nobody reads it; each op
+ * batch adds two (added, waiting), so a small bound keeps an active
+ * document's stream at a few KB instead of BullMQ's default 10,000 entries.
+ */
+export const QUEUE_EVENTS_MAX_LEN = 16;
+
+/** The meta `version` BullMQ's Queue writes; the worker rewrites the meta after it expired. */
+export const QUEUE_VERSION = `bullmq:${
+  (JSON.parse(readFileSync(require.resolve('bullmq/package.json'), 'utf8')) as { version: string })
+    .version
+}`;
+
+/**
  * The BullMQ queue of one document, on a shared connection. Queue objects
- * are made and dropped often (one per live document), so they skip what
- * BullMQ would otherwise do per object: an INFO round trip to check the
- * Redis version (checked once at start by the connection) and a meta write.
+ * are made and dropped often (one per live document), so they skip the INFO
+ * round trip that checks the Redis version (checked once at start by the
+ * connection). They write the meta hash (version, events length) once, so
+ * BullMQ's own reads and dashboards see a valid queue.
  */
 export function openDocumentQueue(
   client: Redis | Cluster,
@@ -19,27 +34,8 @@ export function openDocumentQueue(
     connection: client,
     prefix: keys.queuePrefix(doc),
     skipVersionCheck: true,
-    skipMetasUpdate: true,
-    // The events stream is not read by anyone; keep it tiny.
-    streams: { events: { maxLen: 10 } },
+    streams: { events: { maxLen: QUEUE_EVENTS_MAX_LEN } },
   });
   queue.on('error', (err) => log.warn({ doc, err: err.message }, 'queue error'));
   return queue;
-}
-
-// KEYS: every key of one queue (one slot). ARGV: ttl seconds.
-const EXPIRE_ALL = `for _, key in ipairs(KEYS) do redis.call('EXPIRE', key, ARGV[1]) end return #KEYS`;
-
-/**
- * Gives an idle queue's keys (id counter, meta, events...) the document's
- * TTL, in one round trip; the next op recreates what BullMQ needs.
- */
-export async function expireQueueKeys(
-  client: Redis | Cluster,
-  queue: Queue,
-  ttlSeconds: number,
-): Promise<void> {
-  if (ttlSeconds <= 0) return;
-  const keys = Object.values(queue.keys).filter((key) => !key.endsWith(':'));
-  await client.eval(EXPIRE_ALL, keys.length, ...keys, ttlSeconds);
 }

@@ -1,24 +1,27 @@
+import { randomUUID } from 'node:crypto';
 import type { Queue } from 'bullmq';
 import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { UnavailableError } from '../../protocol';
+import { redisFailureKind } from '../../redis/errors';
 import type { OpSubmission } from '../../document/op-submission';
 import type { EventOrderingService } from './event-ordering-service';
-import { withClaimCommands } from '../../redis/document-claim';
 import { openDocumentQueue } from './document-queue';
+import { OrderingScripts } from './lua';
 import type { OrderingKeys } from '../../redis/ordering-keys';
-
-/** The data of one BullMQ job: the op messages of one document gathered in one I/O turn. */
-export interface OpBatchJob {
-  submissions: OpSubmission[];
-}
+import { encodeJob } from './job-codec';
 
 interface Pending {
   submissions: OpSubmission[];
   waiters: Array<{ resolve: () => void; reject: (err: unknown) => void }>;
 }
 
-const MARK_READY_ATTEMPTS = 5;
+/**
+ * How long a gateway's intent stays unconfirmed before pollers look at the
+ * document anyway: longer than an add takes, short enough that a job of a
+ * gateway killed between its add and its mark waits little.
+ */
+export const INTENT_MS = 3000;
 
 /** Queue objects kept for recently active documents; they share one connection. */
 const QUEUE_CACHE_SIZE = 2000;
@@ -30,6 +33,8 @@ export interface RedisOrderingOptions {
   sharded: boolean;
   log: Logger;
   toUnavailable: (err: unknown) => UnavailableError;
+  /** Op messages per job at most (ORDERING_BATCH_MAX): a worker applies whole jobs. */
+  batchMax: number;
 }
 
 /**
@@ -47,10 +52,10 @@ export class RedisEventOrderingService implements EventOrderingService {
   /** The last batch sent per document: batches of one document are added in order. */
   private readonly chains = new Map<string, Promise<boolean>>();
   private closing = false;
+  /** Names this gateway's intents. */
+  private readonly gatewayId = randomUUID();
 
-  constructor(private readonly options: RedisOrderingOptions) {
-    withClaimCommands(options.client);
-  }
+  constructor(private readonly options: RedisOrderingOptions) {}
 
   submit(submission: OpSubmission): Promise<void> {
     if (this.closing) {
@@ -89,12 +94,19 @@ export class RedisEventOrderingService implements EventOrderingService {
    * this one fails too without being added: otherwise a client's later op
    * could be applied while its earlier one was refused, and the resend of
    * the earlier one would then count as a duplicate.
+   *
+   * Three steps: an intent in the document's ready shard, the jobs (BullMQ's
+   * add), the mark. An op is refused only when it certainly was not queued:
+   * the intent failed, or the add failed with a reply that says nothing ran.
+   * A lost connection or a time-out during the add is in doubt: the op stays
+   * pending, and its outcome comes from the worker (or from the history).
    */
   private async enqueue(
     doc: string,
     entry: Pending,
     previous: Promise<boolean> | undefined,
   ): Promise<boolean> {
+    const { keys, client, log } = this.options;
     if (previous && !(await previous)) {
       const refused = new UnavailableError(
         'an earlier op of this document could not be queued, so this one was not either; nothing was applied; resend them in order',
@@ -102,55 +114,59 @@ export class RedisEventOrderingService implements EventOrderingService {
       for (const waiter of entry.waiters) waiter.reject(refused);
       return false;
     }
+    const shard = keys.shardOf(doc);
+    const intent = `${this.gatewayId} ${doc}`;
+    // Waiters match submissions one to one; `queued` of them are in the queue.
+    let queued = 0;
+    let adding = false;
     try {
-      const job: OpBatchJob = { submissions: entry.submissions };
-      await this.queueFor(doc).add('ops', job, {
-        removeOnComplete: true,
-        removeOnFail: true,
-        attempts: 1,
-      });
+      await client.zadd(keys.intents(shard), Date.now() + INTENT_MS, intent);
+      const queue = this.queueFor(doc);
+      adding = true;
+      while (queued < entry.submissions.length) {
+        const chunk = entry.submissions.slice(queued, queued + this.options.batchMax);
+        await queue.add('ops', encodeJob(chunk), { removeOnComplete: true, removeOnFail: true });
+        queued += chunk.length;
+      }
     } catch (err) {
-      this.options.log.warn({ doc, err: (err as Error).message }, 'enqueue failed');
-      const unavailable = this.options.toUnavailable(err);
-      for (const waiter of entry.waiters) waiter.reject(unavailable);
+      for (const waiter of entry.waiters.slice(0, queued)) waiter.resolve();
+      const rest = entry.waiters.slice(queued);
+      if (adding && inDoubt(err)) {
+        log.warn({ doc, err: (err as Error).message }, 'enqueue in doubt; the ops stay pending');
+        for (const waiter of rest) waiter.resolve();
+      } else {
+        log.warn({ doc, err: (err as Error).message }, 'enqueue failed');
+        const unavailable = this.options.toUnavailable(err);
+        for (const waiter of rest) waiter.reject(unavailable);
+      }
+      if (queued > 0) await this.markAdded(doc, intent);
       return false;
     }
-    // Queued: the ops will be applied, whatever happens to the wake-up below.
+    // Queued: the ops will be applied, whatever happens to the mark below.
     for (const waiter of entry.waiters) waiter.resolve();
-    await this.markReady(doc);
+    await this.markAdded(doc, intent);
     return true;
   }
 
   /**
-   * Marks the document as having work, and wakes a worker when it was not
-   * marked yet. Retried: an unmarked document waits for its next op.
+   * Marks the document ready and wakes a worker when it was not marked yet.
+   * If this fails (or the gateway dies before it), the intent expires and
+   * pollers find the document (sweep-2).
    */
-  private async markReady(doc: string): Promise<void> {
+  protected async markAdded(doc: string, intent: string): Promise<void> {
     const { keys, client, sharded, log } = this.options;
     const shard = keys.shardOf(doc);
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const fresh = await withClaimCommands(client).flowMarkReady(
-          keys.ready(shard),
-          doc,
-          Date.now(),
-        );
-        if (fresh === 1) {
-          // A wake-up is a hint; a worker that misses it finds the mark on its next poll.
-          const channel = keys.wakeChannel(shard);
-          await (sharded ? client.spublish(channel, doc) : client.publish(channel, doc));
-        }
-        return;
-      } catch (err) {
-        if (attempt >= MARK_READY_ATTEMPTS) {
-          log.error(
-            { doc, err: (err as Error).message },
-            'could not mark the document ready; its ops wait for the next one',
-          );
-          return;
-        }
-        await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
-      }
+    try {
+      await OrderingScripts.mark.run(
+        client,
+        [keys.ready(shard), keys.intents(shard)],
+        [doc, intent, Date.now(), keys.wakeChannel(shard), sharded ? 'SPUBLISH' : 'PUBLISH'],
+      );
+    } catch (err) {
+      log.warn(
+        { doc, err: (err as Error).message, withinMs: INTENT_MS },
+        'could not mark the document ready; pollers find it when the intent expires',
+      );
     }
   }
 
@@ -187,4 +203,16 @@ export class RedisEventOrderingService implements EventOrderingService {
     await Promise.allSettled([...this.queues.values()].map((q) => q.close()));
     this.queues.clear();
   }
+}
+
+/**
+ * A failed add that may have run: the connection went away or the answer
+ * did not come in time. Replies such as OOM, READONLY or CLUSTERDOWN, and
+ * commands never sent, certainly did not.
+ */
+function inDoubt(err: unknown): boolean {
+  const kind = redisFailureKind(err);
+  if (kind === 'timeout') return true;
+  if (kind === 'closed') return !/Stream isn't writeable/.test((err as Error).message);
+  return false;
 }

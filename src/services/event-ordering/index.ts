@@ -22,6 +22,7 @@ export function createEventOrderingService(
       keys: new OrderingKeys(config.redis.keyPrefix),
       sharded: redis.sharded,
       log,
+      batchMax: config.ordering.batchMax,
       toUnavailable: (err) =>
         unavailableFrom(err) ??
         new UnavailableError(

@@ -1,8 +1,7 @@
 import { entityProblem } from '../../../protocol/validate';
-import { unhandled } from '../../../protocol/exhaustive';
 import type { DocState, EventRecord, JsonObject, Op } from '../../../protocol';
 import type { ApplyOutcome, OpSubmission } from '../../../document/op-submission';
-import { entityField } from './index';
+import { pushSubmission } from '../../../redis/submission-args';
 import { tooLargeMessage } from '../../../document/document-size';
 
 /**
@@ -15,31 +14,6 @@ export class ScriptReplyError extends Error {
   constructor(script: string, what: string) {
     super(`unexpected reply from Redis script ${script}: ${what}`);
     this.name = 'ScriptReplyError';
-  }
-}
-
-/** Appends one op message to the ARGV of apply-6 (the entity texts are JSON.stringify output). */
-export function pushSubmission(args: Array<string | number>, sub: OpSubmission): void {
-  args.push(sub.client, String(sub.cseq), JSON.stringify(sub.ops), sub.ops.length);
-  for (const op of sub.ops) {
-    const field = entityField(op.coll, op.id);
-    switch (op.op) {
-      case 'set':
-        args.push('set', field, JSON.stringify(op.value));
-        break;
-      case 'del':
-        args.push('del', field);
-        break;
-      case 'patch': {
-        const fields = Object.entries(op.fields);
-        args.push('patch', field, fields.length);
-        for (const [key, value] of fields)
-          args.push(JSON.stringify(key), value === null ? '' : JSON.stringify(value));
-        break;
-      }
-      default:
-        unhandled(op, 'op kind');
-    }
   }
 }
 
@@ -148,4 +122,4 @@ export function decodeEvents(script: string, entries: unknown): EventRecord[] {
   });
 }
 
-export { asArray, asNumber, asString };
+export { asArray, asNumber, asString, pushSubmission };

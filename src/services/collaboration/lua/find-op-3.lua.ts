@@ -5,7 +5,7 @@ KEYS[1] session hash flow:sessions:{D}   KEYS[2] history stream flow:history:{D}
 KEYS[3] dedupe hash flow:dedupe:{D}
 ARGV[1] client id
 
-Output: { epoch, seq, dedupe record ('<cseq> <seq>' or ''), first kept seq,
+Output: { epoch, seq, dedupe record ('<cseq> <seq> ...', oldest first, or ''), first kept seq,
           { seq, cseq, seq, cseq, ... } of the client's kept events },
         or {} when the document has no session.
 The history is at most HISTORY_LENGTH entries; this runs only for an op whose

@@ -7,6 +7,7 @@ import { FIND_OP_LUA } from './find-op-3.lua';
 import { OPEN_LUA } from './open-6.lua';
 import { SET_PRESENCE_LUA } from './presence-6.lua';
 import { SNAPSHOT_LUA } from './snapshot-2.lua';
+import { TAKE_APPLY_LUA } from './take-apply-12.lua';
 
 /**
  * The Lua scripts of the Redis collaboration service. Each source opens with
@@ -20,6 +21,7 @@ export const CollaborationScripts = {
   eventsAfter: new LuaScript('events-2', EVENTS_AFTER_LUA, 2),
   snapshot: new LuaScript('snapshot-2', SNAPSHOT_LUA, 2),
   findOp: new LuaScript('find-op-3', FIND_OP_LUA, 3),
+  takeApply: new LuaScript('take-apply-12', TAKE_APPLY_LUA, 12, true),
   dropIfBlank: new LuaScript('drop-blank-5', DROP_IF_BLANK_LUA, 5),
 } as const;
 
@@ -28,7 +30,4 @@ export function documentScriptKeys(keys: DocKeys): string[] {
   return [keys.session, keys.state, keys.history, keys.dedupe, keys.presence, keys.fence];
 }
 
-/** The state hash field of an entity. Collection names cannot contain `/`. */
-export function entityField(coll: string, id: string): string {
-  return `${coll}/${id}`;
-}
+export { entityField } from '../../../redis/submission-args';

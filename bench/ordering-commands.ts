@@ -1,0 +1,191 @@
+/**
+ * `npx tsx bench/ordering-commands.ts`: Redis commands per op message in
+ * BullMQ ordering (gateway + worker in this process) against a Redis of its
+ * own, from INFO commandstats, plus the CPU of this process and of Redis.
+ * Command counts do not depend on how busy the machine is; the CPU does.
+ * Prints figures; asserts nothing.
+ */
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import pino from 'pino';
+import { RedisResources } from '../src/redis/resources';
+import { configFrom } from '../src/config';
+import { UnavailableError } from '../src/protocol';
+import { RedisKeys } from '../src/redis/keys';
+import type { OpSubmission } from '../src/document/op-submission';
+import { createRedisCollaborationService } from '../src/services/collaboration/collaboration.redis';
+import { RedisEventOrderingService } from '../src/services/event-ordering/event-ordering.redis';
+import { OrderingKeys } from '../src/redis/ordering-keys';
+import { OrderingWorker } from '../src/worker/ordering-worker';
+import { processCpuMs } from './process-cpu';
+
+const DOCS = 20;
+const OPS_PER_DOC = 500;
+const BURST = 5;
+
+const log = pino({ level: 'silent' });
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function commandStats(redis: Redis): Promise<Map<string, number>> {
+  const info = await redis.info('commandstats');
+  const out = new Map<string, number>();
+  for (const line of info.split('\n')) {
+    const m = /^cmdstat_([^:]+):calls=(\d+)/.exec(line);
+    if (m?.[1] && m[2]) out.set(m[1], Number(m[2]));
+  }
+  return out;
+}
+
+function delta(before: Map<string, number>, after: Map<string, number>): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const [name, calls] of after) {
+    const d = calls - (before.get(name) ?? 0);
+    if (d > 0 && name !== 'info') out.set(name, d);
+  }
+  return out;
+}
+
+const op = (doc: string, cseq: number): OpSubmission => ({
+  doc,
+  client: 'bench',
+  cseq,
+  ops: [{ op: 'set', coll: 'c', id: 'x', value: { cseq } }],
+});
+
+async function run(
+  mode: 'bullmq' | 'inproc',
+  port: number,
+  redisPid: number,
+  autoPipelining: boolean,
+) {
+  const config = configFrom({
+    REDIS_HOST: '127.0.0.1',
+    REDIS_PORT: String(port),
+    REDIS_KEY_PREFIX: `bench-${randomUUID().slice(0, 8)}:`,
+    REDIS_AUTO_PIPELINING: String(autoPipelining),
+    LOG_LEVEL: 'silent',
+    NODE_ENV: 'test',
+  });
+  const admin = new Redis(port, '127.0.0.1');
+  const gatewayRedis = new RedisResources(config, log);
+  const workerRedis = new RedisResources(config, log);
+  const keys = new OrderingKeys(config.redis.keyPrefix);
+  let applied = 0;
+  const docs = Array.from({ length: DOCS }, (_, i) => `bench-${i}`);
+  let submit: (sub: OpSubmission) => Promise<void>;
+  const closers: Array<() => Promise<unknown>> = [];
+  if (mode === 'bullmq') {
+    const worker = new OrderingWorker({
+      client: workerRedis.commands,
+      subscriber: workerRedis.subscriber,
+      sharded: false,
+      keys,
+      docKeys: new RedisKeys(config.redis.keyPrefix),
+      publish: async (_doc, outcomes) => {
+        applied += outcomes.length;
+        await workerRedis.commands.publish('bench-outcomes', 'x');
+      },
+      stateInRedis: true,
+      processor: () => Promise.reject(new Error('every job here is applied by the take script')),
+      owner: 'bench-worker',
+      log,
+      concurrency: 64,
+      jobsPerBatch: 16,
+      batchMax: 100,
+      historyLength: 1000,
+      maxDocBytes: config.limits.docMaxBytes,
+      // No REDIS_WAIT_REPLICAS, as in the in-process run: a lone Redis has no replica.
+      waitReplicas: 0,
+      leaseMs: 5000,
+      pollMs: 500,
+      keyTtlSeconds: 3600,
+    });
+    await worker.start();
+    const gateway = new RedisEventOrderingService({
+      client: gatewayRedis.commands,
+      keys,
+      sharded: false,
+      log,
+      batchMax: 100,
+      toUnavailable: () => new UnavailableError('down'),
+    });
+    submit = (sub) => gateway.submit(sub);
+    closers.push(
+      () => gateway.close(),
+      () => worker.close(),
+    );
+  } else {
+    const collaboration = createRedisCollaborationService(config, log);
+    const pending = new Map<string, OpSubmission[]>();
+    // In-process ordering: what one I/O turn brought, applied as one batch, then published.
+    submit = async (sub) => {
+      const list = pending.get(sub.doc) ?? [];
+      list.push(sub);
+      if (list.length === 1) {
+        pending.set(sub.doc, list);
+        setImmediate(() => {
+          pending.delete(sub.doc);
+          void collaboration.applyBatch(sub.doc, list).then(async (outcomes) => {
+            applied += outcomes.length;
+            await gatewayRedis.commands.publish('bench-outcomes', 'x');
+          });
+        });
+      }
+    };
+    closers.push(() => collaboration.close());
+  }
+  await sleep(300);
+  const before = await commandStats(admin);
+  const cpuBefore = (processCpuMs(process.pid) ?? 0) + (processCpuMs(redisPid) ?? 0);
+  const redisBefore = processCpuMs(redisPid) ?? 0;
+  const started = Date.now();
+  for (let cseq = 1; cseq <= OPS_PER_DOC; cseq += BURST) {
+    for (const doc of docs) {
+      for (let k = 0; k < BURST; k++) void submit(op(doc, cseq + k));
+    }
+    await sleep(1);
+  }
+  const total = DOCS * OPS_PER_DOC;
+  while (applied < total && Date.now() - started < 120_000) await sleep(20);
+  const elapsed = Date.now() - started;
+  const cpuMs = (processCpuMs(process.pid) ?? 0) + (processCpuMs(redisPid) ?? 0) - cpuBefore;
+  const redisMs = (processCpuMs(redisPid) ?? 0) - redisBefore;
+  const stats = delta(before, await commandStats(admin));
+  const commands = [...stats.values()].reduce((a, b) => a + b, 0);
+  for (const close of closers) await close();
+  await gatewayRedis.close();
+  await workerRedis.close();
+  admin.disconnect();
+  const top = [...stats]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 8)
+    .map(([name, calls]) => `${name} ${(calls / total).toFixed(3)}`)
+    .join(', ');
+  console.log(
+    `${mode} auto-pipelining ${autoPipelining ? 'on ' : 'off'}: ${applied}/${total} ops in ${elapsed} ms; ` +
+      `${(commands / total).toFixed(3)} Redis commands per op (${top}); ` +
+      `CPU ${((cpuMs / total) * 1000).toFixed(0)} ms per 1,000 ops (Redis ${((redisMs / total) * 1000).toFixed(0)})`,
+  );
+}
+
+async function main(): Promise<void> {
+  const port = 30000 + Math.floor(Math.random() * 5000);
+  const server = spawn(
+    'redis-server',
+    ['--port', String(port), '--save', '', '--appendonly', 'no'],
+    {
+      stdio: 'ignore',
+    },
+  );
+  try {
+    await sleep(500);
+    for (const mode of ['inproc', 'bullmq'] as const) {
+      for (const auto of [false, true]) await run(mode, port, server.pid ?? 0, auto);
+    }
+  } finally {
+    server.kill();
+  }
+}
+
+void main();

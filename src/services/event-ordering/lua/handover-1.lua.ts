@@ -1,0 +1,15 @@
+export const HANDOVER_LUA = String.raw`
+--[[ handover-1: a worker that stops gives back a document it held: a mark
+     it held for later is due now, and every worker hears of it.
+
+KEYS[1] ready zset  flow:ready:{ready-n}
+ARGV[1] doc   ARGV[2] now (ms)   ARGV[3] wake channel   ARGV[4] 'SPUBLISH' or 'PUBLISH'
+ARGV[5] the wake message ('!' then the doc id: a hand-over, which no worker skips)
+
+Output: 1 when the document had a mark (it has work), else 0.
+]]
+if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then return 0 end
+redis.call('ZADD', KEYS[1], 'XX', ARGV[2], ARGV[1])
+redis.call(ARGV[4], ARGV[3], ARGV[5])
+return 1
+`;

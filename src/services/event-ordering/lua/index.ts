@@ -1,0 +1,17 @@
+import { LuaScript } from '../../../redis/lua-script';
+import { HANDOVER_LUA } from './handover-1.lua';
+import { HOLD_LUA } from './hold-1.lua';
+import { MARK_LUA } from './mark-2.lua';
+import { SWEEP_LUA } from './sweep-2.lua';
+
+/**
+ * The Lua scripts of the ready marks of Redis ordering (which documents have
+ * queued work, and who works on them); each source opens with its contract.
+ * The worker's take-and-apply script is the collaboration's take-apply-12.
+ */
+export const OrderingScripts = {
+  mark: new LuaScript('mark-2', MARK_LUA, 2),
+  sweep: new LuaScript('sweep-2', SWEEP_LUA, 2),
+  handover: new LuaScript('handover-1', HANDOVER_LUA, 1),
+  hold: new LuaScript('hold-1', HOLD_LUA, 1),
+} as const;

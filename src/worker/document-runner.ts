@@ -1,0 +1,97 @@
+import type { Logger } from 'pino';
+import type { ApplyOutcome, OpSubmission } from '../document/op-submission';
+import type { RedisClient } from '../redis/connection';
+import type { OrderingKeys } from '../redis/ordering-keys';
+import { OrderingScripts } from '../services/event-ordering/lua';
+import type { QueueConsumer } from './queue-consumer';
+
+/**
+ * What the runner does with each taken batch: publish its outcomes, or,
+ * when the script only took it (`applied` false), apply it first.
+ */
+export type TakenBatchHandler = (
+  doc: string,
+  outcomes: ApplyOutcome[],
+  submissions: OpSubmission[],
+  applied: boolean,
+) => Promise<void>;
+
+export interface DocumentRunnerDeps {
+  client: RedisClient;
+  keys: OrderingKeys;
+  consumer: QueueConsumer;
+  publish: TakenBatchHandler;
+  leaseMs: number;
+  log: Logger;
+  stopping: () => boolean;
+}
+
+/** How a worker's turn on a document ended. */
+export type RunEnd =
+  /** The queue is empty and unmarked; this worker still holds the claim until its lease ends. */
+  | { kind: 'done'; heldUntil: number }
+  /** No mark: another worker already emptied the queue. */
+  | { kind: 'unmarked' }
+  /** Another worker holds the document this many more ms. */
+  | { kind: 'claimed'; msLeft: number }
+  /** The worker is stopping; the document may hold work (hand it over). */
+  | { kind: 'stopped'; heldUntil: number };
+
+const RETRY_FIRST_MS = 50;
+const RETRY_MAX_MS = 2000;
+
+/**
+ * A worker's turn on one document: hold its ready mark, then take, apply and
+ * remove batches (one script each) until the queue is empty, then unmark.
+ *
+ * Why nothing is stranded: a gateway marks a document after each add, and a
+ * mark on a marked document moves its score; the unmark only removes the
+ * score this worker wrote. So an unmark succeeds only when no mark came
+ * after the last empty take; one that comes later finds no mark and wakes a
+ * worker. A gateway that dies between its add and its mark left an intent,
+ * which pollers turn into a mark (sweep-2).
+ *
+ * A failed call (Redis down, a time-out) is retried here, never answered:
+ * the take is atomic, so jobs either were applied and removed (their
+ * outcomes reach the clients through the history) or are still waiting.
+ */
+export async function runDocument(deps: DocumentRunnerDeps, doc: string): Promise<RunEnd> {
+  const { client, keys, consumer, leaseMs } = deps;
+  const ready = keys.ready(keys.shardOf(doc));
+  let hold = Date.now() + leaseMs;
+  const marked = await OrderingScripts.hold.run(client, [ready], [doc, 'hold', hold]);
+  if (Number(marked) === 0) return { kind: 'unmarked' };
+  let heldUntil = 0;
+  let ids: string[] = [];
+  let delay = RETRY_FIRST_MS;
+  while (!deps.stopping()) {
+    try {
+      if (Date.now() > hold - (leaseMs * 2) / 3) {
+        hold = Date.now() + leaseMs;
+        await OrderingScripts.hold.run(client, [ready], [doc, 'hold', hold]);
+      }
+      const taken = await consumer.take(doc, ids);
+      if (taken.kind === 'claimed') return taken;
+      ids = taken.nextIds;
+      if (taken.jobs > 0) {
+        heldUntil = Date.now() + leaseMs;
+        await deps.publish(doc, taken.outcomes, taken.submissions, taken.applied);
+      }
+      if (ids.length === 0) {
+        // Nothing was waiting after this take. The unmark needs no second
+        // look: a job added since then came with a mark that moved the score.
+        const unmarked = await OrderingScripts.hold.run(client, [ready], [doc, 'unmark', hold]);
+        if (Number(unmarked) === 1) return { kind: 'done', heldUntil };
+      }
+      delay = RETRY_FIRST_MS;
+    } catch (err) {
+      deps.log.warn(
+        { doc, err: (err as Error).message, retryMs: delay },
+        'a turn on the document failed; retrying (its jobs stay queued until applied)',
+      );
+      await new Promise((resolve) => setTimeout(resolve, delay));
+      delay = Math.min(delay * 2, RETRY_MAX_MS);
+    }
+  }
+  return { kind: 'stopped', heldUntil };
+}
