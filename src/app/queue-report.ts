@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
 import type { FlowConfig } from '../config';
 import { createRedis, type RedisClient } from '../redis/connection';
-import { READY_SHARDS, OrderingKeys } from '../redis/ordering-keys';
+import { READY_SHARDS, type OrderingKeys } from '../redis/ordering-keys';
+import { RedisKeys } from '../redis/keys';
 import { openDocumentQueue } from '../services/event-ordering/document-queue';
 
 /** One document's queue as an operator sees it. */
@@ -26,7 +27,7 @@ export async function printQueues(
   top = 20,
 ): Promise<void> {
   const redis = createRedis(config, log, 'queues');
-  const keys = new OrderingKeys(config.redis.keyPrefix);
+  const keys = new RedisKeys(config.redis.keyPrefix).ordering;
   try {
     if (docs.length > 0) {
       for (const doc of docs) {

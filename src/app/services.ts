@@ -6,6 +6,7 @@ import { multiProcessSafe, usesRedis, type Role } from '../config/topology';
 import type { Metrics } from '../observability/metrics';
 import { RedisResources } from '../redis/resources';
 import { SingleProcessLease } from '../redis/single-process-lease';
+import { RedisKeys } from '../redis/keys';
 import { createCollaborationService } from '../services/collaboration';
 import type { CollaborationService } from '../services/collaboration/collaboration-service';
 import type { BatchProcessor } from '../services/event-ordering/event-ordering-service';
@@ -74,7 +75,7 @@ export async function buildServices(
   if (redis && !multiProcessSafe(config)) {
     const lease = await SingleProcessLease.acquire(
       redis.commands,
-      `${config.redis.keyPrefix}single-process`,
+      new RedisKeys(config.redis.keyPrefix).singleProcessLease(),
       `${config.nodeId}:${randomUUID().slice(0, 8)}`,
       log,
     );

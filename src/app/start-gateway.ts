@@ -8,7 +8,7 @@ import { orderingBacklog } from '../gateway/ordering-backlog';
 import type { Metrics } from '../observability/metrics';
 import { ClientIdGuard } from '../realtime/client-id-guard';
 import { GatewayHub } from '../realtime/hub';
-import { OrderingKeys } from '../redis/ordering-keys';
+import { RedisKeys } from '../redis/keys';
 import { createClientIdRegistry } from '../services/client-ids';
 import { MemoryClientIdRegistry } from '../services/client-ids/client-ids.memory';
 import { createEventOrderingService } from '../services/event-ordering';
@@ -39,7 +39,7 @@ export async function startGateway(start: GatewayStart): Promise<number> {
   metrics.trackOrdering(
     orderingBacklog(
       ordering,
-      redis && { client: redis.commands, keys: new OrderingKeys(config.redis.keyPrefix) },
+      redis && { client: redis.commands, keys: new RedisKeys(config.redis.keyPrefix).ordering },
     ),
   );
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { FlowConfig } from '../config';
 import type { RedisResources } from '../redis/resources';
-import { OrderingKeys } from '../redis/ordering-keys';
+import { RedisKeys } from '../redis/keys';
 import type { WebSocketManager } from '../services/websocket-manager/websocket-manager';
 import { OrderingWorker } from '../worker/ordering-worker';
 import type { CloseSteps } from './close-steps';
@@ -28,7 +28,7 @@ export function startOrderingWorker(
     client: redis.commands,
     subscriber: redis.subscriber,
     sharded: redis.sharded,
-    keys: new OrderingKeys(config.redis.keyPrefix),
+    keys: new RedisKeys(config.redis.keyPrefix).ordering,
     docKeys: redis.keys,
     publish: services.publish,
     stateInRedis: services.collaboration.mode === 'redis',

@@ -8,7 +8,8 @@ import { accessTo } from '../realtime/grants';
 import type { GatewayHub } from '../realtime/hub';
 import type { CollaborationService } from '../services/collaboration/collaboration-service';
 import type { EventOrderingService } from '../services/event-ordering/event-ordering-service';
-import { OrderingKeys, READY_SHARDS } from '../redis/ordering-keys';
+import { READY_SHARDS } from '../redis/ordering-keys';
+import { RedisKeys } from '../redis/keys';
 import type { WebSocketManager } from '../services/websocket-manager/websocket-manager';
 import type { RedisResources } from '../redis/resources';
 import type { Role } from '../config/topology';
@@ -92,7 +93,7 @@ export function buildGatewayContext(deps: ContextDeps): GatewayContext {
   /** Documents with queued ops, over the whole cluster (Redis ordering only). */
   const waitingDocuments = async (): Promise<number | null> => {
     if (!redis || ordering.mode !== 'redis') return null;
-    const keys = new OrderingKeys(config.redis.keyPrefix);
+    const keys = new RedisKeys(config.redis.keyPrefix).ordering;
     const counts = await Promise.all(
       Array.from({ length: READY_SHARDS }, (_, shard) => redis.commands.zcard(keys.ready(shard))),
     );

@@ -5,10 +5,11 @@ import type { OrderingBacklog, SharedBacklog } from '../observability/metrics';
 
 /**
  * Documents with queued op messages, over the whole cluster, from the ready
- * sets of Redis ordering (ordering-keys.ts). A mark's score is when the
- * document was first marked, or, while a worker holds it, the end of that
- * worker's lease (a time in the future): marks at or before now are
- * documents no worker has taken yet. Two commands per ready shard.
+ * sets of Redis ordering (ordering-keys.ts). A mark's score is the time the
+ * document is due for a worker: when its first waiting job was added, or,
+ * while a worker holds it, the end of that worker's lease (a time in the
+ * future). Marks at or before now are documents no worker has taken yet.
+ * Two commands per ready shard.
  */
 export async function readSharedBacklog(
   client: RedisClient,

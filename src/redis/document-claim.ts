@@ -1,6 +1,6 @@
-import type { Cluster, Redis } from 'ioredis';
-
-type RedisClient = Redis | Cluster;
+import type { RedisClient } from './connection';
+import { LuaScript } from './lua-script';
+import { CLAIM_RELEASE_LUA } from './lua/claim-release-1.lua';
 
 /**
  * A worker's exclusive claim on one document: a lease key holding the
@@ -13,22 +13,13 @@ type RedisClient = Redis | Cluster;
  * Only the release runs on its own: a worker that stops gracefully gives
  * its documents back at once instead of letting their leases run out.
  */
+const RELEASE = new LuaScript('claim-release-1', CLAIM_RELEASE_LUA, 1);
 
-// KEYS: claim. ARGV: owner. Returns 1 when released.
-const RELEASE = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('DEL', KEYS[1])
-end
-return 0`;
-
-interface ClaimCommands {
-  flowRelease(claim: string, owner: string): Promise<number>;
-}
-
-export function withClaimCommands(client: RedisClient): RedisClient & ClaimCommands {
-  const target = client as RedisClient & Partial<ClaimCommands>;
-  if (!target.flowRelease) {
-    client.defineCommand('flowRelease', { numberOfKeys: 1, lua: RELEASE });
-  }
-  return client as RedisClient & ClaimCommands;
+/** Releases `claimKey` when `owner` holds it; resolves true when it did. */
+export async function releaseClaim(
+  client: RedisClient,
+  claimKey: string,
+  owner: string,
+): Promise<boolean> {
+  return (await RELEASE.run(client, [claimKey], [owner])) === 1;
 }

@@ -1,3 +1,5 @@
+import { OrderingKeys } from './ordering-keys';
+
 /**
  * Every Redis key and channel of the product, built in one place.
  *
@@ -21,6 +23,15 @@
  * | `flow:nodes`                | hash   | node id -> its figures (JSON), by heartbeat     | none (stale pruned)  |
  * | `flow:client:{C}`           | hash   | client id C: user (owner), holder (connection)  | REDIS_SESSION_TTL after release |
  * | `flow:node:{N}`             | channel| takeovers of node N's client ids (pub/sub)      | -                    |
+ * | `flow:single-process`       | string | the process serving a one-process configuration | 15 s, renewed        |
+ * | `flow:q:{D}:ops:*`          | BullMQ | the document's queue (wait list, jobs, meta, events) | REDIS_SESSION_TTL |
+ * | `flow:claim:{D}`            | string | owner of the document's processing lease        | the lease            |
+ * | `flow:ready:{ready-<n>}`    | zset   | doc -> time (ms) it is due for a worker; shard n of 16 | none (removed when drained) |
+ * | `flow:intents:{ready-<n>}`  | zset   | `<gateway> <doc>` -> time (ms) a gateway's add expires unconfirmed | none |
+ * | `flow:ordering-wake:{ready-<n>}` | channel | doc ids of shard n that just became ready | -             |
+ *
+ * The ordering keys (the last five) are built by OrderingKeys
+ * (ordering-keys.ts), reached here as `keys.ordering`.
  */
 export interface DocKeys {
   /** The collaboration session hash (PROTOCOL.md section 9). */
@@ -38,7 +49,12 @@ export interface DocKeys {
 export const DEFAULT_KEY_PREFIX = 'flow:';
 
 export class RedisKeys {
-  constructor(readonly prefix: string = DEFAULT_KEY_PREFIX) {}
+  /** The keys of BullMQ ordering: queues, claims, ready and intent sets, wake channels. */
+  readonly ordering: OrderingKeys;
+
+  constructor(readonly prefix: string = DEFAULT_KEY_PREFIX) {
+    this.ordering = new OrderingKeys(prefix);
+  }
 
   /** The hash tag of a document: every key of the document contains it. */
   static tag(doc: string): string {
@@ -72,6 +88,11 @@ export class RedisKeys {
   /** Who owns and who holds client id C (PROTOCOL.md section 1). */
   clientId(client: string): string {
     return `${this.prefix}client:{${client}}`;
+  }
+
+  /** The lease of the one process a configuration with a service in memory may run. */
+  singleProcessLease(): string {
+    return `${this.prefix}single-process`;
   }
 
   /** Pub/sub channel telling node N that a newer connection took over one of its client ids. */

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { RedisClient } from '../redis/connection';
 import type { RedisKeys } from '../redis/keys';
-import { withClaimCommands } from '../redis/document-claim';
+import { releaseClaim } from '../redis/document-claim';
 import { READY_SHARDS, type OrderingKeys } from '../redis/ordering-keys';
 import { AcknowledgedSeqs } from '../services/collaboration/acknowledged-seqs';
 import { ReplicaWait } from '../services/collaboration/replica-wait';
@@ -90,7 +90,6 @@ export class OrderingWorker {
   applied = 0;
 
   constructor(private readonly options: OrderingWorkerOptions) {
-    withClaimCommands(options.client);
     this.consumer = new QueueConsumer({
       client: options.client,
       keys: options.keys,
@@ -263,11 +262,10 @@ export class OrderingWorker {
     if (this.poller) clearInterval(this.poller);
     await Promise.allSettled([...this.running]);
     const { client, keys, owner, sharded } = this.options;
-    const redis = withClaimCommands(client);
     const publish = sharded ? 'SPUBLISH' : 'PUBLISH';
     await Promise.allSettled(
       [...this.held.keys()].map(async (doc) => {
-        await redis.flowRelease(keys.claim(doc), owner);
+        await releaseClaim(client, keys.claim(doc), owner);
         const shard = keys.shardOf(doc);
         await OrderingScripts.handover.run(
           client,

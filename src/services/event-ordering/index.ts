@@ -6,7 +6,7 @@ import { UnavailableError } from '../../protocol';
 import type { BatchProcessor, EventOrderingService } from './event-ordering-service';
 import { MemoryEventOrderingService } from './event-ordering.memory';
 import { RedisEventOrderingService } from './event-ordering.redis';
-import { OrderingKeys } from '../../redis/ordering-keys';
+import { RedisKeys } from '../../redis/keys';
 
 /** The only reader of USE_REDIS_EVENT_ORDERING. */
 export function createEventOrderingService(
@@ -19,7 +19,7 @@ export function createEventOrderingService(
     log.info('✅ [RedisDI] Using Redis Event Ordering Service');
     return new RedisEventOrderingService({
       client: redis.commands,
-      keys: new OrderingKeys(config.redis.keyPrefix),
+      keys: new RedisKeys(config.redis.keyPrefix).ordering,
       sharded: redis.sharded,
       log,
       batchMax: config.ordering.batchMax,
