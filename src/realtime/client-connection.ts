@@ -218,6 +218,7 @@ export class ClientConnection {
       .submit({
         doc,
         client: this.client,
+        ...(this.identity.user === null ? {} : { user: this.identity.user }),
         cseq,
         ops,
         acceptedAt: Date.now(),

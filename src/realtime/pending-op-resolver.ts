@@ -4,6 +4,7 @@ import type { ApplyOutcome } from '../document/op-submission';
 import type { CollaborationService } from '../services/collaboration/collaboration-service';
 import type { OpFate } from '../services/collaboration/op-fate';
 import type { ClientSocket } from './client-socket';
+import { submitterKey } from '../document/op-submission';
 import type { DocumentFeed } from './document-feed';
 import type { Member } from './member';
 import { ackText, errorText } from './wire';
@@ -17,6 +18,8 @@ interface Orphan {
   socket: ClientSocket;
   doc: string;
   client: string;
+  /** The client's dedupe identity (submitterKey: with authentication, its user too). */
+  submitter: string;
   cseq: number;
   ref: string | undefined;
   /** Receive time (ms, monotonic). */
@@ -64,7 +67,16 @@ export class PendingOpResolver {
     for (const [cseq, copies] of member.inflight.waiting()) {
       for (const copy of copies) {
         const { doc, client, socket } = member;
-        this.orphans.add({ socket, doc, client, cseq, ref: copy.ref, since: copy.since });
+        const submitter = submitterKey(client, member.user);
+        this.orphans.add({
+          socket,
+          doc,
+          client,
+          submitter,
+          cseq,
+          ref: copy.ref,
+          since: copy.since,
+        });
       }
     }
   }
@@ -121,14 +133,18 @@ export class PendingOpResolver {
       }
     }
     const fates = await this.lookupAll([
-      ...[...this.orphans].map(({ doc, client, cseq }) => ({ doc, client, cseq })),
-      ...overdue.map(({ member, cseq }) => ({ doc: member.doc, client: member.client, cseq })),
+      ...[...this.orphans].map(({ doc, submitter, cseq }) => ({ doc, client: submitter, cseq })),
+      ...overdue.map(({ member, cseq }) => ({
+        doc: member.doc,
+        client: submitterKey(member.client, member.user),
+        cseq,
+      })),
     ]);
     const fateOf = (doc: string, client: string, cseq: number) =>
       fates.get(opKey(doc, client, cseq)) ?? { kind: 'pending' as const };
 
     for (const orphan of [...this.orphans]) {
-      const fate = fateOf(orphan.doc, orphan.client, orphan.cseq);
+      const fate = fateOf(orphan.doc, orphan.submitter, orphan.cseq);
       if (fate.kind === 'pending') {
         if (now - orphan.since > ORPHAN_GIVE_UP_MS) {
           this.orphans.delete(orphan);
@@ -143,7 +159,7 @@ export class PendingOpResolver {
       this.answer(orphan.socket, orphan.doc, orphan.cseq, orphan.ref, fate, false);
     }
     for (const { feed, member, cseq } of overdue) {
-      const fate = fateOf(member.doc, member.client, cseq);
+      const fate = fateOf(member.doc, submitterKey(member.client, member.user), cseq);
       if (fate.kind === 'pending') continue;
       if (member.phase !== 'live' || !member.inflight.has(cseq)) continue;
       if (fate.kind === 'applied' && (fate.epoch !== feed.epoch || fate.seq > feed.seq)) {
@@ -157,7 +173,10 @@ export class PendingOpResolver {
     }
   }
 
-  /** One lookup per (document, client), at most LOOKUPS_PER_TICK of them; a failed one is `pending`. */
+  /**
+   * One lookup per (document, submitter), at most LOOKUPS_PER_TICK of them; a
+   * failed one is `pending`. `client` here is the submitterKey.
+   */
   private async lookupAll(
     ops: ReadonlyArray<{ doc: string; client: string; cseq: number }>,
   ): Promise<Map<string, OpFate>> {

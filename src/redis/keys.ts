@@ -14,8 +14,8 @@ import { OrderingKeys } from './ordering-keys';
  * | --------------------------- | ------ | ----------------------------------------------- | -------------------- |
  * | `flow:sessions:{D}`         | hash   | doc, epoch, seq, createdAt, updatedAt (ms)      | REDIS_SESSION_TTL    |
  * | `flow:state:{D}`            | hash   | `coll/id` -> entity JSON                        | REDIS_SESSION_TTL    |
- * | `flow:history:{D}`          | stream | id `0-<seq>`: client, cseq, ops (JSON)          | REDIS_SESSION_TTL    |
- * | `flow:dedupe:{D}`           | hash   | client -> `cseq seq ...`: its last 32 applied ops (at most 1,000 clients) | REDIS_SESSION_TTL |
+ * | `flow:history:{D}`          | stream | id `0-<seq>`: client, cseq, ops (JSON), user (with auth) | REDIS_SESSION_TTL |
+ * | `flow:dedupe:{D}`           | hash   | submitter (client, or client TAB user) -> `cseq seq ...`: its last 32 applied ops (at most 1,000) | REDIS_SESSION_TTL |
  * | `flow:presence:{D}`         | hash   | client -> presence record JSON (with node)      | REDIS_SESSION_TTL    |
  * | `flow:fence:{D}`            | string | token of the latest processing claim (INCR)     | REDIS_SESSION_TTL    |
  * | `flow:doc:{D}`              | channel| the document's events (pub/sub, sharded on a cluster) | -              |

@@ -1,16 +1,22 @@
 import { unhandled } from '../protocol/exhaustive';
-import type { OpSubmission } from '../document/op-submission';
+import { submitterKey, type OpSubmission } from '../document/op-submission';
 
 /**
  * One op message in the argument layout of the apply scripts (apply-6's ARGV,
  * and each job of a document's ordering queue, which take-apply-12 applies
- * without parsing ops): client, cseq, ops JSON (kept in the history), number
+ * without parsing ops): submitter (client id, or client id TAB user with
+ * authentication: submitterKey), cseq, ops JSON (kept in the history), number
  * of ops, then per op 'set', field, value JSON | 'del', field | 'patch',
  * field, n, then n pairs (key as JSON string, value JSON or '' for null).
  * The entity texts are JSON.stringify output.
  */
 export function pushSubmission(args: Array<string | number>, sub: OpSubmission): void {
-  args.push(sub.client, String(sub.cseq), JSON.stringify(sub.ops), sub.ops.length);
+  args.push(
+    submitterKey(sub.client, sub.user),
+    String(sub.cseq),
+    JSON.stringify(sub.ops),
+    sub.ops.length,
+  );
   for (const op of sub.ops) {
     const field = entityField(op.coll, op.id);
     switch (op.op) {

@@ -4,7 +4,11 @@ import { applyMessage } from '../../src/document/apply-ops';
 import pino from 'pino';
 import type { DocState, JsonObject, JsonValue, Op } from '../../src/protocol';
 import type { CollaborationService } from '../../src/services/collaboration/collaboration-service';
-import type { ApplyOutcome, OpSubmission } from '../../src/document/op-submission';
+import {
+  submitterKey,
+  type ApplyOutcome,
+  type OpSubmission,
+} from '../../src/document/op-submission';
 import { MemoryCollaborationService } from '../../src/services/collaboration/collaboration.memory';
 import { createRedisCollaborationService } from '../../src/services/collaboration/collaboration.redis';
 import { DEDUPE_WINDOW } from '../../src/services/collaboration/dedupe-bounds';
@@ -155,6 +159,51 @@ describe.each(backends)('CollaborationService ($name)', (backend) => {
     await service.setPresence(present, { client: 'c', user: null, state: { x: 1 }, node: 'n' });
     expect(await service.dropIfBlank(present)).toBe(false);
     expect((await service.snapshot(present))?.seq).toBe(0);
+  });
+
+  it("keeps dedupe records per user and client id: another user's same client id neither dedupes against nor silences the owner", async () => {
+    const { service } = make();
+    const doc = randomDocId();
+    const as = (user: string, cseq: number, id: string): OpSubmission => ({
+      ...sub(doc, 'laptop', cseq, [set('nodes', id, { n: cseq % 100 })]),
+      user,
+    });
+    const first = await service.applyBatch(doc, [as('alice', 1, 'a1'), as('alice', 2, 'a2')]);
+    expect(summary(first)).toEqual([
+      { kind: 'applied', seq: 1 },
+      { kind: 'applied', seq: 2 },
+    ]);
+    // mallory presents alice's client id: her cseq 1 is hers, not a resend of alice's.
+    const taken = await service.applyBatch(doc, [
+      as('mallory', 1, 'm1'),
+      as('mallory', Number.MAX_SAFE_INTEGER, 'm2'),
+    ]);
+    expect(summary(taken)).toEqual([
+      { kind: 'applied', seq: 3 },
+      { kind: 'applied', seq: 4 },
+    ]);
+    // alice carries on: her next cseq is applied, her resend is answered with its real seq.
+    const after = await service.applyBatch(doc, [as('alice', 3, 'a3'), as('alice', 2, 'a2')]);
+    expect(summary(after)).toEqual([
+      { kind: 'applied', seq: 5 },
+      { kind: 'duplicate', seq: 2 },
+    ]);
+    // Outcomes and events name the client id only.
+    expect(after[0]).toMatchObject({ client: 'laptop', cseq: 3 });
+    const epoch = after[0]?.kind === 'applied' ? after[0].epoch : '';
+    const events = (await service.eventsAfter(doc, epoch, 0)) ?? [];
+    expect(events.map((e) => Object.keys(e).sort())).toEqual(
+      events.map(() => ['client', 'cseq', 'ops', 'seq']),
+    );
+    expect(JSON.stringify(events)).not.toContain('alice');
+    // Each user's fates come from its own records.
+    expect(await service.findOps(doc, submitterKey('laptop', 'alice'), [2, 3])).toEqual([
+      { kind: 'applied', epoch, seq: 2 },
+      { kind: 'applied', epoch, seq: 5 },
+    ]);
+    expect(await service.findOps(doc, submitterKey('laptop', 'mallory'), [1])).toEqual([
+      { kind: 'applied', epoch, seq: 3 },
+    ]);
   });
 
   it('numbers accepted op messages 1, 2, 3 within and across batches', async () => {

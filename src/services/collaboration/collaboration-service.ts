@@ -21,11 +21,12 @@ export interface CollaborationService {
   /** Events after `afterSeq` of `epoch`, or null when not all of them are kept. */
   eventsAfter(doc: string, epoch: string, afterSeq: number): Promise<EventRecord[] | null>;
   /**
-   * What became of op messages `cseqs` of one client of the document (one
+   * What became of op messages `cseqs` of one submitter of the document (its
+   * client id, or submitterKey(client, user) with authentication; one
    * fate per cseq, in order), from its history and dedupe record read
    * together: for answers that got lost on the way.
    */
-  findOps(doc: string, client: string, cseqs: readonly number[]): Promise<OpFate[]>;
+  findOps(doc: string, submitter: string, cseqs: readonly number[]): Promise<OpFate[]>;
   /** The current snapshot, or null when the document has no session. */
   snapshot(doc: string): Promise<DocumentSnapshot | null>;
   /**

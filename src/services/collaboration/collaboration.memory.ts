@@ -10,7 +10,7 @@ import {
 import { UnavailableError, type DocState, type EventRecord } from '../../protocol';
 import type { StoredSnapshot } from '../../document/stored-snapshot';
 import type { CollaborationService } from './collaboration-service';
-import type { ApplyOutcome, OpSubmission } from '../../document/op-submission';
+import { submitterKey, type ApplyOutcome, type OpSubmission } from '../../document/op-submission';
 import type {
   CatchUp,
   DocumentSnapshot,
@@ -20,12 +20,20 @@ import type {
 import { judgeOp, type OpFate } from './op-fate';
 import { DEDUPE_WINDOW, type DedupePairs } from './dedupe-bounds';
 
+/**
+ * The submitter (submitterKey) of a kept event, when it is not the client id
+ * alone: a hidden property (a symbol, not enumerable), because kept events go
+ * to clients as they are, and clients see only seq, client, cseq and ops.
+ */
+const SUBMITTER = Symbol('submitter');
+type KeptEvent = EventRecord & { [SUBMITTER]?: string };
+
 interface DocumentSession {
   epoch: string;
   seq: number;
   state: DocState;
   /** The last `historyLength` events, oldest first, contiguous up to `seq`. */
-  history: EventRecord[];
+  history: KeptEvent[];
   /**
    * Per client: its last DEDUPE_WINDOW applied op messages, oldest first (the
    * dedupe record); the last one is its highest applied cseq.
@@ -198,16 +206,16 @@ export class MemoryCollaborationService implements CollaborationService {
     return session.history.slice(afterSeq + 1 - first);
   }
 
-  async findOps(doc: string, client: string, cseqs: readonly number[]): Promise<OpFate[]> {
+  async findOps(doc: string, submitter: string, cseqs: readonly number[]): Promise<OpFate[]> {
     const session = this.sessions.get(doc);
     if (!session) return cseqs.map(() => ({ kind: 'pending' }));
     const clientEvents = session.history
-      .filter((event) => event.client === client)
+      .filter((event) => (event[SUBMITTER] ?? event.client) === submitter)
       .map(({ seq, cseq: applied }) => ({ seq, cseq: applied }));
     const records = {
       epoch: session.epoch,
-      last: session.lastApplied.get(client)?.at(-1) ?? null,
-      window: session.lastApplied.get(client) ?? [],
+      last: session.lastApplied.get(submitter)?.at(-1) ?? null,
+      window: session.lastApplied.get(submitter) ?? [],
       firstKept: session.history[0]?.seq ?? session.seq + 1,
       clientEvents,
     };
@@ -234,7 +242,8 @@ export class MemoryCollaborationService implements CollaborationService {
 
   private applyOne(doc: string, session: DocumentSession, sub: OpSubmission): ApplyOutcome {
     const ref = sub.ref === undefined ? {} : { ref: sub.ref };
-    const known = session.lastApplied.get(sub.client) ?? [];
+    const submitter = submitterKey(sub.client, sub.user);
+    const known = session.lastApplied.get(submitter) ?? [];
     const last = known.at(-1);
     if (last && sub.cseq <= last.cseq) {
       const seq = known.find((pair) => pair.cseq === sub.cseq)?.seq ?? null;
@@ -265,8 +274,10 @@ export class MemoryCollaborationService implements CollaborationService {
     const seq = ++session.seq;
     known.push({ cseq: sub.cseq, seq });
     if (known.length > DEDUPE_WINDOW) known.shift();
-    session.lastApplied.set(sub.client, known);
-    session.history.push({ seq, client: sub.client, cseq: sub.cseq, ops: sub.ops });
+    session.lastApplied.set(submitter, known);
+    const event: KeptEvent = { seq, client: sub.client, cseq: sub.cseq, ops: sub.ops };
+    if (submitter !== sub.client) Object.defineProperty(event, SUBMITTER, { value: submitter });
+    session.history.push(event);
     // Trim in chunks so that the history costs amortised O(1) per event.
     const limit = this.options.historyLength;
     if (session.history.length > limit * 2)

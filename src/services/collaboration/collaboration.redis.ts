@@ -118,10 +118,10 @@ export class RedisCollaborationService implements CollaborationService {
     return events;
   }
 
-  async findOps(doc: string, client: string, cseqs: readonly number[]): Promise<OpFate[]> {
+  async findOps(doc: string, submitter: string, cseqs: readonly number[]): Promise<OpFate[]> {
     const keys = this.keys.doc(doc);
     const reply = await this.call('findOp', doc, () =>
-      Scripts.findOp.run(this.redis, [keys.session, keys.history, keys.dedupe], [client]),
+      Scripts.findOp.run(this.redis, [keys.session, keys.history, keys.dedupe], [submitter]),
     );
     const items = asArray('find-op-3', reply, 'the reply');
     if (items.length === 0) return cseqs.map(() => ({ kind: 'pending' }));

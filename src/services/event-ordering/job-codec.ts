@@ -1,5 +1,5 @@
 import type { Op } from '../../protocol';
-import type { OpSubmission } from '../../document/op-submission';
+import { splitSubmitterKey, type OpSubmission } from '../../document/op-submission';
 import { pushSubmission } from '../../redis/submission-args';
 
 /**
@@ -52,12 +52,14 @@ export function decodeJob(
     return { submissions: job.submissions.map((sub) => ({ ...sub, doc })), legacy: true };
   }
   const submissions = (job.s ?? []).map((entry) => {
+    const { client, user } = splitSubmitterKey(entry.a[0] ?? '');
     const sub: OpSubmission = {
       doc,
-      client: entry.a[0] ?? '',
+      client,
       cseq: Number(entry.a[1]),
       ops: JSON.parse(entry.a[2] ?? '[]') as Op[],
     };
+    if (user !== null) sub.user = user;
     if (entry.r !== undefined) sub.ref = entry.r;
     if (entry.t !== undefined) sub.acceptedAt = entry.t;
     if (entry.e !== undefined) sub.seen = { epoch: entry.e[0], seq: entry.e[1] };

@@ -3,7 +3,7 @@ export const FIND_OP_LUA = String.raw`#!lua flags=no-writes
 
 KEYS[1] session hash flow:sessions:{D}   KEYS[2] history stream flow:history:{D}
 KEYS[3] dedupe hash flow:dedupe:{D}
-ARGV[1] client id
+ARGV[1] submitter: the client id, or client id TAB user with authentication
 
 Output: { epoch, seq, dedupe record ('<cseq> <seq> ...', oldest first, or ''), first kept seq,
           { seq, cseq, seq, cseq, ... } of the client's kept events },
@@ -21,11 +21,13 @@ if #entries > 0 then first = tonumber(string.sub(entries[1][1], 3)) end
 local mine = {}
 for _, entry in ipairs(entries) do
   local fields = entry[2]
-  local client, cseq
+  local client, cseq, user
   for i = 1, #fields, 2 do
     if fields[i] == 'client' then client = fields[i + 1] end
     if fields[i] == 'cseq' then cseq = fields[i + 1] end
+    if fields[i] == 'user' then user = fields[i + 1] end
   end
+  if user then client = client .. '\t' .. user end
   if client == ARGV[1] then
     mine[#mine + 1] = string.sub(entry[1], 3)
     mine[#mine + 1] = cseq

@@ -10,7 +10,12 @@ import { DEDUPE_CLIENTS_MAX, DEDUPE_WINDOW } from '../../dedupe-bounds';
  * JSON_OBJECT_LUA; touches KEYS[1] session, KEYS[2] state, KEYS[3] history
  * and KEYS[4] dedupe.
  *
- * Dedupe record of a client (a field of KEYS[4]): `cseq seq cseq seq ...`,
+ * Submissions name their submitter: the client id, or with authentication
+ * the client id, a tab and the user (submitterKey); dedupe records are kept
+ * per submitter, so another user presenting the same client id has records
+ * of its own.
+ *
+ * Dedupe record of a submitter (a field of KEYS[4]): `cseq seq cseq seq ...`,
  * its most recent applied op messages, oldest first, at most DEDUPE_WINDOW
  * pairs (older data holds one pair, read the same way). A resent cseq inside
  * the window is answered with its real seq; an older one with 0 (applied
@@ -190,8 +195,17 @@ local function apply_submission(client, cseq_text, ops_json, ops, doc, limits)
   end
   doc.seq = doc.seq + 1
   local seq_text = int(doc.seq)
-  redis.call('XADD', KEYS[3], 'MAXLEN', limits.history_len, '0-' .. seq_text,
-    'client', client, 'cseq', cseq_text, 'ops', ops_json)
+  -- The history names the client id; the user, when there is one, rides along
+  -- for find-op-3 (events sent to clients carry only client, cseq and ops).
+  local tab = string.find(client, '\t', 1, true)
+  if tab then
+    redis.call('XADD', KEYS[3], 'MAXLEN', limits.history_len, '0-' .. seq_text,
+      'client', string.sub(client, 1, tab - 1), 'cseq', cseq_text, 'ops', ops_json,
+      'user', string.sub(client, tab + 1))
+  else
+    redis.call('XADD', KEYS[3], 'MAXLEN', limits.history_len, '0-' .. seq_text,
+      'client', client, 'cseq', cseq_text, 'ops', ops_json)
+  end
   local window = {}
   for i = math.max(1, #known - DEDUPE_WINDOW + 2), #known do
     window[#window + 1] = known[i][3] .. ' ' .. known[i][2]
