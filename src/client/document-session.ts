@@ -1,8 +1,5 @@
 import type {
-  AckMessage,
   ErrorMessage,
-  EventMessage,
-  EventRecord,
   JoinedMessage,
   JsonObject,
   OpMessage,
@@ -22,10 +19,10 @@ import { PendingSubmits } from './pending-submits';
 import { DocumentReplica } from './replica';
 import { LateAnswers } from './late-answers';
 import { SavedMark } from './saved-mark';
+import { SequencedMessages, type Sequenced } from './sequenced-messages';
 import { StallWatch } from './stall-watch';
 
 type Phase = 'joining' | 'live' | 'rejoining' | 'left';
-type Sequenced = AckMessage | EventMessage;
 
 /** Codes after which the same join can succeed later. */
 const TRANSIENT = new Set<string>(['UNAVAILABLE', 'RATE_LIMITED']);
@@ -34,11 +31,8 @@ const TRANSIENT = new Set<string>(['UNAVAILABLE', 'RATE_LIMITED']);
  * The SDK's side of one joined document: its replica, the join and re-join
  * handshakes, the promises of its submits, and the presence of the other
  * clients. `FlowClient` drives it; users see it through `DocumentHandle`.
- *
- * Acks and events arrive in seq order on one connection. Until a `joined`
- * has fixed the position on the current connection (`phase` not live), both
- * are buffered in arrival order and replayed behind it; the replay drops what
- * the `joined` already covered.
+ * Its acks and events reach the replica through `SequencedMessages`, which
+ * holds them back until a `joined` has fixed the position (`phase` live).
  */
 export class DocumentSession extends TypedEmitter<DocumentEvents> {
   readonly replica = new DocumentReplica();
@@ -48,8 +42,8 @@ export class DocumentSession extends TypedEmitter<DocumentEvents> {
   /** Settles with the first `joined`: what `FlowClient.join` returns. */
   readonly ready: Promise<DocumentHandle>;
   private phase: Phase = 'joining';
-  private buffer: Sequenced[] = [];
   private readonly submits: PendingSubmits;
+  private readonly sequenced: SequencedMessages;
   private ownPresence: JsonObject | null;
   private readonly retry: Backoff;
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
@@ -80,6 +74,16 @@ export class DocumentSession extends TypedEmitter<DocumentEvents> {
       },
       link.retry,
     );
+    this.sequenced = new SequencedMessages(doc, this.replica, this.submits, link, {
+      live: () => this.phase === 'live',
+      changed: () => this.emit('change', { cause: 'remote', seq: this.replica.seq }),
+      event: (event) => this.emit('event', event),
+      gap: () => {
+        this.phase = 'rejoining';
+        this.stall.lost();
+        this.sendJoin();
+      },
+    });
     this.handle = new DocumentHandle(this);
     this.ready = new Promise((resolve, reject) => {
       this.settleJoin = { resolve, reject };
@@ -169,7 +173,7 @@ export class DocumentSession extends TypedEmitter<DocumentEvents> {
     switch (message.type) {
       case 'ack':
       case 'event':
-        this.sequenced(message);
+        this.sequenced.receive(message);
         return true;
       case 'presence':
         if (this.others.update(message, this.link.clientId())) this.emit('presence', this.others);
@@ -214,10 +218,10 @@ export class DocumentSession extends TypedEmitter<DocumentEvents> {
       if (epochChanged) {
         // That history is gone: what was buffered from it means nothing, and
         // every pending message must be applied again in the new epoch.
-        this.buffer = [];
+        this.sequenced.forget();
         for (const pending of this.replica.pendingMessages) pending.sentOn = 0;
       }
-    } else if (epochChanged || !this.applyJoinedEvents(reply.seq, reply.events)) {
+    } else if (epochChanged || !this.sequenced.applyJoined(reply.seq, reply.events)) {
       // Events that do not continue our history: start over from a snapshot.
       this.replica.forgetHistory();
       this.sendJoin();
@@ -235,22 +239,9 @@ export class DocumentSession extends TypedEmitter<DocumentEvents> {
     else this.emit('resync', { snapshot, epochChanged, epoch: reply.epoch, seq: this.replica.seq });
     // A listener may have left the document.
     if (this.phase !== 'live') return;
-    const buffered = this.buffer;
-    this.buffer = [];
-    for (const message of buffered) this.sequenced(message);
+    this.sequenced.replay();
     // A replayed message may have found another gap and started another re-join.
     if (this.phase === 'live') this.submits.send(this.link, generation);
-  }
-
-  /** Applies the events of a `joined`; false when they do not continue the replica. */
-  private applyJoinedEvents(seq: number, events: readonly EventRecord[]): boolean {
-    for (const event of events) {
-      const position = this.replica.position(event.seq);
-      if (position === 'duplicate') continue;
-      if (position === 'gap') return false;
-      this.applyNext(event);
-    }
-    return this.replica.seq === seq;
   }
 
   private joinFailed(error: FlowError): void {
@@ -269,73 +260,6 @@ export class DocumentSession extends TypedEmitter<DocumentEvents> {
     this.finish(error);
   }
 
-  // ---- sequenced messages ----------------------------------------------------
-
-  private sequenced(message: Sequenced): void {
-    if (this.phase !== 'live') {
-      this.buffer.push(message);
-      return;
-    }
-    const { seq, cseq } = message;
-    if (seq === null) {
-      // Only an ack has no seq: a resend the server no longer remembers. That
-      // is no proof it was ever applied; if it was, it is old enough to be in
-      // the state we joined with, so dropping the pending layer shows the truth.
-      const reason =
-        'the server no longer knows whether this op was applied; the document state shows whether it was';
-      this.submits.reject(
-        cseq,
-        new FlowError(ClientErrorCodes.UNCONFIRMED, reason, { doc: this.doc, cseq }),
-      );
-      return;
-    }
-    const dup = message.type === 'ack' && message.dup === true;
-    const position = this.replica.position(seq);
-    if (position === 'duplicate') {
-      // An event we have, or an own message already in the confirmed state.
-      if (message.type === 'ack') this.submits.drop(cseq, { seq, dup });
-      return;
-    }
-    const ops = message.type === 'ack' ? this.replica.findPending(cseq)?.ops : message.ops;
-    if (position === 'gap' || !ops) {
-      // Events are missing (or an ack names ops we do not hold): ask for them.
-      this.buffer.push(message);
-      this.phase = 'rejoining';
-      this.stall.lost();
-      this.sendJoin();
-      return;
-    }
-    if (message.type === 'event') {
-      this.applyNext(message);
-      this.emit('change', { cause: 'remote', seq: this.replica.seq });
-      return;
-    }
-    // Every event before this seq has arrived: the server sends in seq order.
-    if (this.replica.confirm(seq, ops, cseq)) {
-      this.emit('change', { cause: 'remote', seq: this.replica.seq });
-    }
-    this.submits.settle(cseq, { seq, dup });
-  }
-
-  /** Places the event at seq + 1, another client's or our own. */
-  private applyNext(event: EventRecord): void {
-    const { seq, client, cseq, ops } = event;
-    const pending = client === this.link.clientId() ? this.replica.findPending(cseq) : undefined;
-    if (client !== this.link.clientId() || (pending && !sameOps(pending.ops, ops))) {
-      this.replica.confirm(seq, ops);
-      this.emit('event', { seq, client, cseq, ops });
-      // Another connection with our client id (a duplicated browser tab) took
-      // this cseq first: ours was not applied and never will be under it.
-      if (pending) this.submits.renumber(cseq, this.link.nextCseq(this.doc));
-      return;
-    }
-    // Our own op message, seen in a `joined` events list: placed here,
-    // whatever became of its ack.
-    this.link.observeCseq(this.doc, cseq);
-    this.replica.confirm(seq, ops, cseq);
-    this.submits.settle(cseq, { seq, dup: false });
-  }
-
   // ---- end -------------------------------------------------------------------
 
   /** Ends the session; the pending messages in `keep` stay visible (their answers are owed). */
@@ -343,7 +267,7 @@ export class DocumentSession extends TypedEmitter<DocumentEvents> {
     this.phase = 'left';
     clearTimeout(this.retryTimer);
     this.stall.reset();
-    this.buffer = [];
+    this.sequenced.forget();
     let hadPending = false;
     for (const { cseq } of [...this.replica.pendingMessages]) {
       if (!keep.includes(cseq) && this.replica.removePending(cseq)) hadPending = true;
@@ -353,8 +277,4 @@ export class DocumentSession extends TypedEmitter<DocumentEvents> {
     this.submits.rejectAll(error);
     if (hadPending) this.emit('change', { cause: 'local', seq: this.replica.seq });
   }
-}
-
-function sameOps(a: readonly unknown[], b: readonly unknown[]): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
 }

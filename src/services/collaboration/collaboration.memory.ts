@@ -1,16 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { commitStaged, stageMessage } from '../../document/apply-ops';
-import {
-  DEFAULT_DOC_MAX_BYTES,
-  jsonBytesOf,
-  sizeDelta,
-  stateSize,
-  tooLargeMessage,
-} from '../../document/document-size';
-import { UnavailableError, type DocState, type EventRecord } from '../../protocol';
+import { DEFAULT_DOC_MAX_BYTES } from '../../document/document-size';
+import { UnavailableError, type EventRecord } from '../../protocol';
 import type { StoredSnapshot } from '../../document/stored-snapshot';
 import type { CollaborationService } from './collaboration-service';
-import { submitterKey, type ApplyOutcome, type OpSubmission } from '../../document/op-submission';
+import type { ApplyOutcome, OpSubmission } from '../../document/op-submission';
 import type {
   CatchUp,
   DocumentSnapshot,
@@ -18,34 +11,9 @@ import type {
   ResumePoint,
 } from '../../document/catch-up';
 import { judgeOp, type OpFate } from './op-fate';
-import { DEDUPE_WINDOW, type DedupePairs } from './dedupe-bounds';
-
-/**
- * The submitter (submitterKey) of a kept event, when it is not the client id
- * alone: a hidden property (a symbol, not enumerable), because kept events go
- * to clients as they are, and clients see only seq, client, cseq and ops.
- */
-const SUBMITTER = Symbol('submitter');
-type KeptEvent = EventRecord & { [SUBMITTER]?: string };
-
-interface DocumentSession {
-  epoch: string;
-  seq: number;
-  state: DocState;
-  /** The last `historyLength` events, oldest first, contiguous up to `seq`. */
-  history: KeptEvent[];
-  /**
-   * Per client: its last DEDUPE_WINDOW applied op messages, oldest first (the
-   * dedupe record); the last one is its highest applied cseq.
-   */
-  lastApplied: Map<string, DedupePairs>;
-  presence: Map<string, PresenceRecord>;
-  touchedAt: number;
-  /** Highest seq of this epoch the document store holds (0 when none). */
-  savedSeq: number;
-  /** The state's kept size (see document-size.ts); computed on first need. */
-  size?: number;
-}
+import type { DedupePairs } from './dedupe-bounds';
+import { eventsOf, opRecordsOf, snapshotOf, type MemorySession } from './memory-session';
+import { applySubmission } from './memory-apply';
 
 /** A document's last state elsewhere (Redis), to start an in-memory session from. */
 export interface SeedState {
@@ -79,13 +47,13 @@ export interface MemoryCollaborationOptions {
 }
 
 /**
- * Everything in this process's memory: serves exactly one process. Entities
- * are never mutated in place (a patch builds a new object), so a snapshot only
- * copies the collection maps.
+ * Everything in this process's memory: serves exactly one process. A
+ * document is a MemorySession (memory-session.ts), changed by
+ * applySubmission (memory-apply.ts); this service finds, seeds and expires them.
  */
 export class MemoryCollaborationService implements CollaborationService {
   readonly mode = 'memory' as const;
-  private readonly sessions = new Map<string, DocumentSession>();
+  private readonly sessions = new Map<string, MemorySession>();
   private readonly sweeper: NodeJS.Timeout | undefined;
   private readonly now: () => number;
 
@@ -106,11 +74,11 @@ export class MemoryCollaborationService implements CollaborationService {
     }
   }
 
-  private session(doc: string): DocumentSession {
+  private session(doc: string): MemorySession {
     let session = this.sessions.get(doc);
     if (!session) {
       this.adopt(doc, { epoch: randomUUID(), seq: 0, state: {} }, new Map(), 0);
-      session = this.sessions.get(doc) as DocumentSession;
+      session = this.sessions.get(doc) as MemorySession;
     }
     session.touchedAt = this.now();
     return session;
@@ -182,116 +150,39 @@ export class MemoryCollaborationService implements CollaborationService {
     const session = this.session(doc);
     const saved = this.options.load ? { savedSeq: session.savedSeq } : {};
     if (resume) {
-      const events = this.eventsOf(session, resume.epoch, resume.seq);
+      const events = eventsOf(session, resume.epoch, resume.seq);
       if (events)
         return { kind: 'events', epoch: session.epoch, seq: session.seq, events, ...saved };
     }
-    return { kind: 'snapshot', snapshot: this.snapshotOf(doc, session), ...saved };
+    return { kind: 'snapshot', snapshot: snapshotOf(doc, session), ...saved };
   }
 
   async eventsAfter(doc: string, epoch: string, afterSeq: number): Promise<EventRecord[] | null> {
     const session = this.sessions.get(doc);
-    return session ? this.eventsOf(session, epoch, afterSeq) : null;
-  }
-
-  private eventsOf(
-    session: DocumentSession,
-    epoch: string,
-    afterSeq: number,
-  ): EventRecord[] | null {
-    if (epoch !== session.epoch || afterSeq > session.seq) return null;
-    if (afterSeq === session.seq) return [];
-    const first = session.history[0]?.seq ?? session.seq + 1;
-    if (afterSeq + 1 < first) return null;
-    return session.history.slice(afterSeq + 1 - first);
+    return session ? eventsOf(session, epoch, afterSeq) : null;
   }
 
   async findOps(doc: string, submitter: string, cseqs: readonly number[]): Promise<OpFate[]> {
     const session = this.sessions.get(doc);
     if (!session) return cseqs.map(() => ({ kind: 'pending' }));
-    const clientEvents = session.history
-      .filter((event) => (event[SUBMITTER] ?? event.client) === submitter)
-      .map(({ seq, cseq: applied }) => ({ seq, cseq: applied }));
-    const records = {
-      epoch: session.epoch,
-      last: session.lastApplied.get(submitter)?.at(-1) ?? null,
-      window: session.lastApplied.get(submitter) ?? [],
-      firstKept: session.history[0]?.seq ?? session.seq + 1,
-      clientEvents,
-    };
+    const records = opRecordsOf(session, submitter);
     return cseqs.map((cseq) => judgeOp(records, cseq));
   }
 
   async snapshot(doc: string): Promise<DocumentSnapshot | null> {
     await this.seedOnce(doc);
     const session = this.sessions.get(doc);
-    return session ? this.snapshotOf(doc, session) : null;
-  }
-
-  private snapshotOf(doc: string, session: DocumentSession): DocumentSnapshot {
-    const state: DocState = {};
-    for (const [coll, entities] of Object.entries(session.state)) state[coll] = { ...entities };
-    return { doc, epoch: session.epoch, seq: session.seq, state };
+    return session ? snapshotOf(doc, session) : null;
   }
 
   async applyBatch(doc: string, batch: readonly OpSubmission[]): Promise<ApplyOutcome[]> {
     await this.seedOnce(doc);
     const session = this.session(doc);
-    return batch.map((sub) => this.applyOne(doc, session, sub));
-  }
-
-  private applyOne(doc: string, session: DocumentSession, sub: OpSubmission): ApplyOutcome {
-    const ref = sub.ref === undefined ? {} : { ref: sub.ref };
-    const submitter = submitterKey(sub.client, sub.user);
-    const known = session.lastApplied.get(submitter) ?? [];
-    const last = known.at(-1);
-    if (last && sub.cseq <= last.cseq) {
-      const seq = known.find((pair) => pair.cseq === sub.cseq)?.seq ?? null;
-      return {
-        kind: 'duplicate',
-        doc,
-        epoch: session.epoch,
-        seq,
-        client: sub.client,
-        cseq: sub.cseq,
-        ...ref,
-      };
-    }
-    const staged = stageMessage(session.state, sub.ops);
-    const who = { kind: 'rejected', doc, client: sub.client, cseq: sub.cseq, ...ref } as const;
-    if ('refusal' in staged) return { ...who, code: 'BAD_REQUEST', message: staged.refusal };
-    const size = (session.size ??= stateSize(session.state));
-    const delta = sizeDelta(session.state, staged.changes);
-    const max = this.options.maxDocBytes ?? DEFAULT_DOC_MAX_BYTES;
-    if (delta > 0 && jsonBytesOf(size + delta) > max)
-      return {
-        ...who,
-        code: 'TOO_LARGE',
-        message: tooLargeMessage(jsonBytesOf(size + delta), max),
-      };
-    commitStaged(session.state, staged.changes);
-    session.size = size + delta;
-    const seq = ++session.seq;
-    known.push({ cseq: sub.cseq, seq });
-    if (known.length > DEDUPE_WINDOW) known.shift();
-    session.lastApplied.set(submitter, known);
-    const event: KeptEvent = { seq, client: sub.client, cseq: sub.cseq, ops: sub.ops };
-    if (submitter !== sub.client) Object.defineProperty(event, SUBMITTER, { value: submitter });
-    session.history.push(event);
-    // Trim in chunks so that the history costs amortised O(1) per event.
-    const limit = this.options.historyLength;
-    if (session.history.length > limit * 2)
-      session.history.splice(0, session.history.length - limit);
-    return {
-      kind: 'applied',
-      doc,
-      epoch: session.epoch,
-      seq,
-      client: sub.client,
-      cseq: sub.cseq,
-      ops: sub.ops,
-      ...ref,
+    const limits = {
+      historyLength: this.options.historyLength,
+      maxDocBytes: this.options.maxDocBytes ?? DEFAULT_DOC_MAX_BYTES,
     };
+    return batch.map((sub) => applySubmission(doc, session, sub, limits));
   }
 
   async setPresence(doc: string, record: PresenceRecord): Promise<void> {

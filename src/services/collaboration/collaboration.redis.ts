@@ -5,16 +5,15 @@ import { MAX_ENTITY_BYTES, MAX_ENTITY_DEPTH } from '../../protocol/limits';
 import { DEFAULT_DOC_MAX_BYTES } from '../../document/document-size';
 import type { EventRecord } from '../../protocol';
 import { createRedis, type RedisClient } from '../../redis/connection';
-import { ConnectionMessages } from '../../redis/connection-log';
-import { redisFailureKind, unavailableFrom, type RedisFailureKind } from '../../redis/errors';
 import { RedisKeys } from '../../redis/keys';
 import { type CollaborationService } from './collaboration-service';
 import type { RedisCollaborationOptions } from './redis-options';
-import { FencedError, type Fence } from '../../document/fence';
+import { type Fence } from '../../document/fence';
 import { type ApplyOutcome, type OpSubmission } from '../../document/op-submission';
 import { AcknowledgedSeqs } from './acknowledged-seqs';
 import { ReplicaWait } from './replica-wait';
-import { parseDedupeRecord } from './dedupe-bounds';
+import { RedisFailures } from './redis-failures';
+import { PresenceNodes } from './presence-nodes';
 import {
   type CatchUp,
   type DocumentSnapshot,
@@ -24,29 +23,24 @@ import {
 import { CollaborationScripts as Scripts, documentScriptKeys } from './lua';
 import { judgeOp, type OpFate } from './op-fate';
 import {
-  asArray,
-  asNumber,
-  asString,
   decodeApply,
-  decodeEvents,
-  decodeState,
+  decodeEventsAfter,
+  decodeFindOp,
+  decodeOpen,
+  decodeSnapshot,
   pushSubmission,
 } from './lua/codec';
-
-/** How often the failure of one kind is logged at most. */
-const FAILURE_LOG_INTERVAL_MS = 10_000;
 
 /**
  * Sessions, state, history and presence of every document in Redis, each
  * document under its own hash tag (see src/redis/keys.ts for the layout).
  * Every change of a document is one Lua script, so any number of processes
- * may share the documents; a Redis outage surfaces as UnavailableError.
+ * may share the documents; a Redis outage surfaces as UnavailableError
+ * (see RedisFailures). The scripts' replies are read by lua/codec.ts.
  *
- * Presence liveness: each record names its node; this service heartbeats the
- * nodes it has written presence for into `flow:presence-nodes` every third of
- * `presenceTimeoutMs`. `listPresence` drops (and deletes) the records of nodes
- * whose heartbeat is older than the timeout, so the clients of a crashed
- * gateway vanish without anyone clearing them.
+ * Presence liveness: each record names its node; the nodes this service has
+ * written presence for heartbeat into `flow:presence-nodes` (PresenceNodes),
+ * so that the clients of a crashed gateway vanish without anyone clearing them.
  */
 export class RedisCollaborationService implements CollaborationService {
   readonly mode = 'redis' as const;
@@ -57,10 +51,8 @@ export class RedisCollaborationService implements CollaborationService {
   }
   private readonly log: Logger;
   private readonly now: () => number;
-  private readonly presenceTimeoutMs: number;
-  private readonly localNodes = new Set<string>();
-  private heartbeat: NodeJS.Timeout | undefined;
-  private lastFailure: { kind: RedisFailureKind; at: number } | undefined;
+  private readonly failures: RedisFailures;
+  private readonly presenceNodes: PresenceNodes;
   private closed: Promise<void> | undefined;
   private readonly replicaWait: ReplicaWait;
   private readonly acknowledged = new AcknowledgedSeqs();
@@ -70,7 +62,14 @@ export class RedisCollaborationService implements CollaborationService {
     this.keys = options.keys ?? new RedisKeys();
     this.log = options.log.child({ component: 'collaboration' });
     this.now = options.now ?? Date.now;
-    this.presenceTimeoutMs = options.presenceTimeoutMs ?? 30_000;
+    this.failures = new RedisFailures(this.log, this.now);
+    this.presenceNodes = new PresenceNodes({
+      redis: options.redis,
+      key: this.keys.presenceNodes(),
+      timeoutMs: options.presenceTimeoutMs ?? 30_000,
+      now: this.now,
+      beatFailed: (err) => this.failures.failure(err, 'presenceHeartbeat', undefined),
+    });
     this.replicaWait = new ReplicaWait({
       redis: options.redis,
       log: this.log,
@@ -92,16 +91,7 @@ export class RedisCollaborationService implements CollaborationService {
         resume?.seq ?? 0,
       ]),
     );
-    const [epochItem, seqItem, kind, payload] = asArray('open-6', reply, 'the reply');
-    const epoch = asString('open-6', epochItem, 'the epoch');
-    const seq = asNumber('open-6', seqItem, 'the seq');
-    if (asString('open-6', kind, 'the kind') === 'events') {
-      return { kind: 'events', epoch, seq, events: decodeEvents('open-6', payload) };
-    }
-    return {
-      kind: 'snapshot',
-      snapshot: { doc, epoch, seq, state: decodeState('open-6', payload) },
-    };
+    return decodeOpen(doc, reply);
   }
 
   async eventsAfter(doc: string, epoch: string, afterSeq: number): Promise<EventRecord[] | null> {
@@ -109,9 +99,8 @@ export class RedisCollaborationService implements CollaborationService {
     const reply = await this.call('eventsAfter', doc, () =>
       Scripts.eventsAfter.run(this.redis, [keys.session, keys.history], [epoch, afterSeq]),
     );
-    const [kind, entries] = asArray('events-2', reply, 'the reply');
-    if (asString('events-2', kind, 'the kind') !== 'events') return null;
-    const events = decodeEvents('events-2', entries);
+    const events = decodeEventsAfter(reply);
+    if (events === null) return null;
     // Events read back are delivered and acknowledged as kept: like an apply,
     // they wait for the replicas (REDIS_WAIT_REPLICAS) first.
     if (events.length > 0) await this.replicaWait.confirm(doc, keys.session);
@@ -123,24 +112,8 @@ export class RedisCollaborationService implements CollaborationService {
     const reply = await this.call('findOp', doc, () =>
       Scripts.findOp.run(this.redis, [keys.session, keys.history, keys.dedupe], [submitter]),
     );
-    const items = asArray('find-op-3', reply, 'the reply');
-    if (items.length === 0) return cseqs.map(() => ({ kind: 'pending' }));
-    const window = parseDedupeRecord(asString('find-op-3', items[2], 'the dedupe record'));
-    const pairs = asArray('find-op-3', items[4], 'the events');
-    const clientEvents: Array<{ seq: number; cseq: number }> = [];
-    for (let i = 0; i + 1 < pairs.length; i += 2) {
-      clientEvents.push({
-        seq: asNumber('find-op-3', pairs[i], 'an event seq'),
-        cseq: asNumber('find-op-3', pairs[i + 1], 'an event cseq'),
-      });
-    }
-    const records = {
-      epoch: asString('find-op-3', items[0], 'the epoch'),
-      last: window.at(-1) ?? null,
-      window,
-      firstKept: asNumber('find-op-3', items[3], 'the first kept seq'),
-      clientEvents,
-    };
+    const records = decodeFindOp(reply);
+    if (records === null) return cseqs.map(() => ({ kind: 'pending' }));
     const fates = cseqs.map((cseq) => judgeOp(records, cseq));
     // An op found applied is answered as acknowledged: like an apply, that
     // answer waits for the replicas (REDIS_WAIT_REPLICAS), or a failover right
@@ -156,14 +129,7 @@ export class RedisCollaborationService implements CollaborationService {
     const reply = await this.call('snapshot', doc, () =>
       Scripts.snapshot.run(this.redis, [keys.session, keys.state], []),
     );
-    const items = asArray('snapshot-2', reply, 'the reply');
-    if (items.length === 0) return null;
-    return {
-      doc,
-      epoch: asString('snapshot-2', items[0], 'the epoch'),
-      seq: asNumber('snapshot-2', items[1], 'the seq'),
-      state: decodeState('snapshot-2', items[2]),
-    };
+    return decodeSnapshot(doc, reply);
   }
 
   async applyBatch(
@@ -216,12 +182,7 @@ export class RedisCollaborationService implements CollaborationService {
     const keys = this.keys.doc(doc);
     const { client, user, state, node } = record;
     await this.call('setPresence', doc, async () => {
-      if (!this.localNodes.has(node)) {
-        // Heartbeat first, so that no reader sees the record of an unknown node.
-        await this.redis.zadd(this.keys.presenceNodes(), this.now(), node);
-        this.localNodes.add(node);
-        this.startHeartbeat();
-      }
+      await this.presenceNodes.register(node);
       const json = JSON.stringify({ client, user, state, node });
       await Scripts.setPresence.run(this.redis, documentScriptKeys(keys), [
         client,
@@ -254,86 +215,22 @@ export class RedisCollaborationService implements CollaborationService {
     return this.call('listPresence', doc, async () => {
       const flat = await this.redis.hgetall(presenceKey);
       const records = Object.values(flat).map((json) => JSON.parse(json) as PresenceRecord);
-      const nodes = [...new Set(records.map((r) => r.node))].filter((n) => !this.localNodes.has(n));
-      if (nodes.length === 0) return records;
-      const beats = await this.redis.zmscore(this.keys.presenceNodes(), ...nodes);
-      const cutoff = this.now() - this.presenceTimeoutMs;
-      const dead = new Set(nodes.filter((_, i) => beats[i] === null || Number(beats[i]) < cutoff));
-      if (dead.size === 0) return records;
-      const gone = records.filter((r) => dead.has(r.node)).map((r) => r.client);
-      // Pruning is best effort: the next reader filters the same records again.
-      this.redis.hdel(presenceKey, ...gone).catch(() => undefined);
-      return records.filter((r) => !dead.has(r.node));
+      return this.presenceNodes.live(presenceKey, records);
     });
   }
 
   /** Stops the heartbeat (this process's presence vanishes at once) and, when owned, the connection. Idempotent. */
   close(): Promise<void> {
     this.closed ??= (async () => {
-      if (this.heartbeat) clearInterval(this.heartbeat);
-      const nodes = [...this.localNodes];
-      this.localNodes.clear();
-      if (nodes.length > 0) {
-        await this.redis.zrem(this.keys.presenceNodes(), ...nodes).catch(() => undefined);
-      }
+      await this.presenceNodes.close();
       if (this.options.ownsConnection) await this.redis.quit().catch(() => this.redis.disconnect());
     })();
     return this.closed;
   }
 
-  private startHeartbeat(): void {
-    if (this.heartbeat) return;
-    this.heartbeat = setInterval(() => void this.beat(), Math.max(this.presenceTimeoutMs / 3, 100));
-    this.heartbeat.unref();
-  }
-
-  private async beat(): Promise<void> {
-    const now = this.now();
-    const members = [...this.localNodes].flatMap((node) => [now, node]);
-    if (members.length === 0) return;
-    try {
-      await this.redis.zadd(this.keys.presenceNodes(), ...members);
-      // Nodes silent for a day are long gone; keep the set small.
-      await this.redis.zremrangebyscore(this.keys.presenceNodes(), '-inf', now - 86_400_000);
-    } catch (err) {
-      this.failure(err, 'presenceHeartbeat', undefined);
-    }
-  }
-
   /** Runs one Redis operation; outages become UnavailableError, a stale fence FencedError. */
-  private async call<T>(operation: string, doc: string, run: () => Promise<T>): Promise<T> {
-    try {
-      return await run();
-    } catch (err) {
-      throw this.failure(err, operation, doc);
-    }
-  }
-
-  private failure(err: unknown, operation: string, doc: string | undefined): unknown {
-    if (err instanceof Error && err.message.startsWith('FENCED')) {
-      this.log.warn(
-        { operation, doc, error: err.message },
-        'apply refused: the processing claim is stale',
-      );
-      return new FencedError(doc ?? '');
-    }
-    const unavailable = unavailableFrom(err);
-    if (!unavailable) return err;
-    const kind = redisFailureKind(err) ?? 'unreachable';
-    const now = this.now();
-    const last = this.lastFailure;
-    if (!last || last.kind !== kind || now - last.at >= FAILURE_LOG_INTERVAL_MS) {
-      this.lastFailure = { kind, at: now };
-      const detail = {
-        operation,
-        doc,
-        failure: kind,
-        error: err instanceof Error ? err.message : String(err),
-      };
-      if (kind === 'out-of-memory') this.log.error(detail, ConnectionMessages.outOfMemory);
-      else this.log.warn(detail, 'Redis cannot take the request; answering UNAVAILABLE');
-    }
-    return unavailable;
+  private call<T>(operation: string, doc: string, run: () => Promise<T>): Promise<T> {
+    return this.failures.call(operation, doc, run);
   }
 }
 

@@ -3,6 +3,9 @@ import type { DocState, EventRecord, JsonObject, Op } from '../../../protocol';
 import type { ApplyOutcome, OpSubmission } from '../../../document/op-submission';
 import { pushSubmission } from '../../../redis/submission-args';
 import { tooLargeMessage } from '../../../document/document-size';
+import type { CatchUp, DocumentSnapshot } from '../../../document/catch-up';
+import type { OpRecords } from '../op-fate';
+import { parseDedupeRecord } from '../dedupe-bounds';
 
 /**
  * Turns submissions into the ARGV of apply-6 and the scripts' replies into
@@ -120,6 +123,61 @@ export function decodeEvents(script: string, entries: unknown): EventRecord[] {
       ops: JSON.parse(values.get('ops') ?? '[]') as Op[],
     };
   });
+}
+
+/** open-6's reply: the events after the resume point, or a snapshot. */
+export function decodeOpen(doc: string, reply: unknown): CatchUp {
+  const [epochItem, seqItem, kind, payload] = asArray('open-6', reply, 'the reply');
+  const epoch = asString('open-6', epochItem, 'the epoch');
+  const seq = asNumber('open-6', seqItem, 'the seq');
+  if (asString('open-6', kind, 'the kind') === 'events') {
+    return { kind: 'events', epoch, seq, events: decodeEvents('open-6', payload) };
+  }
+  return {
+    kind: 'snapshot',
+    snapshot: { doc, epoch, seq, state: decodeState('open-6', payload) },
+  };
+}
+
+/** events-2's reply: the events after the given seq, or null when not all of them are kept. */
+export function decodeEventsAfter(reply: unknown): EventRecord[] | null {
+  const [kind, entries] = asArray('events-2', reply, 'the reply');
+  if (asString('events-2', kind, 'the kind') !== 'events') return null;
+  return decodeEvents('events-2', entries);
+}
+
+/** find-op-3's reply: the records a client's ops are judged by; null when the document has no session. */
+export function decodeFindOp(reply: unknown): OpRecords | null {
+  const items = asArray('find-op-3', reply, 'the reply');
+  if (items.length === 0) return null;
+  const window = parseDedupeRecord(asString('find-op-3', items[2], 'the dedupe record'));
+  const pairs = asArray('find-op-3', items[4], 'the events');
+  const clientEvents: Array<{ seq: number; cseq: number }> = [];
+  for (let i = 0; i + 1 < pairs.length; i += 2) {
+    clientEvents.push({
+      seq: asNumber('find-op-3', pairs[i], 'an event seq'),
+      cseq: asNumber('find-op-3', pairs[i + 1], 'an event cseq'),
+    });
+  }
+  return {
+    epoch: asString('find-op-3', items[0], 'the epoch'),
+    last: window.at(-1) ?? null,
+    window,
+    firstKept: asNumber('find-op-3', items[3], 'the first kept seq'),
+    clientEvents,
+  };
+}
+
+/** snapshot-2's reply; null when the document has no session. */
+export function decodeSnapshot(doc: string, reply: unknown): DocumentSnapshot | null {
+  const items = asArray('snapshot-2', reply, 'the reply');
+  if (items.length === 0) return null;
+  return {
+    doc,
+    epoch: asString('snapshot-2', items[0], 'the epoch'),
+    seq: asNumber('snapshot-2', items[1], 'the seq'),
+    state: decodeState('snapshot-2', items[2]),
+  };
 }
 
 export { asArray, asNumber, asString, pushSubmission };
