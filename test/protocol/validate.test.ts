@@ -121,6 +121,33 @@ describe('parseClientMessage: frames that are not messages', () => {
 
 // ---- ping and ref ---------------------------------------------------------------
 
+describe('parseClientMessage: strings that are not Unicode', () => {
+  // A lone UTF-16 surrogate is valid JSON syntax (an escape) but no character:
+  // Redis's JSON decoder refuses it, so an op carrying one must never be queued.
+  it.each([
+    ['in ref', '{"type":"ping","ref":"\\ud958x"}'],
+    ['in a value', '{"type":"op","doc":"d","cseq":1,"ops":[{"op":"set","coll":"c","id":"i","value":{"s":"\\udc00"}}]}'],
+    ['in a key', '{"type":"op","doc":"d","cseq":1,"ops":[{"op":"patch","coll":"c","id":"i","fields":{"a\\ude54":1}}]}'],
+    ['in presence', '{"type":"presence","doc":"d","state":{"n":["\\ud800"]}}'],
+  ])('refuses a lone surrogate %s, naming it', (_, text) => {
+    const error = reject(text);
+    expect(error.message).toContain('not valid Unicode');
+  });
+
+  it('echoes doc and cseq of a refused op', () => {
+    const error = reject(
+      '{"type":"op","doc":"d","cseq":3,"ops":[{"op":"set","coll":"c","id":"i","value":{"s":"\\ud958"}}]}',
+    );
+    expect(error).toMatchObject({ doc: 'd', cseq: 3 });
+  });
+
+  it('accepts pairs, escaped or not, and an escaped backslash before "u"', () => {
+    expect(ok({ type: 'ping', ref: '😀' })).toMatchObject({ ref: '😀' });
+    expect(accept('{"type":"ping","ref":"\\ud83d\\ude00"}')).toMatchObject({ ref: '😀' });
+    expect(accept('{"type":"ping","ref":"\\\\ud958"}')).toMatchObject({ ref: '\\ud958' });
+  });
+});
+
 describe('parseClientMessage: ping and ref', () => {
   it('accepts ping and drops unknown fields', () => {
     expect(ok({ type: 'ping' })).toEqual({ type: 'ping' });
