@@ -126,8 +126,14 @@ describe('parseClientMessage: strings that are not Unicode', () => {
   // Redis's JSON decoder refuses it, so an op carrying one must never be queued.
   it.each([
     ['in ref', '{"type":"ping","ref":"\\ud958x"}'],
-    ['in a value', '{"type":"op","doc":"d","cseq":1,"ops":[{"op":"set","coll":"c","id":"i","value":{"s":"\\udc00"}}]}'],
-    ['in a key', '{"type":"op","doc":"d","cseq":1,"ops":[{"op":"patch","coll":"c","id":"i","fields":{"a\\ude54":1}}]}'],
+    [
+      'in a value',
+      '{"type":"op","doc":"d","cseq":1,"ops":[{"op":"set","coll":"c","id":"i","value":{"s":"\\udc00"}}]}',
+    ],
+    [
+      'in a key',
+      '{"type":"op","doc":"d","cseq":1,"ops":[{"op":"patch","coll":"c","id":"i","fields":{"a\\ude54":1}}]}',
+    ],
     ['in presence', '{"type":"presence","doc":"d","state":{"n":["\\ud800"]}}'],
   ])('refuses a lone surrogate %s, naming it', (_, text) => {
     const error = reject(text);
