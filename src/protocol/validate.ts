@@ -1,4 +1,5 @@
 import type { ErrorCode } from './errors';
+import { holdsLoneSurrogate, mayHoldLoneSurrogate } from './unicode';
 import { unhandled } from './exhaustive';
 import {
   COLLECTION_PATTERN,
@@ -243,32 +244,6 @@ export function echoFieldsOf(text: string): Pick<Rejection, 'doc' | 'cseq' | 're
 }
 
 /**
- * A `\\u` escape in the surrogate range, somewhere in the frame: the cheap
- * test that decides whether the parsed message needs the walk below (frames
- * are UTF-8, so only an escape can make a lone surrogate).
- */
-const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F]/;
-/** A UTF-16 surrogate that is not half of a pair (in a `u` regex, a pair is one code point). */
-const LONE_SURROGATE = /\p{Surrogate}/u;
-
-/**
- * Whether any string of a parsed message, key or value, holds a lone
- * surrogate. Such a string is valid JSON but no text: Redis's JSON decoder
- * (cjson) refuses its escape, so an op carrying one would stop its
- * document's queue; it is refused at the door instead.
- */
-function holdsLoneSurrogate(value: unknown): boolean {
-  if (typeof value === 'string') return LONE_SURROGATE.test(value);
-  if (Array.isArray(value)) return value.some(holdsLoneSurrogate);
-  if (value !== null && typeof value === 'object') {
-    for (const [key, inner] of Object.entries(value)) {
-      if (LONE_SURROGATE.test(key) || holdsLoneSurrogate(inner)) return true;
-    }
-  }
-  return false;
-}
-
-/**
  * Parses and validates one text frame. Hand-written checks (no schema
  * compilation, no per-message allocation beyond the parsed object): this runs
  * for every frame a gateway receives.
@@ -298,9 +273,9 @@ export function parseClientMessage(text: string): ParseResult {
     }
     error.ref = ref;
   }
-  if (SURROGATE_ESCAPE.test(text) && holdsLoneSurrogate(raw)) {
+  if (mayHoldLoneSurrogate(text) && holdsLoneSurrogate(raw)) {
     // The answer echoes a ref only when the ref itself is text.
-    if (typeof ref === 'string' && LONE_SURROGATE.test(ref)) delete error.ref;
+    if (typeof ref === 'string' && holdsLoneSurrogate(ref)) delete error.ref;
     error.message =
       'the message holds a string that is not valid Unicode (a lone UTF-16 surrogate escape such as \\ud800): send surrogates in pairs';
     return { ok: false, error };

@@ -6,48 +6,13 @@ import type {
   ClientIdRegistry,
   TakeoverListener,
 } from './client-id-registry';
+import { CLIENT_CLAIM_LUA } from './lua/client-claim-1.lua';
+import { CLIENT_REFRESH_LUA } from './lua/client-refresh-1.lua';
+import { CLIENT_RELEASE_LUA } from './lua/client-release-1.lua';
 
-/*
- * KEYS[1] the client id's hash: `user` (owner, '' for none) and `holder`
- * (JSON of the holding connection, '' when released).
- */
-
-// ARGV: user ('' when auth is off), holder JSON, TTL seconds (0: none).
-// Returns { 'refused' } or { 'claimed', previous holder JSON or '' }.
-const CLAIM = new LuaScript(
-  'client-claim',
-  `
-local owner = redis.call('HGET', KEYS[1], 'user')
-if owner and owner ~= '' and owner ~= ARGV[1] then return { 'refused' } end
-local previous = redis.call('HGET', KEYS[1], 'holder') or ''
-if not owner or owner == '' then owner = ARGV[1] end
-redis.call('HSET', KEYS[1], 'user', owner, 'holder', ARGV[2])
-if tonumber(ARGV[3]) > 0 then redis.call('EXPIRE', KEYS[1], ARGV[3]) else redis.call('PERSIST', KEYS[1]) end
-return { 'claimed', previous }`,
-  1,
-);
-
-// ARGV: holder JSON, TTL seconds of a released, owned id (0: none).
-const RELEASE = new LuaScript(
-  'client-release',
-  `
-if redis.call('HGET', KEYS[1], 'holder') ~= ARGV[1] then return 0 end
-if (redis.call('HGET', KEYS[1], 'user') or '') == '' then return redis.call('DEL', KEYS[1]) end
-redis.call('HSET', KEYS[1], 'holder', '')
-if tonumber(ARGV[2]) > 0 then redis.call('EXPIRE', KEYS[1], ARGV[2]) else redis.call('PERSIST', KEYS[1]) end
-return 1`,
-  1,
-);
-
-// ARGV: holder JSON, TTL seconds. Extends the record while this connection holds it.
-const REFRESH = new LuaScript(
-  'client-refresh',
-  `
-if redis.call('HGET', KEYS[1], 'holder') ~= ARGV[1] then return 0 end
-if tonumber(ARGV[2]) > 0 then redis.call('EXPIRE', KEYS[1], ARGV[2]) end
-return 1`,
-  1,
-);
+const CLAIM = new LuaScript('client-claim-1', CLIENT_CLAIM_LUA, 1);
+const RELEASE = new LuaScript('client-release-1', CLIENT_RELEASE_LUA, 1);
+const REFRESH = new LuaScript('client-refresh-1', CLIENT_REFRESH_LUA, 1);
 
 /**
  * A held id's record lives at least this long without a refresh, so that a
