@@ -26,7 +26,7 @@ async function main(): Promise<void> {
   let lastSavedAt = 0;
   const scheduler = new SaveScheduler({
     store,
-    readSnapshot: async () => ({ epoch: 'bench', seq: 1, state }),
+    readSnapshot: async () => ({ kind: 'snapshot', snapshot: { epoch: 'bench', seq: 1, state } }),
     onSaved: () => {
       saved++;
       lastSavedAt = Date.now();

@@ -4,14 +4,13 @@ import type { Metrics } from '../observability/metrics';
 import { trackDocumentStore } from '../observability/store-metrics';
 import type { CollaborationService } from '../services/collaboration/collaboration-service';
 import { SaveScheduler, type DocumentStore } from '../services/document-store';
+import type { WebSocketManager } from '../services/websocket-manager/websocket-manager';
 import type { CloseSteps } from './close-steps';
 
 /** What the rest of the process sees of the document store once it is open. */
 export interface DocumentSaving {
   store: DocumentStore;
   scheduler: SaveScheduler;
-  /** Set once the gateway's hub exists: tells a document's members it was saved. */
-  announce: ((doc: string, seq: number) => void) | undefined;
   /** `ok`, or why snapshots are not being stored (for /health). */
   check(): string;
 }
@@ -31,21 +30,27 @@ export function startDocumentSaving(
   steps: CloseSteps,
   store: DocumentStore,
   collaboration: CollaborationService,
+  websockets: WebSocketManager,
 ): DocumentSaving {
   // The gauges read the scheduler only when scraped, after it exists.
   const storeMetrics = trackDocumentStore(metrics, () => saving.scheduler.stats());
   const saving: DocumentSaving = {
     store,
-    announce: undefined,
     scheduler: new SaveScheduler({
       store,
-      readSnapshot: async (doc) => {
-        const snapshot = await collaboration.snapshot(doc);
-        return snapshot && { epoch: snapshot.epoch, seq: snapshot.seq, state: snapshot.state };
-      },
-      onSaved: (doc, seq) => {
-        collaboration.recordSaved?.(doc, seq);
-        saving.announce?.(doc, seq);
+      readSnapshot: (doc) => collaboration.readForSave(doc),
+      // Recorded (savedSeq, the TTL back, the saver lease released) before
+      // the members hear of it, so that a join after `saved` reports it too.
+      onSaved: (doc, seq, epoch) => {
+        collaboration
+          .recordSaved(doc, seq, epoch)
+          .then(() => websockets.publish({ kind: 'saved', doc, seq }))
+          .catch((err: unknown) =>
+            log.warn(
+              { doc, seq, err: (err as Error).message },
+              'the snapshot is stored, but recording or announcing it failed; the next save records it',
+            ),
+          );
       },
       debounceMs: config.documentStore.debounceMs,
       maxDelayMs: config.documentStore.maxDelayMs,

@@ -7,19 +7,15 @@ import type { Metrics } from '../observability/metrics';
 import { RedisResources } from '../redis/resources';
 import { SingleProcessLease } from '../redis/single-process-lease';
 import { RedisKeys } from '../redis/keys';
-import { createCollaborationService } from '../services/collaboration';
+import { createCollaborationService, type DurableDocuments } from '../services/collaboration';
+import { sweepUnsaved } from './unsaved-sweep';
 import type { CollaborationService } from '../services/collaboration/collaboration-service';
 import type { BatchProcessor } from '../services/event-ordering/event-ordering-service';
 import { createWebSocketManager } from '../services/websocket-manager';
 import type { WebSocketManager } from '../services/websocket-manager/websocket-manager';
 import { createDocumentProcessor } from '../worker/document-processor';
 import { createOutcomePublisher, type OutcomePublisher } from '../worker/outcome-publisher';
-import {
-  createDocumentStore,
-  describeTarget,
-  documentStoreTarget,
-  type DocumentStore,
-} from '../services/document-store';
+import { createDocumentStore, type DocumentStore } from '../services/document-store';
 import type { CloseSteps } from './close-steps';
 import { startDocumentSaving, type DocumentSaving } from './document-saving';
 import type { ApplyOutcome } from '../document/op-submission';
@@ -63,7 +59,6 @@ export async function buildServices(
   hooks: GatewayHooks,
   role: Role = 'all',
 ): Promise<FlowServices> {
-  refuseStoreWithRedisCollaboration(config);
   const redis = usesRedis(config) ? new RedisResources(config, log, metrics) : null;
   if (redis) {
     steps.add(() => redis.close());
@@ -92,14 +87,19 @@ export async function buildServices(
     severalProcesses: role !== 'all' || multiProcessSafe(config),
   });
   let saving: DocumentSaving | null = null;
+  const owner = `${config.nodeId}:${randomUUID().slice(0, 8)}`;
   const collaboration = createCollaborationService(
     config,
     log,
     redis,
-    store ? durableDocuments(store, () => saving) : undefined,
+    store ? durableDocuments(store, owner, () => saving) : undefined,
   );
   steps.add(() => collaboration.close());
-  if (store) saving = startDocumentSaving(config, log, metrics, steps, store, collaboration);
+  if (store) {
+    saving = startDocumentSaving(config, log, metrics, steps, store, collaboration, websockets);
+    if (redis && collaboration.mode === 'redis')
+      sweepUnsaved(config, log, redis, saving, owner, steps);
+  }
   const scheduler = saving?.scheduler;
   const publishing = {
     websockets,
@@ -117,21 +117,15 @@ export async function buildServices(
   return { redis, collaboration, websockets, processor, publish, saving };
 }
 
-/** Only the in-memory collaboration service loads from and saves to a document store so far. */
-function refuseStoreWithRedisCollaboration(config: FlowConfig): void {
-  const target = documentStoreTarget(config);
-  if (target.kind === 'none' || !config.flags.collaboration) return;
-  throw new StartupError(
-    `DOCUMENT_STORE=${describeTarget(target)} with USE_REDIS_COLLABORATION=true is not supported yet: ` +
-      'only a server with USE_REDIS_COLLABORATION=false (one process) stores documents; ' +
-      'set DOCUMENT_STORE=none to keep documents in Redis for REDIS_SESSION_TTL seconds',
-  );
-}
-
 /** Loads from the store; keeps in memory every document with edits the store lacks. */
-function durableDocuments(store: DocumentStore, saving: () => DocumentSaving | null) {
+function durableDocuments(
+  store: DocumentStore,
+  owner: string,
+  saving: () => DocumentSaving | null,
+): DurableDocuments {
   return {
     load: (doc: string) => store.load(doc),
     keep: (doc: string) => saving()?.scheduler.hasUnsaved(doc) ?? false,
+    owner,
   };
 }

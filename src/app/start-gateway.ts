@@ -80,7 +80,6 @@ export async function startGateway(start: GatewayStart): Promise<number> {
     maxJoinedBytes: hardBackpressureBytes(limits.maxBackpressureBytes),
   });
   start.hubReady(hub);
-  if (services.saving) services.saving.announce = (doc, seq) => hub.announceSaved(doc, seq);
   const context = buildGatewayContext({
     config,
     role,

@@ -32,6 +32,9 @@ export function startOrderingWorker(
     docKeys: redis.keys,
     publish: services.publish,
     stateInRedis: services.collaboration.mode === 'redis',
+    ...(services.saving && services.collaboration.restore
+      ? { restore: services.collaboration.restore.bind(services.collaboration) }
+      : {}),
     processor: services.processor,
     owner: `${config.nodeId}:${randomUUID().slice(0, 8)}`,
     log,

@@ -12,4 +12,6 @@ export type DocumentBroadcast =
       client: string;
       user: string | null;
       state: JsonObject | null;
-    };
+    }
+  /** The document store now holds every event of the document up to `seq`. */
+  | { kind: 'saved'; doc: string; seq: number };

@@ -9,7 +9,7 @@ import { SharedOpen } from './shared-open';
 import { FeedMembers } from './feed-members';
 import { RemotePresence } from './remote-presence';
 import type { Member } from './member';
-import { errorText, eventText, joinedText, presenceText } from './wire';
+import { errorText, eventText, joinedText, presenceText, savedText } from './wire';
 import { ackMember, refuseMember, sendCatchUpEvent } from './member-answers';
 import {
   OutcomeSequencer,
@@ -86,15 +86,15 @@ export class DocumentFeed implements SequencerSink {
   }
 
   onBroadcast(message: DocumentBroadcast): void {
-    if (message.kind === 'presence') {
-      // The origin gateway delivered it to its own members already.
-      if (message.origin === this.deps.nodeId) return;
-      const { client, user, state } = message;
-      this.remotePresence.heard(client, message.origin, state !== null);
-      this.deps.broadcaster.broadcast(this.topic, presenceText(this.doc, client, user, state));
+    if (message.kind === 'outcomes') {
+      for (const outcome of message.outcomes) this.sequencer.accept(outcome);
       return;
     }
-    for (const outcome of message.outcomes) this.sequencer.accept(outcome);
+    const text =
+      message.kind === 'presence'
+        ? this.remotePresence.textFor(message)
+        : savedText(this.doc, message.seq);
+    if (text !== null && this.members.size > 0) this.deps.broadcaster.broadcast(this.topic, text);
   }
 
   /**

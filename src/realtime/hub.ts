@@ -10,7 +10,7 @@ import { ClientConnection } from './client-connection';
 import type { ClientIdGuard } from './client-id-guard';
 import type { ConnectionHost, ConnectionIdentity } from './connection-host';
 import { DocumentFeed } from './document-feed';
-import { encode, savedText } from './wire';
+import { encode } from './wire';
 import { PresenceRelay } from './presence-relay';
 import { atExpiry, TOKEN_EXPIRED_REASON } from './token-expiry';
 import { PendingOpResolver } from './pending-op-resolver';
@@ -224,13 +224,6 @@ export class GatewayHub implements ConnectionHost {
     }, FEED_LINGER_MS);
     timer.unref();
     this.lingering.set(feed.doc, timer);
-  }
-
-  /** The document store holds `doc` up to `seq`: its members here hear `saved`. */
-  announceSaved(doc: string, seq: number): void {
-    const feed = this.feeds.get(doc);
-    if (feed && feed.members.size > 0)
-      this.deps.broadcaster.broadcast(feed.topic, savedText(doc, seq));
   }
 
   stats(): { connections: number; documents: number; messagesIn: number } {

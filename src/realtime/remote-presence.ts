@@ -1,4 +1,6 @@
 import type { PresenceRecord } from '../document/catch-up';
+import type { DocumentBroadcast } from '../protocol/cluster-messages';
+import { presenceText } from './wire';
 
 /**
  * The clients present on a document through other gateways, with their
@@ -14,6 +16,17 @@ export class RemotePresence {
   heard(client: string, origin: string, present: boolean): void {
     if (!present) this.nodeOf.delete(client);
     else this.nodeOf.set(client, origin);
+  }
+
+  /**
+   * A presence broadcast: the message for this gateway's members, or null
+   * when this gateway sent it (it delivered it to its own members already).
+   */
+  textFor(message: Extract<DocumentBroadcast, { kind: 'presence' }>): string | null {
+    if (message.origin === this.localNode) return null;
+    const { client, user, state } = message;
+    this.heard(client, message.origin, state !== null);
+    return presenceText(message.doc, client, user, state);
   }
 
   /** The presence records a join read. */

@@ -12,13 +12,15 @@ import { OrderingKeys } from './ordering-keys';
  *
  * | key                         | type   | holds                                           | TTL                  |
  * | --------------------------- | ------ | ----------------------------------------------- | -------------------- |
- * | `flow:sessions:{D}`         | hash   | doc, epoch, seq, createdAt, updatedAt (ms)      | REDIS_SESSION_TTL    |
+ * | `flow:sessions:{D}`         | hash   | doc, epoch, seq, createdAt, updatedAt (ms); with a document store savedEpoch, savedSeq | REDIS_SESSION_TTL; none while seq > savedSeq |
  * | `flow:state:{D}`            | hash   | `coll/id` -> entity JSON                        | REDIS_SESSION_TTL    |
  * | `flow:history:{D}`          | stream | id `0-<seq>`: client, cseq, ops (JSON), user (with auth) | REDIS_SESSION_TTL |
  * | `flow:dedupe:{D}`           | hash   | submitter (client, or client TAB user) -> `cseq seq ...`: its last 32 applied ops (at most 1,000) | REDIS_SESSION_TTL |
  * | `flow:presence:{D}`         | hash   | client -> presence record JSON (with node)      | REDIS_SESSION_TTL    |
  * | `flow:fence:{D}`            | string | token of the latest processing claim (INCR)     | REDIS_SESSION_TTL    |
  * | `flow:doc:{D}`              | channel| the document's events (pub/sub, sharded on a cluster) | -              |
+ * | `flow:saver:{D}`            | string | the process writing the document to the store   | 30 s, released after the write |
+ * | `flow:store-sweep`          | string | the process looking for unsaved documents nobody saves | the sweep's lease |
  * | `flow:presence-nodes`       | zset   | node id -> last presence heartbeat (ms)         | none (pruned)        |
  * | `flow:nodes`                | hash   | node id -> its figures (JSON), by heartbeat     | none (stale pruned)  |
  * | `flow:client:{C}`           | hash   | client id C: user (owner), holder (connection)  | REDIS_SESSION_TTL after release |
@@ -43,6 +45,8 @@ export interface DocKeys {
   readonly fence: string;
   /** Pub/sub channel of the document's events, for the WebSocket manager. */
   readonly channel: string;
+  /** With a document store: the lease of the one process writing the document's snapshot. */
+  readonly saver: string;
 }
 
 /** The default of REDIS_KEY_PREFIX. */
@@ -72,6 +76,7 @@ export class RedisKeys {
       presence: `${p}presence:${tag}`,
       fence: `${p}fence:${tag}`,
       channel: `${p}doc:${tag}`,
+      saver: `${p}saver:${tag}`,
     };
   }
 
@@ -93,6 +98,11 @@ export class RedisKeys {
   /** The lease of the one process a configuration with a service in memory may run. */
   singleProcessLease(): string {
     return `${this.prefix}single-process`;
+  }
+
+  /** The lease of the one process looking for unsaved documents that no process is saving. */
+  storeSweep(): string {
+    return `${this.prefix}store-sweep`;
   }
 
   /** Pub/sub channel telling node N that a newer connection took over one of its client ids. */

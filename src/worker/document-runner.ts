@@ -24,6 +24,8 @@ export interface DocumentRunnerDeps {
   leaseMs: number;
   log: Logger;
   stopping: () => boolean;
+  /** Loads a durable document Redis has no session of from the document store. */
+  restore?: (doc: string) => Promise<void>;
 }
 
 /** How a worker's turn on a document ended. */
@@ -72,6 +74,13 @@ export async function runDocument(deps: DocumentRunnerDeps, doc: string): Promis
       }
       const taken = await consumer.take(doc, ids);
       if (taken.kind === 'claimed') return taken;
+      if (taken.kind === 'missing') {
+        // A store that cannot be read throws: the jobs wait, retried below.
+        if (!deps.restore)
+          throw new Error('the document has no session and no store to load it from');
+        await deps.restore(doc);
+        continue;
+      }
       ids = taken.nextIds;
       if (taken.jobs > 0) {
         heldUntil = Date.now() + leaseMs;

@@ -30,6 +30,11 @@ export interface OrderingWorkerOptions {
    */
   stateInRedis: boolean;
   /**
+   * With a document store and state in Redis: loads a document Redis has no
+   * session of from the store (the take then goes on from its stored seq).
+   */
+  restore?: (doc: string) => Promise<void>;
+  /**
    * Applies and publishes a batch in process: every batch when the state is
    * in memory, and jobs of an older release's layout (apply-6).
    */
@@ -104,6 +109,7 @@ export class OrderingWorker {
       eventsMaxLen: QUEUE_EVENTS_MAX_LEN,
       queueVersion: QUEUE_VERSION,
       log: options.log,
+      durable: options.restore !== undefined,
       ...(options.stateInRedis ? { apply: this.applyInScript() } : {}),
     });
   }
@@ -230,6 +236,7 @@ export class OrderingWorker {
         leaseMs,
         log,
         stopping: () => this.closing,
+        ...(this.options.restore ? { restore: this.options.restore } : {}),
         publish: async (d, outcomes, submissions, applied) => {
           // Jobs without op messages (unreadable data) leave nothing to tell anyone.
           if (submissions.length === 0) return;

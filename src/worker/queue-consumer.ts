@@ -16,6 +16,8 @@ const SCRIPT = 'take-apply-12';
 export type TakeResult =
   /** Another worker holds the document for this many more ms. */
   | { kind: 'claimed'; msLeft: number }
+  /** A durable document Redis has no session of: load it from the store, then take again. */
+  | { kind: 'missing' }
   | {
       kind: 'taken';
       /** Jobs taken (and applied); 0 when none of the expected ids was at the queue's tail. */
@@ -58,6 +60,12 @@ export interface QueueConsumerOptions {
    * taken, for a caller that applies them to state in its memory.
    */
   apply?: { replicaWait: ReplicaWait; acknowledged: AcknowledgedSeqs };
+  /**
+   * A document store is configured: a document Redis has no session of is
+   * never started empty (the take answers `missing`), and unsaved edits keep
+   * their keys.
+   */
+  durable?: boolean;
   log: Logger;
 }
 
@@ -97,6 +105,7 @@ export class QueueConsumer {
       o.jobsPerTake,
       o.apply ? '1' : '0',
       o.maxDocBytes,
+      o.durable ? '1' : '',
       points.length,
       ...points.flatMap(({ epoch, seq }) => [epoch, seq]),
       ...ids,
@@ -106,9 +115,9 @@ export class QueueConsumer {
       await CollaborationScripts.takeApply.run(o.client, keys, args),
       'the reply',
     );
-    if (asString(SCRIPT, reply[0], 'the status') === 'claimed') {
-      return { kind: 'claimed', msLeft: Math.max(0, Number(reply[1])) };
-    }
+    const status = asString(SCRIPT, reply[0], 'the status');
+    if (status === 'claimed') return { kind: 'claimed', msLeft: Math.max(0, Number(reply[1])) };
+    if (status === 'missing') return { kind: 'missing' };
     const epoch = asString(SCRIPT, reply[2], 'the epoch');
     const jobs = asNumber(SCRIPT, reply[3], 'the job count');
     let at = 4;

@@ -7,6 +7,8 @@ import { DocumentBackend } from '../support/document-backend';
 import { startFlowChild, type FlowChild } from '../support/flow-processes';
 import { randomDoc, startTestServer } from '../support/test-server';
 import { TestClient } from '../support/ws-client';
+import { useRedisServers } from '../support/redis-harness';
+import { flagEnv, redisEnv } from '../support/redis-env';
 
 const setNode = (id: string, value: Record<string, unknown>) => ({
   op: 'set',
@@ -132,7 +134,21 @@ describe('the embedded store across a crash and a graceful stop (npm start)', ()
   );
 });
 
-describe('an HTTP document store that fails', () => {
+const servers = useRedisServers();
+
+/** Where the documents live while the store keeps them. */
+const modes = [
+  { name: 'documents in memory', vars: (): Record<string, string> => ({}) },
+  {
+    name: 'documents in a Redis Cluster',
+    vars: (): Record<string, string> => ({
+      ...redisEnv(servers.addresses, 'cluster'),
+      ...flagEnv({ websockets: true, collaboration: true, eventOrdering: false }),
+    }),
+  },
+];
+
+describe.each(modes)('an HTTP document store that fails ($name)', (mode) => {
   let backend: DocumentBackend;
   let server: Awaited<ReturnType<typeof startTestServer>>;
   const clients: TestClient[] = [];
@@ -145,6 +161,7 @@ describe('an HTTP document store that fails', () => {
   beforeAll(async () => {
     backend = await DocumentBackend.start();
     server = await startTestServer({
+      ...mode.vars(),
       DOCUMENT_STORE: backend.url,
       DOCUMENT_STORE_SECRET: backend.secret,
       DOCUMENT_STORE_RETRIES: '0',
@@ -231,17 +248,5 @@ describe('an HTTP document store that fails', () => {
     const joined = await client.request({ type: 'join', doc });
     expect(joined).toMatchObject({ type: 'joined', ...stored, savedSeq: 7 });
     expect(await edit(client, doc, 1, 1)).toBe(8);
-  });
-});
-
-describe('a document store with Redis collaboration', () => {
-  it('is refused at start, saying what to set, before any connection to Redis', async () => {
-    await expect(
-      startTestServer({
-        USE_REDIS_COLLABORATION: 'true',
-        USE_REDIS_WEBSOCKETS: 'true',
-        DOCUMENT_STORE: 'http://127.0.0.1:9/docs',
-      }),
-    ).rejects.toThrow(/USE_REDIS_COLLABORATION=true is not supported yet.*DOCUMENT_STORE=none/);
   });
 });

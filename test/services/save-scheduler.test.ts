@@ -19,6 +19,10 @@ class Harness {
   maxInFlight = 0;
   broken = false;
   writeMs = 5;
+  /** Documents another process is writing now (readSnapshot answers busy). */
+  readonly busy = new Set<string>();
+  /** Per document: the seq another process already stored. */
+  readonly storedElsewhere = new Map<string, number>();
   readonly scheduler: SaveScheduler;
 
   constructor(overrides: Partial<SaveSchedulerOptions> = {}) {
@@ -42,7 +46,14 @@ class Harness {
       },
       readSnapshot: async (doc) => {
         const seq = this.current.get(doc);
-        return seq === undefined ? null : { epoch: 'e1', seq, state: { n: { [doc]: { seq } } } };
+        if (seq === undefined) return { kind: 'gone' };
+        if (this.busy.has(doc)) return { kind: 'busy' };
+        const elsewhere = this.storedElsewhere.get(doc) ?? 0;
+        if (seq <= elsewhere) return { kind: 'stored', seq: elsewhere };
+        return {
+          kind: 'snapshot',
+          snapshot: { epoch: 'e1', seq, state: { n: { [doc]: { seq } } } },
+        };
       },
       onSaved: (doc, seq) => this.saved.push({ doc, seq, at: Date.now() }),
       debounceMs: 2000,
@@ -261,6 +272,40 @@ describe('SaveScheduler', () => {
     await vi.advanceTimersByTimeAsync(2100);
     expect(h.scheduler.hasUnsaved('a')).toBe(false);
     expect(h.logs.some((l) => l.level === 'warn' && /gone/.test(l.msg))).toBe(true);
+  });
+
+  it('tries again after the debounce while another process writes the document, then stores it', async () => {
+    const h = new Harness();
+    h.busy.add('a');
+    h.edit('a');
+    await vi.advanceTimersByTimeAsync(2100);
+    expect(h.writes).toBe(0);
+    expect(h.scheduler.hasUnsaved('a')).toBe(true);
+    expect(h.scheduler.stats()).toMatchObject({ failures: 0, outage: null });
+    await vi.advanceTimersByTimeAsync(2000);
+    expect(h.writes).toBe(0);
+    h.busy.delete('a');
+    await vi.advanceTimersByTimeAsync(2000);
+    expect(h.writes).toBe(1);
+    expect(h.saved.map((s) => s.seq)).toEqual([1]);
+    expect(h.scheduler.hasUnsaved('a')).toBe(false);
+  });
+
+  it('writes nothing when another process stored the latest seq already, and keeps newer edits pending', async () => {
+    const h = new Harness();
+    h.edit('a');
+    h.edit('a');
+    h.storedElsewhere.set('a', 2);
+    await vi.advanceTimersByTimeAsync(2100);
+    expect(h.writes).toBe(0);
+    expect(h.saved).toEqual([]);
+    expect(h.scheduler.hasUnsaved('a')).toBe(false);
+
+    h.edit('a');
+    h.storedElsewhere.set('a', 2);
+    await vi.advanceTimersByTimeAsync(2100);
+    expect(h.writes).toBe(1);
+    expect(h.stored.get('a')?.seq).toBe(3);
   });
 
   it('reports every write duration', async () => {

@@ -45,7 +45,7 @@ export async function keysUnder(
  * The key layout operators see: every key of a document carries its hash
  * tag `{D}` with a real document id (PROTOCOL.md section 9); the only other
  * keys are the node registry, presence heartbeats, the ready and intent
- * sets and the single-process lease.
+ * sets, the single-process lease and the unsaved-document sweep's lease.
  */
 export async function expectOnlyDocumentKeys(
   addresses: RedisServerAddresses,
@@ -55,11 +55,11 @@ export async function expectOnlyDocumentKeys(
   const p = escape(prefix);
   const docId = '[A-Za-z0-9_.:-]{1,128}';
   const allowed = [
-    new RegExp(`^${p}(sessions|state|history|dedupe|presence|fence|claim):\\{${docId}\\}$`),
+    new RegExp(`^${p}(sessions|state|history|dedupe|presence|fence|claim|saver):\\{${docId}\\}$`),
     // A drained queue keeps only these (no job hash, no other list).
     new RegExp(`^${p}q:\\{${docId}\\}:ops:(wait|meta|events|marker|id)$`),
     new RegExp(`^${p}(ready|intents):\\{ready-\\d+\\}$`),
-    new RegExp(`^${p}(nodes|presence-nodes|single-process)$`),
+    new RegExp(`^${p}(nodes|presence-nodes|single-process|store-sweep)$`),
   ];
   const keys = await keysUnder(addresses, target, prefix);
   const unexpected = keys.filter((key) => !allowed.some((pattern) => pattern.test(key)));

@@ -86,7 +86,7 @@ export const documentStoreSchema = {
       env: 'STORE_DEBOUNCE_MS',
     },
     maxDelayMs: {
-      doc: 'Milliseconds an edit waits at most before a snapshot holding it is stored, while edits keep coming.',
+      doc: 'Milliseconds an edit waits at most before a snapshot holding it is stored, while edits keep coming. With documents in Redis, one process looks every three times this long (1-60 s) for unsaved documents that no process is storing.',
       format: 'positive-int',
       default: 10000,
       env: 'STORE_MAX_DELAY_MS',

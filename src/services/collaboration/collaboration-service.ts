@@ -8,6 +8,7 @@ import type { Fence } from '../../document/fence';
 import type { ApplyOutcome, OpSubmission } from '../../document/op-submission';
 import type { EventRecord, JsonObject } from '../../protocol';
 import type { OpFate } from './op-fate';
+import type { SnapshotRead } from '../../document/stored-snapshot';
 
 /** Sessions, document state, bounded history and presence of every document. */
 export interface CollaborationService {
@@ -43,8 +44,19 @@ export interface CollaborationService {
   setPresence(doc: string, record: PresenceRecord): Promise<void>;
   clearPresence(doc: string, client: string): Promise<void>;
   listPresence(doc: string): Promise<PresenceRecord[]>;
-  /** With a document store: it now holds `doc` up to `seq` (savedSeq of later joins). */
-  recordSaved?(doc: string, seq: number): void;
+  /**
+   * With a document store: the snapshot to write now. The caller is then the
+   * document's only writer until it calls recordSaved (or, in Redis, until
+   * the saver lease ends).
+   */
+  readForSave(doc: string): Promise<SnapshotRead>;
+  /** With a document store: it now holds `doc` up to `seq` of `epoch` (savedSeq of later joins). */
+  recordSaved(doc: string, seq: number, epoch: string): Promise<void>;
+  /**
+   * Documents in Redis with a document store: loads `doc` from the store when
+   * Redis has no session of it (an ordering worker's take found none).
+   */
+  restore?(doc: string): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { DEFAULT_DOC_MAX_BYTES } from '../../document/document-size';
 import { UnavailableError, type EventRecord } from '../../protocol';
-import type { StoredSnapshot } from '../../document/stored-snapshot';
+import type { SnapshotRead, StoredSnapshot } from '../../document/stored-snapshot';
 import type { CollaborationService } from './collaboration-service';
 import type { ApplyOutcome, OpSubmission } from '../../document/op-submission';
 import type {
@@ -66,11 +66,18 @@ export class MemoryCollaborationService implements CollaborationService {
     }
   }
 
-  /** Drops sessions idle for longer than the TTL; a later join starts a new epoch. */
+  /**
+   * Drops sessions idle for longer than the TTL; a later join starts a new
+   * epoch, or loads the stored snapshot. With a document store, a session
+   * whose latest seq is not stored yet stays, whatever its idleness.
+   */
   expireIdle(): void {
     const cutoff = this.now() - this.options.sessionTtlSeconds * 1000;
+    const durable = this.options.load !== undefined;
     for (const [doc, session] of this.sessions) {
-      if (session.touchedAt < cutoff && !this.options.keep?.(doc)) this.sessions.delete(doc);
+      if (session.touchedAt >= cutoff || this.options.keep?.(doc)) continue;
+      if (durable && session.seq > session.savedSeq) continue;
+      this.sessions.delete(doc);
     }
   }
 
@@ -139,10 +146,20 @@ export class MemoryCollaborationService implements CollaborationService {
     });
   }
 
-  /** The store now holds `doc` up to `seq`: joins report it as savedSeq. */
-  recordSaved(doc: string, seq: number): void {
+  /** The store now holds `doc` up to `seq` of `epoch`: joins report it as savedSeq. */
+  async recordSaved(doc: string, seq: number, epoch: string): Promise<void> {
     const session = this.sessions.get(doc);
-    if (session && seq <= session.seq) session.savedSeq = Math.max(session.savedSeq, seq);
+    if (session && session.epoch === epoch)
+      session.savedSeq = Math.max(session.savedSeq, Math.min(seq, session.seq));
+  }
+
+  /** One process holds the document: no lease to take. */
+  async readForSave(doc: string): Promise<SnapshotRead> {
+    const session = this.sessions.get(doc);
+    if (!session) return { kind: 'gone' };
+    if (session.seq <= session.savedSeq) return { kind: 'stored', seq: session.savedSeq };
+    const { epoch, seq, state } = snapshotOf(doc, session);
+    return { kind: 'snapshot', snapshot: { epoch, seq, state } };
   }
 
   async open(doc: string, resume?: ResumePoint): Promise<CatchUp> {

@@ -28,8 +28,11 @@ import {
   decodeFindOp,
   decodeOpen,
   decodeSnapshot,
+  isMissing,
   pushSubmission,
 } from './lua/codec';
+import { RedisDurableDocuments, withSession } from './redis-durable';
+import type { SnapshotRead } from '../../document/stored-snapshot';
 
 /**
  * Sessions, state, history and presence of every document in Redis, each
@@ -56,6 +59,10 @@ export class RedisCollaborationService implements CollaborationService {
   private closed: Promise<void> | undefined;
   private readonly replicaWait: ReplicaWait;
   private readonly acknowledged = new AcknowledgedSeqs();
+  /** With a document store (options.durable): loads, saver leases, savedSeq. */
+  private readonly durable: RedisDurableDocuments | undefined;
+  /** The scripts' durable argument. */
+  private readonly durableArg: '1' | '';
 
   constructor(private readonly options: RedisCollaborationOptions) {
     this.redis = options.redis;
@@ -78,20 +85,48 @@ export class RedisCollaborationService implements CollaborationService {
       call: (operation, doc, run) => this.call(operation, doc, run),
       now: this.now,
     });
+    this.durable =
+      options.durable &&
+      new RedisDurableDocuments(
+        options.durable,
+        options.redis,
+        options.sessionTtlSeconds,
+        (operation, doc, run) => this.call(operation, doc, run),
+      );
+    this.durableArg = this.durable ? '1' : '';
   }
 
   async open(doc: string, resume?: ResumePoint): Promise<CatchUp> {
     const keys = this.keys.doc(doc);
-    const reply = await this.call('open', doc, () =>
-      Scripts.open.run(this.redis, documentScriptKeys(keys), [
-        doc,
-        randomUUID(),
-        this.options.sessionTtlSeconds,
-        resume?.epoch ?? '',
-        resume?.seq ?? 0,
-      ]),
-    );
-    return decodeOpen(doc, reply);
+    const durable = this.durable !== undefined;
+    return withSession(this.durable, doc, this.keys.doc(doc), async () => {
+      const reply = await this.call('open', doc, () =>
+        Scripts.open.run(this.redis, documentScriptKeys(keys), [
+          doc,
+          randomUUID(),
+          this.options.sessionTtlSeconds,
+          resume?.epoch ?? '',
+          resume?.seq ?? 0,
+          this.durableArg,
+        ]),
+      );
+      return decodeOpen(doc, reply, durable);
+    });
+  }
+
+  /** Durable documents in Redis: loads `doc` from the store when Redis has no session of it. */
+  async restore(doc: string): Promise<void> {
+    await this.durable?.restore(doc, this.keys.doc(doc), true);
+  }
+
+  /** Without a document store (options.durable) there is never anything to write. */
+  async readForSave(doc: string): Promise<SnapshotRead> {
+    if (!this.durable) return { kind: 'gone' };
+    return this.durable.readForSave(doc, this.keys.doc(doc));
+  }
+
+  async recordSaved(doc: string, seq: number, epoch: string): Promise<void> {
+    await this.durable?.recordSaved(doc, this.keys.doc(doc), seq, epoch);
   }
 
   async eventsAfter(doc: string, epoch: string, afterSeq: number): Promise<EventRecord[] | null> {
@@ -124,12 +159,20 @@ export class RedisCollaborationService implements CollaborationService {
     return fates;
   }
 
+  /** With a document store, a document Redis lacks is loaded from it first (when stored). */
   async snapshot(doc: string): Promise<DocumentSnapshot | null> {
     const keys = this.keys.doc(doc);
-    const reply = await this.call('snapshot', doc, () =>
-      Scripts.snapshot.run(this.redis, [keys.session, keys.state], []),
-    );
-    return decodeSnapshot(doc, reply);
+    const read = async () =>
+      decodeSnapshot(
+        doc,
+        await this.call('snapshot', doc, () =>
+          Scripts.snapshot.run(this.redis, [keys.session, keys.state], []),
+        ),
+      );
+    const found = await read();
+    if (found || !this.durable) return found;
+    await this.durable.restore(doc, keys, false);
+    return read();
   }
 
   async applyBatch(
@@ -153,13 +196,15 @@ export class RedisCollaborationService implements CollaborationService {
       batch.length,
     ];
     const points = this.acknowledged.pointsFor(doc, batch);
-    args.push(points.length);
+    args.push(this.durableArg, points.length);
     for (const { epoch, seq } of points) args.push(epoch, seq);
     for (const sub of batch) pushSubmission(args, sub);
-    const reply = await this.call('applyBatch', doc, () =>
-      Scripts.apply.run(this.redis, documentScriptKeys(keys), args),
-    );
-    const outcomes = decodeApply(doc, batch, reply, this.maxDocBytes);
+    const outcomes = await withSession(this.durable, doc, keys, async () => {
+      const reply = await this.call('applyBatch', doc, () =>
+        Scripts.apply.run(this.redis, documentScriptKeys(keys), args),
+      );
+      return isMissing(reply) ? 'missing' : decodeApply(doc, batch, reply, this.maxDocBytes);
+    });
     // A new epoch that goes on from a seq above 0 was moved by the check above; an
     // expired (or wholly lost) document starts its new epoch at seq 1 instead.
     const first = outcomes.find((o) => o.kind === 'applied');
@@ -188,6 +233,7 @@ export class RedisCollaborationService implements CollaborationService {
         client,
         json,
         this.options.sessionTtlSeconds,
+        this.durableArg,
       ]);
     });
   }
@@ -238,7 +284,7 @@ export class RedisCollaborationService implements CollaborationService {
 export function createRedisCollaborationService(
   config: FlowConfig,
   log: Logger,
-  options: { presenceTimeoutMs?: number; maxDocBytes?: number } = {},
+  options: Pick<RedisCollaborationOptions, 'presenceTimeoutMs' | 'maxDocBytes' | 'durable'> = {},
 ): RedisCollaborationService {
   return new RedisCollaborationService({
     redis: createRedis(config, log, 'collaboration', {

@@ -9,8 +9,13 @@ import {
 import { seedFromRedis } from './redis-seed';
 import { RedisCollaborationService } from './collaboration.redis';
 
-/** What the in-memory service takes from a document store: see MemoryCollaborationOptions. */
-export type DurableDocuments = Required<Pick<MemoryCollaborationOptions, 'load' | 'keep'>>;
+/**
+ * What the services take from a document store: `load` and `keep` (see
+ * MemoryCollaborationOptions); `owner`, this process in Redis saver leases.
+ */
+export type DurableDocuments = Required<Pick<MemoryCollaborationOptions, 'load' | 'keep'>> & {
+  owner: string;
+};
 
 /** The only reader of USE_REDIS_COLLABORATION. */
 export function createCollaborationService(
@@ -30,6 +35,7 @@ export function createCollaborationService(
       waitReplicas: config.redis.waitReplicas,
       waitTimeoutMs: config.redis.waitTimeoutMs,
       maxDocBytes: config.limits.docMaxBytes,
+      ...(durable ? { durable: { load: durable.load, owner: durable.owner } } : {}),
     });
   }
   log.warn(
@@ -54,7 +60,7 @@ export function createCollaborationService(
     maxDocBytes: config.limits.docMaxBytes,
     sessionTtlSeconds: config.redis.sessionTtlSeconds,
     seed,
-    ...durable,
+    ...(durable ? { load: durable.load, keep: durable.keep } : {}),
     onSeedError: (doc, err) =>
       log.warn(
         { doc, err: (err as Error).message },

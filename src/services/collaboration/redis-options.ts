@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { RedisClient } from '../../redis/connection';
 import type { RedisKeys } from '../../redis/keys';
+import type { RedisDurableOptions } from './redis-durable';
 
 /** How a RedisCollaborationService is set up; `createRedisCollaborationService` fills it from the config. */
 export interface RedisCollaborationOptions {
@@ -33,6 +34,11 @@ export interface RedisCollaborationOptions {
   waitTimeoutMs?: number;
   /** @default Date.now */
   now?: () => number;
+  /**
+   * With a document store: documents Redis lacks are loaded from it, unsaved
+   * edits keep their keys, savedSeq is kept with the session (see RedisDurableDocuments).
+   */
+  durable?: RedisDurableOptions;
   /** A document's state may be at most this many bytes as JSON (DOC_MAX_BYTES). @default 4 MiB */
   maxDocBytes?: number;
 }

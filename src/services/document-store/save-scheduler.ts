@@ -1,28 +1,14 @@
-import type { StoredSnapshot } from './document-store';
+import type { SnapshotRead, StoredSnapshot } from '../../document/stored-snapshot';
 import { backoffDelay } from './retry';
-import type { SaveSchedulerOptions, SaveSchedulerStats } from './save-scheduler-options';
+import {
+  newPendingDocument,
+  SAVE_BATCH,
+  type PendingDocument,
+  type SaveSchedulerOptions,
+  type SaveSchedulerStats,
+} from './save-scheduler-options';
 
 export type { SaveSchedulerOptions, SaveSchedulerStats } from './save-scheduler-options';
-
-/**
- * Snapshots in one write, where the store takes several at once (SQL): ten
- * thousand documents edited together are stored in a hundred statements
- * instead of ten thousand round trips.
- */
-const SAVE_BATCH = 100;
-
-interface PendingDocument {
-  doc: string;
-  /** Highest seq notified. */
-  latestSeq: number;
-  /** When the oldest edit not yet covered by a stored snapshot was notified. */
-  dirtySince: number;
-  lastEditAt: number;
-  /** While a save runs: when the first edit after its start came. */
-  editedDuringSaveAt: number | null;
-  saving: boolean;
-  timer: NodeJS.Timeout | null;
-}
 
 /**
  * Decides when each document's snapshot is written: once the document has
@@ -58,15 +44,7 @@ export class SaveScheduler {
     const now = Date.now();
     let entry = this.pending.get(doc);
     if (!entry) {
-      entry = {
-        doc,
-        latestSeq: seq,
-        dirtySince: now,
-        lastEditAt: now,
-        editedDuringSaveAt: null,
-        saving: false,
-        timer: null,
-      };
+      entry = newPendingDocument(doc, seq, now);
       this.pending.set(doc, entry);
     } else {
       entry.latestSeq = Math.max(entry.latestSeq, seq);
@@ -191,20 +169,20 @@ export class SaveScheduler {
       entry.editedDuringSaveAt = null;
       return entry.latestSeq;
     });
-    let outcome: { snapshots: Array<StoredSnapshot | null> } | { err: unknown };
+    let outcome: { reads: SnapshotRead[] } | { err: unknown };
     let started = 0;
     try {
-      const snapshots = await Promise.all(entries.map((e) => this.options.readSnapshot(e.doc)));
+      const reads = await Promise.all(entries.map((e) => this.options.readSnapshot(e.doc)));
       const writes = entries.flatMap((entry, i) => {
-        const snapshot = snapshots[i];
-        return snapshot ? [{ doc: entry.doc, snapshot }] : [];
+        const read = reads[i];
+        return read?.kind === 'snapshot' ? [{ doc: entry.doc, snapshot: read.snapshot }] : [];
       });
       if (writes.length > 0) {
         started = Date.now();
         await this.write(writes);
         this.measure(Date.now() - started, true);
       }
-      outcome = { snapshots };
+      outcome = { reads };
     } catch (err) {
       if (started > 0) this.measure(Date.now() - started, false);
       outcome = { err };
@@ -213,15 +191,29 @@ export class SaveScheduler {
     this.running--;
     if ('err' in outcome) this.failed(entries, outcome.err);
     else {
-      const { snapshots } = outcome;
-      entries.forEach((entry, i) => {
-        const snapshot = snapshots[i];
-        if (snapshot) this.stored(entry, snapshot.seq, latestAtStart[i] ?? 0);
-        else this.gone(entry);
-      });
+      const { reads } = outcome;
+      entries.forEach((entry, i) => this.settle(entry, reads[i], latestAtStart[i] ?? 0));
     }
     this.pump();
     this.checkIdle();
+  }
+
+  private settle(entry: PendingDocument, read: SnapshotRead | undefined, latestAtStart: number) {
+    switch (read?.kind) {
+      case 'snapshot':
+        this.stored(entry, read.snapshot, latestAtStart);
+        break;
+      case 'stored':
+        this.covered(entry, read.seq, latestAtStart);
+        break;
+      case 'busy':
+        // Another process writes it now, maybe without this process's latest edits.
+        if (entry.timer) clearTimeout(entry.timer);
+        entry.timer = setTimeout(() => this.makeReady(entry), this.options.debounceMs);
+        break;
+      default:
+        this.gone(entry);
+    }
   }
 
   private async write(writes: Array<{ doc: string; snapshot: StoredSnapshot }>): Promise<void> {
@@ -230,7 +222,7 @@ export class SaveScheduler {
     else for (const { doc, snapshot } of writes) await store.save(doc, snapshot);
   }
 
-  private stored(entry: PendingDocument, seq: number, latestAtStart: number): void {
+  private stored(entry: PendingDocument, snapshot: StoredSnapshot, latestAtStart: number): void {
     this.figures.saves++;
     this.failuresInRow = 0;
     const outage = this.figures.outage;
@@ -242,10 +234,15 @@ export class SaveScheduler {
       );
     }
     try {
-      this.options.onSaved(entry.doc, seq);
+      this.options.onSaved(entry.doc, snapshot.seq, snapshot.epoch);
     } catch (err) {
       this.options.log.error({ doc: entry.doc, err }, 'saved-snapshot callback failed');
     }
+    this.covered(entry, snapshot.seq, latestAtStart);
+  }
+
+  /** The store holds `doc` up to `seq`: done, unless edits came after. */
+  private covered(entry: PendingDocument, seq: number, latestAtStart: number): void {
     if (entry.latestSeq <= seq) {
       this.pending.delete(entry.doc);
       return;

@@ -23,7 +23,8 @@ ARGV[5] max entity bytes        ARGV[6] max entity depth
 ARGV[7] fence token, '' for no fence check    ARGV[8] fence owner (for the error only)
 ARGV[9] max document bytes (DOC_MAX_BYTES, the state as JSON)
 ARGV[10] number of submissions
-ARGV[11] number of acknowledged points k, then k pairs: epoch, seq (decimal text): seqs the
+ARGV[11] '1': a durable document (a document store is configured), '' otherwise
+ARGV[12] number of acknowledged points k, then k pairs: epoch, seq (decimal text): seqs the
   caller saw acknowledged. A session of that epoch below that seq lost acknowledged writes
   (a failover to a lagging replica): it moves to the epoch ARGV[2] first, at the seq it has.
 Then for each submission:
@@ -33,7 +34,8 @@ Then for each submission:
                   | 'patch', field, n, then n pairs (key as JSON string, value JSON or '' for null)
   where field is coll .. '/' .. id.
 
-Output: { epoch, then three items per submission }
+Output: { epoch, then three items per submission }, or { 'missing' } when a durable
+document has no session (nothing applied: load it from the store with seed-6, then retry)
   'applied',   seq,                   ''
   'duplicate', seq of that cseq (kept for the client's last 32 op messages) or 0, ''
   'rejected',  index of the refused op, the JSON the patch would have made
@@ -69,16 +71,18 @@ if ARGV[7] ~= '' then
 end
 
 local now = now_ms()
-local epoch, seq = ensure_session(ARGV[1], ARGV[2], now)
+local durable = ARGV[11] == '1'
+local epoch, seq = ensure_session(ARGV[1], ARGV[2], now, durable)
+if not epoch then return { 'missing' } end
 local doc = { seq = seq, bytes = document_bytes() }
 
-local points_count = tonumber(ARGV[11])
+local points_count = tonumber(ARGV[12])
 local points = {}
-for p = 0, points_count - 1 do points[p + 1] = { ARGV[12 + 2 * p], ARGV[13 + 2 * p] } end
+for p = 0, points_count - 1 do points[p + 1] = { ARGV[13 + 2 * p], ARGV[14 + 2 * p] } end
 epoch = move_if_lost(epoch, seq, points, ARGV[2], now)
 
 local out = { epoch }
-local a = 12 + 2 * points_count
+local a = 13 + 2 * points_count
 
 for _ = 1, tonumber(ARGV[10]) do
   local client, cseq_text, ops_json, ops
@@ -90,6 +94,6 @@ for _ = 1, tonumber(ARGV[10]) do
 end
 
 finish_batch(doc, seq, now)
-touch(tonumber(ARGV[3]))
+touch(tonumber(ARGV[3]), durable)
 return out
 `;

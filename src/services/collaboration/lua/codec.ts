@@ -4,6 +4,7 @@ import type { ApplyOutcome, OpSubmission } from '../../../document/op-submission
 import { pushSubmission } from '../../../redis/submission-args';
 import { tooLargeMessage } from '../../../document/document-size';
 import type { CatchUp, DocumentSnapshot } from '../../../document/catch-up';
+import type { SnapshotRead } from '../../../document/stored-snapshot';
 import type { OpRecords } from '../op-fate';
 import { parseDedupeRecord } from '../dedupe-bounds';
 
@@ -125,18 +126,58 @@ export function decodeEvents(script: string, entries: unknown): EventRecord[] {
   });
 }
 
-/** open-6's reply: the events after the resume point, or a snapshot. */
-export function decodeOpen(doc: string, reply: unknown): CatchUp {
-  const [epochItem, seqItem, kind, payload] = asArray('open-6', reply, 'the reply');
+/** A script's `{ 'missing' }` reply: a durable document with no session, to load from the store. */
+export function isMissing(reply: unknown): boolean {
+  return (
+    Array.isArray(reply) &&
+    reply.length === 1 &&
+    asString('reply', reply[0], 'the status') === 'missing'
+  );
+}
+
+/**
+ * open-6's reply: the events after the resume point, or a snapshot; with
+ * `durable`, savedSeq too. `missing` for a durable document with no session.
+ */
+export function decodeOpen(doc: string, reply: unknown, durable: boolean): CatchUp | 'missing' {
+  if (isMissing(reply)) return 'missing';
+  const [epochItem, seqItem, kind, payload, savedItem] = asArray('open-6', reply, 'the reply');
   const epoch = asString('open-6', epochItem, 'the epoch');
   const seq = asNumber('open-6', seqItem, 'the seq');
+  const saved = durable ? { savedSeq: asNumber('open-6', savedItem, 'the saved seq') } : {};
   if (asString('open-6', kind, 'the kind') === 'events') {
-    return { kind: 'events', epoch, seq, events: decodeEvents('open-6', payload) };
+    return { kind: 'events', epoch, seq, events: decodeEvents('open-6', payload), ...saved };
   }
   return {
     kind: 'snapshot',
     snapshot: { doc, epoch, seq, state: decodeState('open-6', payload) },
+    ...saved,
   };
+}
+
+/** save-read-3's reply. */
+export function decodeSaveRead(reply: unknown): SnapshotRead {
+  const items = asArray('save-read-3', reply, 'the reply');
+  const kind = asString('save-read-3', items[0], 'the kind');
+  switch (kind) {
+    case 'gone':
+      return { kind };
+    case 'busy':
+      return { kind };
+    case 'stored':
+      return { kind, seq: asNumber('save-read-3', items[1], 'the saved seq') };
+    case 'snapshot':
+      return {
+        kind,
+        snapshot: {
+          epoch: asString('save-read-3', items[1], 'the epoch'),
+          seq: asNumber('save-read-3', items[2], 'the seq'),
+          state: decodeState('save-read-3', items[3]),
+        },
+      };
+    default:
+      throw new ScriptReplyError('save-read-3', `unknown kind ${kind}`);
+  }
 }
 
 /** events-2's reply: the events after the given seq, or null when not all of them are kept. */

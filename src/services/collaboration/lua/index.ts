@@ -8,6 +8,9 @@ import { OPEN_LUA } from './open-6.lua';
 import { SET_PRESENCE_LUA } from './presence-6.lua';
 import { SNAPSHOT_LUA } from './snapshot-2.lua';
 import { TAKE_APPLY_LUA } from './take-apply-12.lua';
+import { SEED_LUA } from './seed-6.lua';
+import { SAVED_LUA } from './saved-7.lua';
+import { SAVE_READ_LUA } from './save-read-3.lua';
 
 /**
  * The Lua scripts of the Redis collaboration service. Each source opens with
@@ -23,6 +26,9 @@ export const CollaborationScripts = {
   findOp: new LuaScript('find-op-3', FIND_OP_LUA, 3),
   takeApply: new LuaScript('take-apply-12', TAKE_APPLY_LUA, 12, true),
   dropIfBlank: new LuaScript('drop-blank-5', DROP_IF_BLANK_LUA, 5),
+  seed: new LuaScript('seed-6', SEED_LUA, 6),
+  saved: new LuaScript('saved-7', SAVED_LUA, 7),
+  saveRead: new LuaScript('save-read-3', SAVE_READ_LUA, 3),
 } as const;
 
 /** The KEYS of the six-key scripts, in the order their contracts state. */

@@ -8,6 +8,7 @@ export const SET_PRESENCE_LUA =
 KEYS[1] session hash  KEYS[2] state hash  KEYS[3] history  KEYS[4] dedupe hash
 KEYS[5] presence hash KEYS[6] fence hash          (all flow:*:{D})
 ARGV[1] client   ARGV[2] presence record JSON   ARGV[3] TTL seconds (0: none)
+ARGV[4] '1': a durable document (its unsaved edits keep their keys), '' otherwise
 
 Output: 1
 ]]
@@ -17,7 +18,7 @@ Output: 1
 local ttl = tonumber(ARGV[3])
 redis.call('HSET', KEYS[5], ARGV[1], ARGV[2])
 if redis.call('EXISTS', KEYS[1]) == 1 then
-  touch(ttl)
+  touch(ttl, ARGV[4] == '1')
 elseif ttl > 0 then
   redis.call('EXPIRE', KEYS[5], ttl)
 else

@@ -32,7 +32,8 @@ ARGV[12] how many waiting ids to return for the next call
 ARGV[13] '1': apply the op messages here; '0': only take them (the caller applies
          them elsewhere: a document state kept in one process's memory)
 ARGV[14] max document bytes (DOC_MAX_BYTES)
-ARGV[15] number of acknowledged points k, then k pairs epoch, seq (as apply-6's ARGV[11]);
+ARGV[15] '1': a durable document (a document store is configured), '' otherwise
+ARGV[16] number of acknowledged points k, then k pairs epoch, seq (as apply-6's ARGV[12]);
          the taken submissions' own points ("e" in the job data) are checked too
 Then the job ids, oldest first: the ids the caller expects at the tail of the wait list.
 
@@ -43,6 +44,8 @@ call), returned and not applied: the caller applies it through apply-6.
 
 Output: { status, ... }
   'claimed', ms left of the other owner's claim: another worker holds the document; nothing done
+  'missing': the document is durable and has no session (ARGV[13] '1' only); nothing done:
+           the caller loads it from the document store (seed-6) and calls again
   'taken', fence token, epoch, jobs taken, then their data texts,
            then count, the next waiting ids (oldest first),
            then three items per op message (as apply-6's outcomes; none when ARGV[13] is '0')
@@ -63,8 +66,13 @@ if holder and holder ~= owner then
   return { 'claimed', redis.call('PTTL', KEYS[7]) }
 end
 
-local points_count = tonumber(ARGV[15])
-local ids_at = 15 + 2 * points_count
+local durable = ARGV[15] == '1'
+if durable and ARGV[13] == '1' and redis.call('EXISTS', KEYS[1]) == 0 then
+  return { 'missing' }
+end
+
+local points_count = tonumber(ARGV[16])
+local ids_at = 16 + 2 * points_count
 
 -- The ids waiting at the tail (the oldest job is the last element).
 local declared = #KEYS - 12
@@ -119,10 +127,10 @@ if redis.call('HGET', KEYS[9], 'opts.maxLenEvents') ~= ARGV[10] then
 end
 redis.call('XTRIM', KEYS[10], 'MAXLEN', '~', ARGV[10])
 
-local ttl = tonumber(ARGV[3])
--- Every key of the document and its queue expires ttl seconds from now
--- (0: never); the claim keeps its lease, the deleted jobs are gone.
+-- Every key of the document and its queue expires as key_ttl says (0:
+-- never); the claim keeps its lease, the deleted jobs are gone.
 local function touch_all()
+  local ttl = key_ttl(tonumber(ARGV[3]), durable)
   for k = 1, 12 do
     if k ~= 7 then
       if ttl > 0 then redis.call('EXPIRE', KEYS[k], ttl) else redis.call('PERSIST', KEYS[k]) end
@@ -139,7 +147,7 @@ if ARGV[13] ~= '1' then
 end
 
 local now = now_ms()
-local epoch, seq = ensure_session(ARGV[1], ARGV[2], now)
+local epoch, seq = ensure_session(ARGV[1], ARGV[2], now, false)
 local doc = { seq = seq, bytes = document_bytes() }
 local limits = {
   max_bytes = tonumber(ARGV[5]), max_depth = tonumber(ARGV[6]),
@@ -147,7 +155,7 @@ local limits = {
 }
 
 local points = {}
-for p = 0, points_count - 1 do points[#points + 1] = { ARGV[16 + 2 * p], ARGV[17 + 2 * p] } end
+for p = 0, points_count - 1 do points[#points + 1] = { ARGV[17 + 2 * p], ARGV[18 + 2 * p] } end
 for k = 1, take do
   for _, sub in ipairs(jobs[k].subs) do
     if type(sub.e) == 'table' and sub.e[1] and sub.e[2] then points[#points + 1] = sub.e end
