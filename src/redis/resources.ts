@@ -43,14 +43,17 @@ export class RedisResources {
   }
 
   get commands(): RedisClient {
-    this.commandClient ??= createRedis(this.config, this.log, 'commands', {
+    if (this.commandClient) return this.commandClient;
+    const client = createRedis(this.config, this.log, 'commands', {
       metrics: this.metrics,
       checkEvictionPolicy: true,
       autoPipelining: this.config.redis.autoPipelining,
     });
-    this.commandClient.on('error', (err: unknown) => (this.connectionError = err));
-    this.commandClient.on('ready', () => (this.connectionError = undefined));
-    return this.commandClient;
+    // Once, at creation: every /health reads this getter.
+    client.on('error', (err: unknown) => (this.connectionError = err));
+    client.on('ready', () => (this.connectionError = undefined));
+    this.commandClient = client;
+    return client;
   }
 
   get subscriber(): RedisClient {
