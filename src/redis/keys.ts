@@ -26,7 +26,7 @@ import { OrderingKeys } from './ordering-keys';
  * | `flow:client:{C}`           | hash   | client id C: user (owner), holder (connection)  | REDIS_SESSION_TTL after release |
  * | `flow:node:{N}`             | channel| takeovers of node N's client ids (pub/sub)      | -                    |
  * | `flow:single-process`       | string | the process serving a one-process configuration | 15 s, renewed        |
- * | `flow:q:{D}:ops:*`          | BullMQ | the document's queue (wait list, jobs, meta, events) | REDIS_SESSION_TTL |
+ * | `flow:q:{D}:ops:*`          | BullMQ | the document's queue (wait list, jobs, meta, events; failed: jobs set aside) | REDIS_SESSION_TTL |
  * | `flow:claim:{D}`            | string | owner of the document's processing lease        | the lease            |
  * | `flow:ready:{ready-<n>}`    | zset   | doc -> time (ms) it is due for a worker; shard n of 16 | none (removed when drained) |
  * | `flow:intents:{ready-<n>}`  | zset   | `<gateway> <doc>` -> time (ms) a gateway's add expires unconfirmed | none |

@@ -74,6 +74,11 @@ export async function runDocument(deps: DocumentRunnerDeps, doc: string): Promis
       }
       const taken = await consumer.take(doc, ids);
       if (taken.kind === 'claimed') return taken;
+      if (taken.kind === 'unreadable') {
+        await setAside(deps, doc, taken.id, taken.reason);
+        ids = [];
+        continue;
+      }
       if (taken.kind === 'missing') {
         // A store that cannot be read throws: the jobs wait, retried below.
         if (!deps.restore)
@@ -103,4 +108,29 @@ export async function runDocument(deps: DocumentRunnerDeps, doc: string): Promis
     }
   }
   return { kind: 'stopped', heldUntil };
+}
+
+/**
+ * Moves a job the take script cannot read into the queue's failed set, so
+ * that the document's later jobs go on, and answers its op messages: they
+ * were certainly not applied (the script read it before writing anything).
+ */
+async function setAside(deps: DocumentRunnerDeps, doc: string, id: string, problem: string) {
+  const reason = `the ordering worker cannot read this job: ${problem}`;
+  const submissions = await deps.consumer.setAside(doc, id, reason);
+  if (submissions === null) return;
+  deps.log.error(
+    { doc, job: id, ops: submissions.length, reason },
+    "a queued job cannot be processed: set aside in the queue's failed set, its ops answered INTERNAL",
+  );
+  const outcomes: ApplyOutcome[] = submissions.map((sub) => ({
+    kind: 'rejected',
+    doc,
+    client: sub.client,
+    cseq: sub.cseq,
+    code: 'INTERNAL',
+    message: `op ${sub.cseq} could not be applied (queued job ${id} was set aside); nothing was changed`,
+    ...(sub.ref !== undefined ? { ref: sub.ref } : {}),
+  }));
+  if (outcomes.length > 0) await deps.publish(doc, outcomes, submissions, true);
 }

@@ -10,6 +10,7 @@ import { CollaborationScripts, documentScriptKeys } from '../services/collaborat
 import { asArray, asNumber, asString, decodeApply } from '../services/collaboration/lua/codec';
 import type { ReplicaWait } from '../services/collaboration/replica-wait';
 import { decodeJob } from '../services/event-ordering/job-codec';
+import { OrderingScripts } from '../services/event-ordering/lua';
 
 const SCRIPT = 'take-apply-12';
 
@@ -18,6 +19,8 @@ export type TakeResult =
   | { kind: 'claimed'; msLeft: number }
   /** A durable document Redis has no session of: load it from the store, then take again. */
   | { kind: 'missing' }
+  /** The oldest waiting job cannot be read; nothing was taken: set it aside. */
+  | { kind: 'unreadable'; id: string; reason: string }
   | {
       kind: 'taken';
       /** Jobs taken (and applied); 0 when none of the expected ids was at the queue's tail. */
@@ -118,6 +121,12 @@ export class QueueConsumer {
     const status = asString(SCRIPT, reply[0], 'the status');
     if (status === 'claimed') return { kind: 'claimed', msLeft: Math.max(0, Number(reply[1])) };
     if (status === 'missing') return { kind: 'missing' };
+    if (status === 'unreadable')
+      return {
+        kind: 'unreadable',
+        id: asString(SCRIPT, reply[1], 'the job id'),
+        reason: asString(SCRIPT, reply[2], 'the reason'),
+      };
     const epoch = asString(SCRIPT, reply[2], 'the epoch');
     const jobs = asNumber(SCRIPT, reply[3], 'the job count');
     let at = 4;
@@ -142,6 +151,27 @@ export class QueueConsumer {
     await o.apply.replicaWait.confirm(doc, docKeys.session);
     o.apply.acknowledged.note(doc, outcomes);
     return { kind: 'taken', jobs, submissions, outcomes, nextIds, applied: true };
+  }
+
+  /**
+   * Moves job `id`, the oldest waiting, into the queue's failed set
+   * (set-aside-3). Resolves to its op messages (none when its data cannot
+   * be read), or null when it was no longer the oldest: nothing changed.
+   */
+  async setAside(doc: string, id: string, reason: string): Promise<OpSubmission[] | null> {
+    const o = this.options;
+    const q = (suffix: string) => o.keys.queueKey(doc, suffix);
+    const data = await OrderingScripts.setAside.run(
+      o.client,
+      [q('wait'), q(id), q('failed')],
+      [id, reason, Date.now(), o.keyTtlSeconds],
+    );
+    if (data === null) return null;
+    try {
+      return decodeJob(doc, asString(SCRIPT, data, 'job data')).submissions;
+    } catch {
+      return [];
+    }
   }
 
   /** A new epoch that goes on from a seq above 1 was moved by the script's check. */

@@ -259,6 +259,72 @@ describe('take-apply-12 applies by the rules of apply-6', () => {
   });
 });
 
+describe('a job the take script fails on', () => {
+  it('is set aside in the failed set with its reason, its op answered INTERNAL, and the later ops go on, none lost', async () => {
+    const f = fixture('single');
+    const log = new OutcomeLog();
+    await f.worker(log);
+    const gateway = f.gateway();
+    const doc = randomDocId('poison');
+    await gateway.submit(submission(doc, 'a', 1));
+    await waitFor(() => log.applied(doc).length === 1, 3000, 'first op applied');
+
+    const redis = f.resources();
+    const queue = new Queue(f.keys.queueName, {
+      connection: redis.commands,
+      prefix: f.keys.queuePrefix(doc),
+      skipVersionCheck: true,
+    });
+    try {
+      // Readable JSON whose op count is not a number: the script fails on it every time.
+      await queue.add('ops', { s: [{ a: ['b', '7', '[]', 'not-a-count'], r: 'poison-ref' }] });
+      await gateway.submit(submission(doc, 'a', 2));
+      await waitFor(() => log.applied(doc).length === 2, 10_000, 'the op behind it applied');
+
+      const outcomes = log.outcomes.get(doc) ?? [];
+      expect(outcomes.map((o) => [o.kind, o.client, o.cseq])).toEqual([
+        ['applied', 'a', 1],
+        ['rejected', 'b', 7],
+        ['applied', 'a', 2],
+      ]);
+      expect(outcomes[1]).toMatchObject({ code: 'INTERNAL', ref: 'poison-ref' });
+      expect(outcomes[2]).toMatchObject({ seq: 2 });
+      const [failed] = await queue.getFailed();
+      expect(failed?.failedReason).toMatch(/cannot read this job: op message 1: malformed/);
+      expect(await queue.getJobCounts('wait', 'failed')).toEqual({ wait: 0, failed: 1 });
+    } finally {
+      await queue.close();
+    }
+  });
+
+  it('sets aside a job whose data is not JSON at all (nothing to answer) and goes on', async () => {
+    const f = fixture('cluster');
+    const log = new OutcomeLog();
+    const gateway = f.gateway();
+    const doc = randomDocId('garbled');
+    const redis = f.resources();
+    const queue = new Queue(f.keys.queueName, {
+      connection: redis.commands,
+      prefix: f.keys.queuePrefix(doc),
+      skipVersionCheck: true,
+    });
+    try {
+      const job = await queue.add('ops', { s: [] });
+      await redis.commands.hset(f.keys.queueKey(doc, job.id ?? ''), 'data', '{"s":[');
+      await gateway.submit(submission(doc, 'a', 1));
+      await f.worker(log);
+      await waitFor(() => log.applied(doc).length === 1, 10_000, 'the op behind it applied');
+      expect(log.outcomes.get(doc)).toMatchObject([{ kind: 'applied', cseq: 1, seq: 1 }]);
+      const [failed] = await queue.getFailed();
+      expect(failed?.failedReason).toMatch(/its data is not JSON/);
+      const hash = await redis.commands.hgetall(f.keys.queueKey(doc, failed?.id ?? ''));
+      expect(hash).toMatchObject({ data: '{}', unreadableData: '{"s":[' });
+    } finally {
+      await queue.close();
+    }
+  });
+});
+
 describe('jobs the take script only takes', () => {
   it('applies a job of the earlier layout (an older gateway) in process, in queue order', async () => {
     const f = fixture('single');

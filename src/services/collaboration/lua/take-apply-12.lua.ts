@@ -46,6 +46,8 @@ Output: { status, ... }
   'claimed', ms left of the other owner's claim: another worker holds the document; nothing done
   'missing': the document is durable and has no session (ARGV[13] '1' only); nothing done:
            the caller loads it from the document store (seed-6) and calls again
+  'unreadable', job id, why: the oldest waiting job cannot be read (data that is not
+           JSON, a malformed op message); nothing done: the caller sets it aside (set-aside-3)
   'taken', fence token, epoch, jobs taken, then their data texts,
            then count, the next waiting ids (oldest first),
            then three items per op message (as apply-6's outcomes; none when ARGV[13] is '0')
@@ -80,21 +82,41 @@ local peek = tonumber(ARGV[12])
 local tail = redis.call('LRANGE', KEYS[8], -math.max(declared, 1), -1)
 local take, jobs, subs = 0, {}, 0
 local bound = tonumber(ARGV[9])
+-- Every taken job is read and checked here, before anything is written: a
+-- script that fails half way keeps its earlier writes (Redis has no rollback).
+local function read_job(data)
+  local ok, decoded = pcall(cjson.decode, data or '{"s":[]}')
+  if not ok or type(decoded) ~= 'table' then return nil, 'its data is not JSON' end
+  -- A job of the earlier layout ({"submissions":[...]}, from a gateway of an
+  -- older release) is not applied here: the caller applies it.
+  if type(decoded.s) ~= 'table' and type(decoded.submissions) == 'table' then
+    return { legacy = true, subs = {} }
+  end
+  local job = { legacy = false, subs = {} }
+  for i, sub in ipairs(type(decoded.s) == 'table' and decoded.s or {}) do
+    if type(sub) ~= 'table' or type(sub.a) ~= 'table' then return nil, 'op message ' .. i .. ' is malformed' end
+    local read = { pcall(read_submission, sub.a, 1) }
+    if not read[1] then return nil, 'op message ' .. i .. ': ' .. tostring(read[2]) end
+    job.subs[i] = { client = read[2], cseq = read[3], ops_json = read[4], ops = read[5], e = sub.e }
+  end
+  return job
+end
+
 for k = 1, declared do
   local id = tail[#tail - k + 1]
   if id ~= ARGV[ids_at + k] then break end
   local data = redis.call('HGET', KEYS[12 + k], 'data')
-  local decoded = data and cjson.decode(data) or {}
-  -- A job of the earlier layout ({"submissions":[...]}, from a gateway of an
-  -- older release) is taken alone and not applied here: the caller applies it.
-  local legacy = type(decoded.s) ~= 'table' and type(decoded.submissions) == 'table'
-  if legacy and take > 0 then break end
-  local job_subs = type(decoded.s) == 'table' and decoded.s or {}
-  if take > 0 and subs + #job_subs > bound then break end
+  local job, problem = read_job(data)
+  -- The oldest job unreadable: nothing is taken; the caller sets it aside.
+  if not job and take == 0 then return { 'unreadable', id, problem } end
+  if not job then break end
+  -- A job of the earlier layout is taken alone (the only job of its call).
+  if job.legacy and take > 0 then break end
+  if take > 0 and subs + #job.subs > bound then break end
   take = take + 1
-  jobs[take] = { data = data or '{"s":[]}', subs = job_subs }
-  subs = subs + #job_subs
-  if legacy then break end
+  jobs[take] = { data = data or '{"s":[]}', subs = job.subs }
+  subs = subs + #job.subs
+  if job.legacy then break end
 end
 
 local function next_ids(out)
@@ -168,8 +190,7 @@ for k = 1, take do out[#out + 1] = jobs[k].data end
 next_ids(out)
 for k = 1, take do
   for _, sub in ipairs(jobs[k].subs) do
-    local client, cseq_text, ops_json, ops = read_submission(sub.a, 1)
-    local kind, value, detail = apply_submission(client, cseq_text, ops_json, ops, doc, limits)
+    local kind, value, detail = apply_submission(sub.client, sub.cseq, sub.ops_json, sub.ops, doc, limits)
     out[#out + 1] = kind
     out[#out + 1] = value
     out[#out + 1] = detail

@@ -3,6 +3,7 @@ import { HANDOVER_LUA } from './handover-1.lua';
 import { HOLD_LUA } from './hold-1.lua';
 import { MARK_LUA } from './mark-2.lua';
 import { SWEEP_LUA } from './sweep-2.lua';
+import { SET_ASIDE_LUA } from './set-aside-3.lua';
 
 /**
  * The Lua scripts of the ready marks of Redis ordering (which documents have
@@ -14,4 +15,5 @@ export const OrderingScripts = {
   sweep: new LuaScript('sweep-2', SWEEP_LUA, 2),
   handover: new LuaScript('handover-1', HANDOVER_LUA, 1),
   hold: new LuaScript('hold-1', HOLD_LUA, 1),
+  setAside: new LuaScript('set-aside-3', SET_ASIDE_LUA, 3),
 } as const;

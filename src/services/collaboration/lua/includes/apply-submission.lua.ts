@@ -33,25 +33,39 @@ local DEDUPE_WINDOW, DEDUPE_CLIENTS_MAX = ${DEDUPE_WINDOW}, ${DEDUPE_CLIENTS_MAX
 
 -- One submission in the layout of apply-6's ARGV, from list t at index a:
 -- client, cseq, ops JSON, number of ops, then the ops. Returns the fields
--- and the index after it.
+-- and the index after it. Raises an error on a malformed one (a queued job
+-- is checked with pcall before anything is written: a script that fails
+-- after a write leaves that write in place).
 local function read_submission(t, a)
   local client, cseq_text, ops_json, op_count = t[a], t[a + 1], t[a + 2], tonumber(t[a + 3])
+  if type(client) ~= 'string' or not tonumber(cseq_text) or type(ops_json) ~= 'string'
+    or not op_count then
+    error('malformed op message', 0)
+  end
   a = a + 4
   local ops = {}
   for o = 1, op_count do
     local op = { kind = t[a], field = t[a + 1] }
+    if type(op.field) ~= 'string' then error('malformed op ' .. o, 0) end
     a = a + 2
     if op.kind == 'set' then
       op.value = t[a]
+      if type(op.value) ~= 'string' then error('malformed set op ' .. o, 0) end
       a = a + 1
     elseif op.kind == 'patch' then
       local n = tonumber(t[a])
+      if not n then error('malformed patch op ' .. o, 0) end
       a = a + 1
       op.keys, op.values = {}, {}
       for f = 1, n do
         op.keys[f], op.values[f] = t[a], t[a + 1]
+        if type(op.keys[f]) ~= 'string' or type(op.values[f]) ~= 'string' then
+          error('malformed patch op ' .. o, 0)
+        end
         a = a + 2
       end
+    elseif op.kind ~= 'del' then
+      error('unknown op kind in op ' .. o, 0)
     end
     ops[o] = op
   end
