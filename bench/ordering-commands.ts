@@ -4,8 +4,11 @@
  * own, from INFO commandstats, plus the CPU of this process and of Redis.
  * Command counts do not depend on how busy the machine is; the CPU does.
  * Prints figures; asserts nothing.
+ *
+ *   npx tsx bench/ordering-commands.ts [--docs 20] [--ops-per-doc 500] [--burst 5]
  */
 import { spawn } from 'node:child_process';
+import { parseArgs } from 'node:util';
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import pino from 'pino';
@@ -20,19 +23,30 @@ import { OrderingKeys } from '../src/redis/ordering-keys';
 import { OrderingWorker } from '../src/worker/ordering-worker';
 import { processCpuMs } from './process-cpu';
 
-const DOCS = 20;
-const OPS_PER_DOC = 500;
-const BURST = 5;
+const { values } = parseArgs({
+  options: {
+    docs: { type: 'string', default: '20' },
+    'ops-per-doc': { type: 'string', default: '500' },
+    burst: { type: 'string', default: '5' },
+  },
+});
+const DOCS = Number(values.docs);
+const OPS_PER_DOC = Number(values['ops-per-doc']);
+const BURST = Number(values.burst);
 
 const log = pino({ level: 'silent' });
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Calls per command, and microseconds per command under `usec:` + name. */
 async function commandStats(redis: Redis): Promise<Map<string, number>> {
   const info = await redis.info('commandstats');
   const out = new Map<string, number>();
   for (const line of info.split('\n')) {
-    const m = /^cmdstat_([^:]+):calls=(\d+)/.exec(line);
-    if (m?.[1] && m[2]) out.set(m[1], Number(m[2]));
+    const m = /^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/.exec(line);
+    if (m?.[1] && m[2] && m[3]) {
+      out.set(m[1], Number(m[2]));
+      out.set(`usec:${m[1]}`, Number(m[3]));
+    }
   }
   return out;
 }
@@ -152,20 +166,28 @@ async function run(
   const cpuMs = (processCpuMs(process.pid) ?? 0) + (processCpuMs(redisPid) ?? 0) - cpuBefore;
   const redisMs = (processCpuMs(redisPid) ?? 0) - redisBefore;
   const stats = delta(before, await commandStats(admin));
-  const commands = [...stats.values()].reduce((a, b) => a + b, 0);
+  const calls = [...stats].filter(([name]) => !name.startsWith('usec:'));
+  const commands = calls.reduce((a, [, n]) => a + n, 0);
   for (const close of closers) await close();
   await gatewayRedis.close();
   await workerRedis.close();
   admin.disconnect();
-  const top = [...stats]
+  const top = calls
     .sort((a, b) => b[1] - a[1])
     .slice(0, 8)
-    .map(([name, calls]) => `${name} ${(calls / total).toFixed(3)}`)
+    .map(([name, n]) => `${name} ${(n / total).toFixed(3)}`)
+    .join(', ');
+  const slowest = [...stats]
+    .filter(([name]) => name.startsWith('usec:'))
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 5)
+    .map(([name, usec]) => `${name.slice(5)} ${(usec / total).toFixed(1)}`)
     .join(', ');
   console.log(
     `${mode} auto-pipelining ${autoPipelining ? 'on ' : 'off'}: ${applied}/${total} ops in ${elapsed} ms; ` +
       `${(commands / total).toFixed(3)} Redis commands per op (${top}); ` +
-      `CPU ${((cpuMs / total) * 1000).toFixed(0)} ms per 1,000 ops (Redis ${((redisMs / total) * 1000).toFixed(0)})`,
+      `CPU ${((cpuMs / total) * 1000).toFixed(0)} ms per 1,000 ops (Redis ${((redisMs / total) * 1000).toFixed(0)}); ` +
+      `Redis µs per op by command (scripts include their calls): ${slowest}`,
   );
 }
 
@@ -180,9 +202,10 @@ async function main(): Promise<void> {
   );
   try {
     await sleep(500);
-    for (const mode of ['inproc', 'bullmq'] as const) {
-      for (const auto of [false, true]) await run(mode, port, server.pid ?? 0, auto);
-    }
+    // Auto-pipelining is for in-process ordering only (refused with BullMQ ordering).
+    await run('inproc', port, server.pid ?? 0, false);
+    await run('inproc', port, server.pid ?? 0, true);
+    await run('bullmq', port, server.pid ?? 0, false);
   } finally {
     server.kill();
   }

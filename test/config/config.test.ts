@@ -131,3 +131,14 @@ describe('DEBUG and the Redis password', () => {
     expect(redisDebugEnabled(loadConfig({ DEBUG: '*' }))).toBe(false);
   });
 });
+
+describe('REDIS_AUTO_PIPELINING with BullMQ ordering', () => {
+  it('is refused at start, saying why and what to set', () => {
+    expect(() =>
+      loadConfig({ REDIS_AUTO_PIPELINING: 'true', USE_REDIS_EVENT_ORDERING: 'true' }),
+    ).toThrow(
+      /REDIS_AUTO_PIPELINING=true.*USE_REDIS_EVENT_ORDERING=true.*set REDIS_AUTO_PIPELINING=false/,
+    );
+    expect(loadConfig({ REDIS_AUTO_PIPELINING: 'true' }).redis.autoPipelining).toBe(true);
+  });
+});

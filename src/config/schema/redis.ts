@@ -100,7 +100,7 @@ export const redisSchema = {
     env: 'REDIS_WAIT_TIMEOUT_MS',
   },
   autoPipelining: {
-    doc: 'Commands issued in one event-loop turn leave in one socket write per Redis node (ioredis auto-pipelining): fewer system calls per op. Off until measured on a cluster.',
+    doc: 'Commands issued in one event-loop turn leave in one socket write per Redis node (ioredis auto-pipelining): fewer system calls per op. In-process ordering only: refused at start with USE_REDIS_EVENT_ORDERING=true.',
     format: 'flag',
     default: false,
     env: 'REDIS_AUTO_PIPELINING',

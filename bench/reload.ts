@@ -1,0 +1,112 @@
+/**
+ * `npx tsx bench/reload.ts`: what a pm2 reload under load costs the clients.
+ * Starts a 3-master Redis Cluster of its own and the project's
+ * ecosystem.config.js (2 gateways + 2 workers, BullMQ ordering) under a pm2
+ * of its own (a temporary PM2_HOME), runs one load test, and during it runs
+ * `pm2 reload worker` and then `pm2 reload gateway`. Prints the load
+ * tester's ack latencies (p99 and max) and its checker's verdict; asserts
+ * nothing. Exit code 1 when the checker found anomalies or the run failed.
+ *
+ *   npx tsx bench/reload.ts [--rate 1000] [--clients 200] [--docs 20] [--duration 60]
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { Pm2Sandbox } from '../test/ops/pm2-harness';
+import { startRedisClusterProcesses } from '../test/support/redis-processes';
+import { ROOT, buildIfNeeded, freePort } from './cluster-processes';
+import { roundLine, runRound } from './soak-load';
+
+const { values } = parseArgs({
+  options: {
+    rate: { type: 'string', default: '1000' },
+    clients: { type: 'string', default: '200' },
+    docs: { type: 'string', default: '20' },
+    duration: { type: 'string', default: '60' },
+  },
+});
+const durationS = Number(values.duration);
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+const log = (line: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
+
+async function main(): Promise<number> {
+  if (!(durationS >= 30)) throw new Error('--duration must be at least 30 (s)');
+  buildIfNeeded(log);
+  const reportDir = await mkdtemp(path.join(os.tmpdir(), 'flow-reload-'));
+  const cluster = await startRedisClusterProcesses();
+  const seeds = cluster.nodes.map((n) => `${n.host}:${n.port}`).join(',');
+  const port = await freePort();
+  const pm2 = await Pm2Sandbox.create({
+    HOST: '127.0.0.1',
+    PORT: String(port),
+    REDIS_CLUSTER_NODES: seeds,
+    GATEWAY_INSTANCES: '2',
+    WORKER_INSTANCES: '2',
+    NODE_ENV: 'production',
+    LOG_LEVEL: 'warn',
+    SHUTDOWN_DRAIN_MS: '2000',
+    LIMIT_MESSAGES_PER_SECOND: '100000',
+    LIMIT_MESSAGE_BURST: '100000',
+  });
+  try {
+    await pm2.pm2(['start', path.join(ROOT, 'ecosystem.config.js')]);
+    log(`cluster ${seeds}; pm2 runs 2 gateways on :${port} and 2 workers`);
+    const started = performance.now();
+    const reloads: string[] = [];
+    // The reloads fall in the load's steady part: after the ramp-up, before the end.
+    const reloading = (async () => {
+      for (const [app, atS] of [
+        ['worker', durationS * 0.25],
+        ['gateway', durationS * 0.55],
+      ] as const) {
+        await sleep(Math.max(0, started + (atS + 4) * 1000 - performance.now()));
+        const began = performance.now();
+        await pm2.pm2(['reload', app], 120_000);
+        const line = `pm2 reload ${app} at ${((began - started) / 1000).toFixed(0)} s took ${((performance.now() - began) / 1000).toFixed(1)} s`;
+        reloads.push(line);
+        log(line);
+      }
+    })();
+    const result = await runRound(
+      1,
+      {
+        url: `ws://127.0.0.1:${port}/ws`,
+        clients: Number(values.clients),
+        docs: Number(values.docs),
+        members: Math.min(10, Number(values.clients)),
+        rate: Number(values.rate),
+        presenceRate: 0,
+        durationS,
+      },
+      reportDir,
+    );
+    await reloading;
+    log(roundLine(result));
+    const report = result.report;
+    if (!report) return 1;
+    const { ack } = report.latencyMs;
+    console.log(
+      [
+        '',
+        `load: ${values.rate} op/s, ${values.clients} clients in ${values.docs} documents, ${durationS} s, BullMQ ordering, 3-master cluster`,
+        ...reloads,
+        `acked ${report.totals.acked} op messages; ack p50 ${ack.p50.toFixed(1)} ms, p99 ${ack.p99.toFixed(1)} ms, max ${ack.max.toFixed(1)} ms`,
+        `reconnects ${report.reconnects}; checker ${report.check.ok ? 'OK' : `FOUND ${JSON.stringify(report.check.counts)}`}`,
+      ].join('\n'),
+    );
+    return report.check.ok ? 0 : 1;
+  } finally {
+    await pm2.stop();
+    await cluster.stop();
+    await rm(reportDir, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
