@@ -39,7 +39,9 @@ export function startOrderingWorker(
     owner: `${config.nodeId}:${randomUUID().slice(0, 8)}`,
     log,
     concurrency: config.ordering.workerConcurrency,
-    jobsPerBatch: 16,
+    // A job is what one gateway received for the document in one I/O turn,
+    // often a single op message: declare enough to fill a batch.
+    jobsPerBatch: config.ordering.batchMax,
     batchMax: config.ordering.batchMax,
     historyLength: config.history.length,
     maxDocBytes: config.limits.docMaxBytes,

@@ -66,6 +66,13 @@ export async function runDocument(deps: DocumentRunnerDeps, doc: string): Promis
   let heldUntil = 0;
   let ids: string[] = [];
   let delay = RETRY_FIRST_MS;
+  // The publish of the last batch the script applied: the next take runs
+  // while it completes; the next publish (and the end of the turn) waits for it.
+  let publishing: Promise<unknown> = Promise.resolve();
+  const end = async (how: RunEnd): Promise<RunEnd> => {
+    await publishing;
+    return how;
+  };
   while (!deps.stopping()) {
     try {
       if (Date.now() > hold - (leaseMs * 2) / 3) {
@@ -73,7 +80,7 @@ export async function runDocument(deps: DocumentRunnerDeps, doc: string): Promis
         await OrderingScripts.hold.run(client, [ready], [doc, 'hold', hold]);
       }
       const taken = await consumer.take(doc, ids);
-      if (taken.kind === 'claimed') return taken;
+      if (taken.kind === 'claimed') return end(taken);
       if (taken.kind === 'unreadable') {
         await setAside(deps, doc, taken.id, taken.reason);
         ids = [];
@@ -89,13 +96,19 @@ export async function runDocument(deps: DocumentRunnerDeps, doc: string): Promis
       ids = taken.nextIds;
       if (taken.jobs > 0) {
         heldUntil = Date.now() + leaseMs;
-        await deps.publish(doc, taken.outcomes, taken.submissions, taken.applied);
+        await publishing;
+        const sent = deps.publish(doc, taken.outcomes, taken.submissions, taken.applied);
+        if (taken.applied) {
+          publishing = sent.catch((err: unknown) =>
+            deps.log.warn({ doc, err: (err as Error).message }, 'publishing outcomes failed'),
+          );
+        } else await sent;
       }
       if (ids.length === 0) {
         // Nothing was waiting after this take. The unmark needs no second
         // look: a job added since then came with a mark that moved the score.
         const unmarked = await OrderingScripts.hold.run(client, [ready], [doc, 'unmark', hold]);
-        if (Number(unmarked) === 1) return { kind: 'done', heldUntil };
+        if (Number(unmarked) === 1) return end({ kind: 'done', heldUntil });
       }
       delay = RETRY_FIRST_MS;
     } catch (err) {
@@ -107,7 +120,7 @@ export async function runDocument(deps: DocumentRunnerDeps, doc: string): Promis
       delay = Math.min(delay * 2, RETRY_MAX_MS);
     }
   }
-  return { kind: 'stopped', heldUntil };
+  return end({ kind: 'stopped', heldUntil });
 }
 
 /**

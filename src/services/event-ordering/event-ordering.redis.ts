@@ -75,44 +75,58 @@ export class RedisEventOrderingService implements EventOrderingService {
     });
   }
 
+  /**
+   * Sends what each document accumulated. A document with a batch still on
+   * its way keeps accumulating instead: its next batch leaves when that one
+   * is queued, as one batch, so a busy document costs a few round trips per
+   * batch however many I/O turns its ops arrived in.
+   */
   private flush(): void {
     this.flushScheduled = false;
     for (const [doc, entry] of this.pending) {
-      const previous = this.chains.get(doc);
-      const sending: Promise<boolean> = this.enqueue(doc, entry, previous).finally(() => {
-        this.inFlight.delete(sending);
-        if (this.chains.get(doc) === sending) this.chains.delete(doc);
-      });
-      this.chains.set(doc, sending);
-      this.inFlight.add(sending);
+      if (this.chains.has(doc)) continue;
+      this.pending.delete(doc);
+      this.send(doc, entry, true);
     }
-    this.pending.clear();
+  }
+
+  private send(doc: string, entry: Pending, previousQueued: boolean): void {
+    const sending: Promise<boolean> = this.enqueue(doc, entry, previousQueued);
+    this.chains.set(doc, sending);
+    this.inFlight.add(sending);
+    void sending.then((queued) => {
+      this.inFlight.delete(sending);
+      this.chains.delete(doc);
+      const next = this.pending.get(doc);
+      if (!next) return;
+      this.pending.delete(doc);
+      this.send(doc, next, queued);
+    });
   }
 
   /**
    * Adds one batch after the document's previous one. If that one failed,
-   * this one fails too without being added: otherwise a client's later op
-   * could be applied while its earlier one was refused, and the resend of
-   * the earlier one would then count as a duplicate.
+   * this one (what arrived meanwhile) fails too without being added:
+   * otherwise a client's later op could be applied while its earlier one was
+   * refused, and the resend of the earlier one would then count as a
+   * duplicate. Resolves to whether the batch was queued; a refused one
+   * resolves true, so that what comes after it starts afresh.
    *
    * Three steps: an intent in the document's ready shard, the jobs (BullMQ's
    * add), the mark. An op is refused only when it certainly was not queued:
    * the intent failed, or the add failed with a reply that says nothing ran.
    * A lost connection or a time-out during the add is in doubt: the op stays
    * pending, and its outcome comes from the worker (or from the history).
+   * The mark is not waited for: the next batch may be added meanwhile.
    */
-  private async enqueue(
-    doc: string,
-    entry: Pending,
-    previous: Promise<boolean> | undefined,
-  ): Promise<boolean> {
+  private async enqueue(doc: string, entry: Pending, previousQueued: boolean): Promise<boolean> {
     const { keys, client, log } = this.options;
-    if (previous && !(await previous)) {
+    if (!previousQueued) {
       const refused = new UnavailableError(
         'an earlier op of this document could not be queued, so this one was not either; nothing was applied; resend them in order',
       );
       for (const waiter of entry.waiters) waiter.reject(refused);
-      return false;
+      return true;
     }
     const shard = keys.shardOf(doc);
     const intent = `${this.gatewayId} ${doc}`;
@@ -139,13 +153,20 @@ export class RedisEventOrderingService implements EventOrderingService {
         const unavailable = this.options.toUnavailable(err);
         for (const waiter of rest) waiter.reject(unavailable);
       }
-      if (queued > 0) await this.markAdded(doc, intent);
+      if (queued > 0) this.track(this.markAdded(doc, intent));
       return false;
     }
     // Queued: the ops will be applied, whatever happens to the mark below.
     for (const waiter of entry.waiters) waiter.resolve();
-    await this.markAdded(doc, intent);
+    this.track(this.markAdded(doc, intent));
     return true;
+  }
+
+  /** Keeps `step` among the work close() waits for. */
+  private track(step: Promise<void>): void {
+    const done = step.then(() => true);
+    this.inFlight.add(done);
+    void done.then(() => this.inFlight.delete(done));
   }
 
   /**
@@ -198,8 +219,11 @@ export class RedisEventOrderingService implements EventOrderingService {
   async close(): Promise<void> {
     if (this.closing) return;
     this.closing = true;
-    if (this.flushScheduled) this.flush();
-    await Promise.allSettled([...this.inFlight]);
+    // Batches that wait behind one in flight leave when it is queued.
+    while (this.pending.size > 0 || this.inFlight.size > 0) {
+      this.flush();
+      await Promise.allSettled([...this.inFlight]);
+    }
     await Promise.allSettled([...this.queues.values()].map((q) => q.close()));
     this.queues.clear();
   }
