@@ -39,6 +39,8 @@ export type RunEnd =
   /** The worker is stopping; the document may hold work (hand it over). */
   | { kind: 'stopped'; heldUntil: number };
 
+/** How long a turn waits for more work after a take that emptied the queue (ms). */
+const LINGER_MS = 5;
 const RETRY_FIRST_MS = 50;
 const RETRY_MAX_MS = 2000;
 
@@ -104,11 +106,24 @@ export async function runDocument(deps: DocumentRunnerDeps, doc: string): Promis
           );
         } else await sent;
       }
+      if (ids.length === 0 && taken.jobs > 0) {
+        // A busy document: its gateways' next batch is usually a round trip
+        // away. Look again shortly instead of ending the turn, so that the
+        // document stays with this worker while work keeps coming.
+        await new Promise((resolve) => setTimeout(resolve, LINGER_MS));
+        continue;
+      }
       if (ids.length === 0) {
         // Nothing was waiting after this take. The unmark needs no second
         // look: a job added since then came with a mark that moved the score.
         const unmarked = await OrderingScripts.hold.run(client, [ready], [doc, 'unmark', hold]);
         if (Number(unmarked) === 1) return end({ kind: 'done', heldUntil });
+        // A gateway marked the document after this worker's hold: its job was
+        // added before that mark, so the next take finds it (or took it
+        // already). Hold again first, or every later unmark would fail too and
+        // the turn would spin on empty takes until the hold's refresh.
+        hold = Date.now() + leaseMs;
+        await OrderingScripts.hold.run(client, [ready], [doc, 'hold', hold]);
       }
       delay = RETRY_FIRST_MS;
     } catch (err) {
