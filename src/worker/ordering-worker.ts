@@ -83,6 +83,12 @@ export interface OrderingWorkerOptions {
 export class OrderingWorker {
   private readonly active = new Set<string>();
   private readonly backlog = new Set<string>();
+  /**
+   * Documents woken while this worker's turn on them was ending: the turn may
+   * have unmarked the document just before the mark that sent the wake-up,
+   * so another turn follows at once instead of at the next poll.
+   */
+  private readonly again = new Set<string>();
   /** Documents this worker may still hold a claim on: doc -> lease end (ms). */
   private readonly held = new Map<string, number>();
   /** Documents another worker holds: doc -> its lease end (ms); wake-ups for them are skipped. */
@@ -201,7 +207,11 @@ export class OrderingWorker {
   }
 
   private offer(doc: string): void {
-    if (this.closing || this.active.has(doc)) return;
+    if (this.closing) return;
+    if (this.active.has(doc)) {
+      this.again.add(doc);
+      return;
+    }
     const until = this.elsewhere.get(doc);
     if (until !== undefined) {
       if (until > Date.now()) return;
@@ -217,6 +227,10 @@ export class OrderingWorker {
       .finally(() => {
         this.running.delete(run);
         this.active.delete(doc);
+        if (this.again.delete(doc)) {
+          this.offer(doc);
+          return;
+        }
         const next = this.backlog.values().next();
         if (!next.done) {
           this.backlog.delete(next.value);
