@@ -218,3 +218,28 @@ export async function countRedisConnections(
     return { process: p.name, pid: p.pid, total: connections.length, byName };
   });
 }
+
+/**
+ * The environment of ecosystem.config.js under a bench's own pm2: 2 gateways
+ * on `port` and 2 workers against the cluster `seeds`, production logging,
+ * rate limits out of the load's way.
+ */
+export function pm2FlowEnv(
+  port: number,
+  seeds: string,
+  extra: Record<string, string> = {},
+): Record<string, string> {
+  return {
+    HOST: '127.0.0.1',
+    PORT: String(port),
+    REDIS_CLUSTER_NODES: seeds,
+    GATEWAY_INSTANCES: '2',
+    WORKER_INSTANCES: '2',
+    NODE_ENV: 'production',
+    LOG_LEVEL: 'warn',
+    SHUTDOWN_DRAIN_MS: '2000',
+    LIMIT_MESSAGES_PER_SECOND: '100000',
+    LIMIT_MESSAGE_BURST: '100000',
+    ...extra,
+  };
+}

@@ -15,7 +15,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Pm2Sandbox } from '../test/ops/pm2-harness';
 import { startRedisClusterProcesses } from '../test/support/redis-processes';
-import { ROOT, buildIfNeeded, freePort } from './cluster-processes';
+import { ROOT, buildIfNeeded, freePort, pm2FlowEnv } from './cluster-processes';
 import { roundLine, runRound } from './soak-load';
 
 const { values } = parseArgs({
@@ -37,18 +37,7 @@ async function main(): Promise<number> {
   const cluster = await startRedisClusterProcesses();
   const seeds = cluster.nodes.map((n) => `${n.host}:${n.port}`).join(',');
   const port = await freePort();
-  const pm2 = await Pm2Sandbox.create({
-    HOST: '127.0.0.1',
-    PORT: String(port),
-    REDIS_CLUSTER_NODES: seeds,
-    GATEWAY_INSTANCES: '2',
-    WORKER_INSTANCES: '2',
-    NODE_ENV: 'production',
-    LOG_LEVEL: 'warn',
-    SHUTDOWN_DRAIN_MS: '2000',
-    LIMIT_MESSAGES_PER_SECOND: '100000',
-    LIMIT_MESSAGE_BURST: '100000',
-  });
+  const pm2 = await Pm2Sandbox.create(pm2FlowEnv(port, seeds));
   try {
     await pm2.pm2(['start', path.join(ROOT, 'ecosystem.config.js')]);
     log(`cluster ${seeds}; pm2 runs 2 gateways on :${port} and 2 workers`);

@@ -22,7 +22,7 @@ import { parseArgs } from 'node:util';
 import { machineInfo } from '../src/loadtest/machine';
 import { Pm2Sandbox } from '../test/ops/pm2-harness';
 import { startRedisClusterProcesses } from '../test/support/redis-processes';
-import { ROOT, buildIfNeeded, freePort } from './cluster-processes';
+import { ROOT, buildIfNeeded, freePort, pm2FlowEnv } from './cluster-processes';
 import { roundLine, runRound, type RoundResult, type RoundSettings } from './soak-load';
 import { sampleMemory, summarize, type MemorySample, type Pm2App } from './soak-memory';
 import { soakReport } from './soak-report';
@@ -76,19 +76,7 @@ async function main(): Promise<number> {
   const cluster = await startRedisClusterProcesses();
   const seeds = cluster.nodes.map((n) => `${n.host}:${n.port}`).join(',');
   const port = await freePort();
-  const flowEnv = {
-    HOST: '127.0.0.1',
-    PORT: String(port),
-    REDIS_CLUSTER_NODES: seeds,
-    REDIS_SESSION_TTL: sessionTtl,
-    GATEWAY_INSTANCES: '2',
-    WORKER_INSTANCES: '2',
-    NODE_ENV: 'production',
-    LOG_LEVEL: 'warn',
-    SHUTDOWN_DRAIN_MS: '2000',
-    LIMIT_MESSAGES_PER_SECOND: '100000',
-    LIMIT_MESSAGE_BURST: '100000',
-  };
+  const flowEnv = pm2FlowEnv(port, seeds, { REDIS_SESSION_TTL: sessionTtl });
   const pm2 = await Pm2Sandbox.create(flowEnv);
   const samples: Array<{ minute: number; memory: MemorySample }> = [];
   const rounds: RoundResult[] = [];

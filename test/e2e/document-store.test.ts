@@ -2,50 +2,17 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { ServerMessage } from '../../src/protocol';
 import { DocumentBackend } from '../support/document-backend';
 import { startFlowChild, type FlowChild } from '../support/flow-processes';
 import { randomDoc, startTestServer } from '../support/test-server';
 import { TestClient } from '../support/ws-client';
+import { edit, readDoc, savedAt, setNode, type Joined } from '../support/document-edits';
 import { useRedisServers } from '../support/redis-harness';
 import { flagEnv, redisEnv } from '../support/redis-env';
-
-const setNode = (id: string, value: Record<string, unknown>) => ({
-  op: 'set',
-  coll: 'nodes',
-  id,
-  value,
-});
 
 /** Opening the embedded database (WebAssembly) takes seconds on a busy machine. */
 const START_TIMEOUT_MS = 60_000;
 const TWO_STARTS_MS = 3 * START_TIMEOUT_MS;
-
-type Joined = Extract<ServerMessage, { type: 'joined' }>;
-
-/** Sends `count` ops to `doc` and resolves with the seq of the last ack. */
-async function edit(client: TestClient, doc: string, firstCseq: number, count: number) {
-  let seq = 0;
-  for (let k = 0; k < count; k++) {
-    const cseq = firstCseq + k;
-    const ack = await client.request({
-      type: 'op',
-      doc,
-      cseq,
-      ops: [setNode(`n${cseq}`, { cseq })],
-    });
-    expect(ack).toMatchObject({ type: 'ack', cseq });
-    seq = (ack as { seq: number }).seq;
-  }
-  return seq;
-}
-
-const savedAt = (seq: number) => (m: ServerMessage) => m.type === 'saved' && m.seq >= seq;
-
-async function readDoc(http: string, doc: string) {
-  const res = await fetch(`${http}/docs/${doc}`);
-  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-}
 
 describe('the embedded store across a crash and a graceful stop (npm start)', () => {
   let dir: string;

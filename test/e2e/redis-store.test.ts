@@ -1,6 +1,5 @@
 import Redis from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { ServerMessage } from '../../src/protocol';
 import { RedisKeys } from '../../src/redis/keys';
 import { startFlowChild, type FlowChild } from '../support/flow-processes';
 import { startPostgres, type StartedPostgres } from '../support/postgres-harness';
@@ -9,44 +8,13 @@ import { flagEnv } from '../support/redis-env';
 import { RestartableRedis } from '../support/restartable-redis';
 import { randomDoc } from '../support/test-server';
 import { TestClient } from '../support/ws-client';
+import { edit, readDoc, savedAt, setNode, type Joined } from '../support/document-edits';
 
 /**
  * Documents in Redis (every USE_REDIS_* flag on) kept in PostgreSQL, with
  * gateways and a BullMQ worker as separate processes: what survives losing
  * every process and Redis itself, and who stores what.
  */
-
-type Joined = Extract<ServerMessage, { type: 'joined' }>;
-
-const setNode = (id: string, value: Record<string, unknown>) => ({
-  op: 'set',
-  coll: 'nodes',
-  id,
-  value,
-});
-
-const savedAt = (seq: number) => (m: ServerMessage) => m.type === 'saved' && m.seq >= seq;
-
-async function edit(client: TestClient, doc: string, firstCseq: number, count: number) {
-  let seq = 0;
-  for (let k = 0; k < count; k++) {
-    const cseq = firstCseq + k;
-    const ack = await client.request({
-      type: 'op',
-      doc,
-      cseq,
-      ops: [setNode(`n${cseq}`, { cseq })],
-    });
-    expect(ack).toMatchObject({ type: 'ack', cseq });
-    seq = (ack as { seq: number }).seq;
-  }
-  return seq;
-}
-
-async function readDoc(http: string, doc: string) {
-  const res = await fetch(`${http}/docs/${doc}`);
-  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-}
 
 const START_MS = 60_000;
 const TEST_MS = 180_000;
