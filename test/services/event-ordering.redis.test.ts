@@ -31,6 +31,26 @@ function fixture(target: 'single' | 'cluster', vars: Record<string, string> = {}
   return made;
 }
 
+/** A gateway whose first add of each queue runs but loses its answer (the connection dropped). */
+class AnswerLostOnce extends RedisEventOrderingService {
+  private readonly lost = new Set<string>();
+  protected override queueFor(doc: string): Queue {
+    const queue = super.queueFor(doc);
+    if (this.lost.has(doc)) return queue;
+    this.lost.add(doc);
+    const add = queue.add.bind(queue);
+    let answered = false;
+    return Object.assign(Object.create(queue) as Queue, {
+      add: async (...args: Parameters<Queue['add']>) => {
+        const job = await add(...args);
+        if (answered) return job;
+        answered = true;
+        throw new Error('Connection is closed.');
+      },
+    });
+  }
+}
+
 /** A gateway killed between its add and its mark: the jobs are queued, the mark never comes. */
 class KilledBeforeMark extends RedisEventOrderingService {
   protected override async markAdded(): Promise<void> {}
@@ -256,6 +276,25 @@ describe('take-apply-12 applies by the rules of apply-6', () => {
     await gateway.submit(submission(doc, 'a', 1));
     await waitFor(() => log.applied(doc).length === 1, 3000, 'applied');
     expect(Date.now() - started).toBeGreaterThanOrEqual(380);
+  });
+});
+
+describe('an add in doubt', () => {
+  it('goes again under the same job id: the op is applied once and answered, and the next op waits behind it', async () => {
+    const f = fixture('single');
+    const log = new OutcomeLog();
+    await f.worker(log);
+    const gateway = f.gateway({}, (o) => new AnswerLostOnce(o));
+    const doc = randomDocId('doubt');
+    await gateway.submit(submission(doc, 'a', 1));
+    await gateway.submit(submission(doc, 'a', 2));
+    await waitFor(() => log.applied(doc).length === 2, 5000, 'both applied');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(log.applied(doc)).toEqual([1, 2]);
+    const outcomes = log.outcomes.get(doc) ?? [];
+    // The job went in once: BullMQ took its id once, so nothing was applied twice.
+    expect(outcomes.filter((o) => o.cseq === 1).map((o) => o.kind)).not.toContain('rejected');
+    expect(outcomes.filter((o) => o.kind === 'applied').map((o) => o.cseq)).toEqual([1, 2]);
   });
 });
 

@@ -52,8 +52,9 @@ export class RedisEventOrderingService implements EventOrderingService {
   /** The last batch sent per document: batches of one document are added in order. */
   private readonly chains = new Map<string, Promise<boolean>>();
   private closing = false;
-  /** Names this gateway's intents. */
+  /** Names this gateway's intents and, with a counter, its jobs. */
   private readonly gatewayId = randomUUID();
+  private jobsAdded = 0;
 
   constructor(private readonly options: RedisOrderingOptions) {}
 
@@ -139,13 +140,13 @@ export class RedisEventOrderingService implements EventOrderingService {
       adding = true;
       while (queued < entry.submissions.length) {
         const chunk = entry.submissions.slice(queued, queued + this.options.batchMax);
-        await queue.add('ops', encodeJob(chunk), { removeOnComplete: true, removeOnFail: true });
+        await this.addJob(doc, queue, chunk);
         queued += chunk.length;
       }
     } catch (err) {
       for (const waiter of entry.waiters.slice(0, queued)) waiter.resolve();
       const rest = entry.waiters.slice(queued);
-      if (adding && inDoubt(err)) {
+      if (adding && (err instanceof AddInDoubt || inDoubt(err))) {
         log.warn({ doc, err: (err as Error).message }, 'enqueue in doubt; the ops stay pending');
         for (const waiter of rest) waiter.resolve();
       } else {
@@ -160,6 +161,40 @@ export class RedisEventOrderingService implements EventOrderingService {
     for (const waiter of entry.waiters) waiter.resolve();
     this.track(this.markAdded(doc, intent));
     return true;
+  }
+
+  /**
+   * Adds one job under an id of this gateway's own. An add in doubt (the
+   * connection dropped, or no answer came in time) goes again under the same
+   * id until Redis answers: BullMQ adds a job id only once, and a job that
+   * was added and already applied comes back as duplicates of its ops, which
+   * the apply's dedupe answers with their seqs. The document's next batch
+   * waits meanwhile, so nothing of this gateway overtakes it. Still in doubt
+   * after IN_DOUBT_RETRY_MS: throws AddInDoubt (the ops stay pending).
+   */
+  private async addJob(doc: string, queue: Queue, chunk: OpSubmission[]): Promise<void> {
+    const jobId = `${this.gatewayId}-${++this.jobsAdded}`;
+    const data = encodeJob(chunk);
+    const started = Date.now();
+    let delay = IN_DOUBT_FIRST_DELAY_MS;
+    let doubt: unknown;
+    for (;;) {
+      try {
+        await queue.add('ops', data, { jobId, removeOnComplete: true, removeOnFail: true });
+        return;
+      } catch (err) {
+        // A first attempt refused with a reply that says nothing ran: certainly not queued.
+        if (doubt === undefined && !inDoubt(err)) throw err;
+        doubt ??= err;
+        if (Date.now() - started > IN_DOUBT_RETRY_MS) throw new AddInDoubt(err);
+        this.options.log.warn(
+          { doc, job: jobId, err: (err as Error).message, retryMs: delay },
+          'enqueue in doubt; adding the same job again',
+        );
+        await new Promise((resolve) => setTimeout(resolve, delay));
+        delay = Math.min(delay * 2, IN_DOUBT_MAX_DELAY_MS);
+      }
+    }
   }
 
   /** Keeps `step` among the work close() waits for. */
@@ -191,7 +226,7 @@ export class RedisEventOrderingService implements EventOrderingService {
     }
   }
 
-  private queueFor(doc: string): Queue {
+  protected queueFor(doc: string): Queue {
     let queue = this.queues.get(doc);
     if (queue) {
       // Re-insert: Map order doubles as least-recently-used order.
@@ -226,6 +261,18 @@ export class RedisEventOrderingService implements EventOrderingService {
     }
     await Promise.allSettled([...this.queues.values()].map((q) => q.close()));
     this.queues.clear();
+  }
+}
+
+/** How long an add in doubt is tried again under its job id, and the spacing of the tries (ms). */
+const IN_DOUBT_RETRY_MS = 30_000;
+const IN_DOUBT_FIRST_DELAY_MS = 100;
+const IN_DOUBT_MAX_DELAY_MS = 2000;
+
+/** An add still in doubt after IN_DOUBT_RETRY_MS of tries. */
+class AddInDoubt extends Error {
+  constructor(override readonly cause: unknown) {
+    super(`still in doubt after ${IN_DOUBT_RETRY_MS} ms: ${(cause as Error).message}`);
   }
 }
 
