@@ -7,7 +7,7 @@ import type { Metrics } from '../observability/metrics';
 import { RedisResources } from '../redis/resources';
 import { SingleProcessLease } from '../redis/single-process-lease';
 import { RedisKeys } from '../redis/keys';
-import { createCollaborationService, type DurableDocuments } from '../services/collaboration';
+import { createCollaborationService } from '../services/collaboration';
 import { sweepUnsaved } from './unsaved-sweep';
 import type { CollaborationService } from '../services/collaboration/collaboration-service';
 import type { BatchProcessor } from '../services/event-ordering/event-ordering-service';
@@ -15,7 +15,7 @@ import { createWebSocketManager } from '../services/websocket-manager';
 import type { WebSocketManager } from '../services/websocket-manager/websocket-manager';
 import { createDocumentProcessor } from '../worker/document-processor';
 import { createOutcomePublisher, type OutcomePublisher } from '../worker/outcome-publisher';
-import { createDocumentStore, type DocumentStore } from '../services/document-store';
+import { createDocumentStore } from '../services/document-store';
 import type { CloseSteps } from './close-steps';
 import { startDocumentSaving, type DocumentSaving } from './document-saving';
 import type { ApplyOutcome } from '../document/op-submission';
@@ -92,7 +92,7 @@ export async function buildServices(
     config,
     log,
     redis,
-    store ? durableDocuments(store, owner, () => saving) : undefined,
+    store ? { load: (doc) => store.load(doc), owner } : undefined,
   );
   steps.add(() => collaboration.close());
   if (store) {
@@ -115,17 +115,4 @@ export async function buildServices(
   );
   const publish = createOutcomePublisher(publishing);
   return { redis, collaboration, websockets, processor, publish, saving };
-}
-
-/** Loads from the store; keeps in memory every document with edits the store lacks. */
-function durableDocuments(
-  store: DocumentStore,
-  owner: string,
-  saving: () => DocumentSaving | null,
-): DurableDocuments {
-  return {
-    load: (doc: string) => store.load(doc),
-    keep: (doc: string) => saving()?.scheduler.hasUnsaved(doc) ?? false,
-    owner,
-  };
 }

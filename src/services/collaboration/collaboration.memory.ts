@@ -36,8 +36,6 @@ export interface MemoryCollaborationOptions {
    * starting an empty document over a stored one.
    */
   load?: (doc: string) => Promise<StoredSnapshot | null>;
-  /** Whether a document must stay in memory whatever its idleness (edits not yet stored). */
-  keep?: (doc: string) => boolean;
   historyLength: number;
   /** A document's state may be at most this many bytes as JSON (DOC_MAX_BYTES). @default 4 MiB */
   maxDocBytes?: number;
@@ -75,7 +73,7 @@ export class MemoryCollaborationService implements CollaborationService {
     const cutoff = this.now() - this.options.sessionTtlSeconds * 1000;
     const durable = this.options.load !== undefined;
     for (const [doc, session] of this.sessions) {
-      if (session.touchedAt >= cutoff || this.options.keep?.(doc)) continue;
+      if (session.touchedAt >= cutoff) continue;
       if (durable && session.seq > session.savedSeq) continue;
       this.sessions.delete(doc);
     }

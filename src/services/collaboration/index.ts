@@ -10,10 +10,10 @@ import { seedFromRedis } from './redis-seed';
 import { RedisCollaborationService } from './collaboration.redis';
 
 /**
- * What the services take from a document store: `load` and `keep` (see
+ * What the services take from a document store: `load` (see
  * MemoryCollaborationOptions); `owner`, this process in Redis saver leases.
  */
-export type DurableDocuments = Required<Pick<MemoryCollaborationOptions, 'load' | 'keep'>> & {
+export type DurableDocuments = Required<Pick<MemoryCollaborationOptions, 'load'>> & {
   owner: string;
 };
 
@@ -60,7 +60,7 @@ export function createCollaborationService(
     maxDocBytes: config.limits.docMaxBytes,
     sessionTtlSeconds: config.redis.sessionTtlSeconds,
     seed,
-    ...(durable ? { load: durable.load, keep: durable.keep } : {}),
+    ...(durable ? { load: durable.load } : {}),
     onSeedError: (doc, err) =>
       log.warn(
         { doc, err: (err as Error).message },
