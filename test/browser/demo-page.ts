@@ -3,17 +3,32 @@ import type { DocState } from '../../src/protocol';
 
 /** The demo page in one browser context, and what the tests read from it. */
 export class DemoPage {
+  /** The page's WebSocket frames and console lines, in order: printed when a test fails. */
+  readonly transcript: string[] = [];
+
   private constructor(
     readonly context: BrowserContext,
     readonly page: Page,
-  ) {}
+  ) {
+    const note = (line: string): void => {
+      const at = new Date().toISOString().slice(11, 23);
+      this.transcript.push(`${at} ${line.length > 300 ? `${line.slice(0, 300)}…` : line}`);
+    };
+    page.on('console', (message) => note(`console.${message.type()} ${message.text()}`));
+    page.on('websocket', (socket) => {
+      note(`ws open ${socket.url()}`);
+      socket.on('framesent', ({ payload }) => note(`> ${String(payload)}`));
+      socket.on('framereceived', ({ payload }) => note(`< ${String(payload)}`));
+      socket.on('close', () => note('ws closed'));
+    });
+  }
 
   static async open(browser: Browser, baseUrl: string, doc: string, name: string) {
     const context = await browser.newContext({ viewport: { width: 1100, height: 640 } });
     const page = await context.newPage();
     page.on('pageerror', (err) => console.error(`[${name}] page error`, err));
-    await page.goto(`${baseUrl}/?doc=${encodeURIComponent(doc)}&name=${encodeURIComponent(name)}`);
     const demo = new DemoPage(context, page);
+    await page.goto(`${baseUrl}/?doc=${encodeURIComponent(doc)}&name=${encodeURIComponent(name)}`);
     await demo.waitForStatus('connected');
     await page.waitForFunction(() => 'flowDemo' in window);
     return demo;

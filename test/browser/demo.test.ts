@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import type { Browser } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { startFlowChild, type FlowChild } from '../support/flow-processes';
 import { useRedisServers } from '../support/redis-harness';
 import { flagEnv, redisEnv } from '../support/redis-env';
@@ -49,12 +49,21 @@ describe('the demo page in Chromium', () => {
       ),
     );
     for (const gateway of started) cleanups.push(() => gateway.kill('SIGKILL'));
+    onTestFailed(() => {
+      for (const gateway of started)
+        console.error(`[${gateway.url}] log:\n${gateway.lines.join('\n')}`);
+    });
     return started;
   }
 
   async function open(base: string, doc: string, name: string): Promise<DemoPage> {
     const page = await DemoPage.open(browser, base, doc, name);
     cleanups.push(() => page.close());
+    onTestFailed(() =>
+      console.error(
+        `[${name}] what the page sent, received and logged:\n${page.transcript.join('\n')}`,
+      ),
+    );
     return page;
   }
 
