@@ -12,6 +12,7 @@ export class TestClient {
   private cursor = 0;
   private waiters: Array<{ predicate: Predicate; resolve: (m: ServerMessage) => void }> = [];
   closeCode: number | null = null;
+  closeReason = '';
   readonly closed: Promise<number>;
 
   private constructor(readonly ws: WebSocket) {
@@ -25,8 +26,9 @@ export class TestClient {
       });
     });
     this.closed = new Promise((resolve) =>
-      ws.on('close', (code) => {
+      ws.on('close', (code, reason) => {
         this.closeCode = code;
+        this.closeReason = String(reason);
         resolve(code);
       }),
     );
@@ -61,7 +63,10 @@ export class TestClient {
         () =>
           reject(
             new Error(
-              `no matching message within ${timeoutMs} ms; got ${JSON.stringify(this.messages.slice(-5))}`,
+              `no matching message within ${timeoutMs} ms; got ${JSON.stringify(this.messages.slice(-5))}` +
+                (this.closeCode === null
+                  ? ''
+                  : `; the connection closed with ${this.closeCode} ${this.closeReason}`),
             ),
           ),
         timeoutMs,
