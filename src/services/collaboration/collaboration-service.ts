@@ -39,6 +39,8 @@ export interface CollaborationService {
    * Removes the document's session when nobody ever edited it (seq 0) and no
    * presence is recorded, so that joins of documents that are then left
    * leave nothing behind; true when it did. A later join starts it afresh.
+   * In Redis, ops waiting in its ordering queue keep it too: members joined
+   * at its epoch sent them, and must not find their ops in another epoch.
    */
   dropIfBlank(doc: string): Promise<boolean>;
   setPresence(doc: string, record: PresenceRecord): Promise<void>;

@@ -240,12 +240,10 @@ export class RedisCollaborationService implements CollaborationService {
 
   async dropIfBlank(doc: string): Promise<boolean> {
     const keys = this.keys.doc(doc);
+    const waiting = this.keys.ordering.queueKey(doc, 'wait');
+    const blank = [keys.session, keys.state, keys.history, keys.dedupe, keys.presence, waiting];
     const dropped = await this.call('dropIfBlank', doc, () =>
-      Scripts.dropIfBlank.run(
-        this.redis,
-        [keys.session, keys.state, keys.history, keys.dedupe, keys.presence],
-        [],
-      ),
+      Scripts.dropIfBlank.run(this.redis, blank, []),
     );
     return dropped === 1;
   }

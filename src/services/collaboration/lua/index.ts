@@ -1,7 +1,7 @@
 import { LuaScript } from '../../../redis/lua-script';
 import type { DocKeys } from '../../../redis/keys';
 import { APPLY_LUA } from './apply-6.lua';
-import { DROP_IF_BLANK_LUA } from './drop-blank-5.lua';
+import { DROP_IF_BLANK_LUA } from './drop-blank-6.lua';
 import { EVENTS_AFTER_LUA } from './events-2.lua';
 import { FIND_OP_LUA } from './find-op-3.lua';
 import { OPEN_LUA } from './open-6.lua';
@@ -25,7 +25,7 @@ export const CollaborationScripts = {
   snapshot: new LuaScript('snapshot-2', SNAPSHOT_LUA, 2),
   findOp: new LuaScript('find-op-3', FIND_OP_LUA, 3),
   takeApply: new LuaScript('take-apply-12', TAKE_APPLY_LUA, 12, true),
-  dropIfBlank: new LuaScript('drop-blank-5', DROP_IF_BLANK_LUA, 5),
+  dropIfBlank: new LuaScript('drop-blank-6', DROP_IF_BLANK_LUA, 6),
   seed: new LuaScript('seed-6', SEED_LUA, 6),
   saved: new LuaScript('saved-7', SAVED_LUA, 7),
   saveRead: new LuaScript('save-read-3', SAVE_READ_LUA, 3),
