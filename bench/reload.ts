@@ -8,6 +8,10 @@
  * nothing. Exit code 1 when the checker found anomalies or the run failed.
  *
  *   npx tsx bench/reload.ts [--rate 1000] [--clients 200] [--docs 20] [--duration 60]
+ *                           [--reload worker,gateway]
+ *
+ * `--reload worker` (or `gateway`) reloads only that app, so that the ack
+ * max of the run belongs to that reload.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -24,8 +28,14 @@ const { values } = parseArgs({
     clients: { type: 'string', default: '200' },
     docs: { type: 'string', default: '20' },
     duration: { type: 'string', default: '60' },
+    reload: { type: 'string', default: 'worker,gateway' },
   },
 });
+const RELOAD_AT = { worker: 0.25, gateway: 0.55 } as const;
+const apps = values.reload.split(',').map((app) => app.trim());
+for (const app of apps) {
+  if (!(app in RELOAD_AT)) throw new Error(`--reload takes worker and/or gateway, not "${app}"`);
+}
 const durationS = Number(values.duration);
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 const log = (line: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
@@ -45,10 +55,8 @@ async function main(): Promise<number> {
     const reloads: string[] = [];
     // The reloads fall in the load's steady part: after the ramp-up, before the end.
     const reloading = (async () => {
-      for (const [app, atS] of [
-        ['worker', durationS * 0.25],
-        ['gateway', durationS * 0.55],
-      ] as const) {
+      for (const app of apps as Array<keyof typeof RELOAD_AT>) {
+        const atS = durationS * RELOAD_AT[app];
         await sleep(Math.max(0, started + (atS + 4) * 1000 - performance.now()));
         const began = performance.now();
         await pm2.pm2(['reload', app], 120_000);
