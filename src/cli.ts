@@ -162,8 +162,8 @@ async function main(argv: string[]): Promise<number> {
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
-  // pm2 wait_ready: tell it only once the process serves.
-  if (process.send) process.send('ready');
+  // pm2 wait_ready: tell it only once the process serves (a worker: consumes).
+  void (flow.consuming ?? Promise.resolve()).then(() => process.send?.('ready'));
   return -1;
 }
 

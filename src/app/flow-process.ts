@@ -20,6 +20,13 @@ export interface FlowProcess {
   readonly metrics: Metrics;
   /** Stops listening, closes clients with 1001, drains and closes services. Idempotent. */
   close(): Promise<void>;
+  /**
+   * A process that runs the ordering worker: settles once the worker
+   * consumes (wake-ups subscribed, first poll done). The CLI tells pm2
+   * 'ready' then, so that a reload stops an old worker only once its
+   * successor takes documents.
+   */
+  readonly consuming?: Promise<void>;
 }
 
 export interface StartOptions {
@@ -48,13 +55,16 @@ export async function startFlow(
     const services = await buildServices(config, log, metrics, steps, hubLink, role);
     const { redis } = services;
     const runsWorker = role !== 'gateway' && config.flags.eventOrdering && redis !== null;
-    if (runsWorker) startOrderingWorker(config, { ...services, redis }, log, steps);
+    const consuming = runsWorker
+      ? startOrderingWorker(config, { ...services, redis }, log, steps)
+      : undefined;
+    const worker = consuming ? { consuming } : {};
     if (role === 'worker') {
       startWorkerHeartbeat(config, services.websockets, steps);
       const health = processHealth(config, role, started, redis);
       const closeMetrics = await serveMetrics(config, metrics, health, log);
       if (closeMetrics) steps.add(closeMetrics);
-      return { role, port: 0, log, metrics, close };
+      return { role, port: 0, log, metrics, close, ...worker };
     }
     const port = await startGateway({
       config,
@@ -66,7 +76,7 @@ export async function startFlow(
       steps,
       hubReady: (hub) => hubLink.attach(hub),
     });
-    return { role, port, log, metrics, close };
+    return { role, port, log, metrics, close, ...worker };
   } catch (err) {
     await close();
     throw err;

@@ -22,7 +22,7 @@ export function startOrderingWorker(
   services: FlowServices & { redis: RedisResources },
   log: Logger,
   steps: CloseSteps,
-): void {
+): Promise<void> {
   const { redis } = services;
   const worker = new OrderingWorker({
     client: redis.commands,
@@ -51,12 +51,13 @@ export function startOrderingWorker(
     pollMs: ORDERING_POLL_MS,
     keyTtlSeconds: config.redis.sessionTtlSeconds,
   });
-  // Not awaited: with Redis down at start the process still comes up,
+  // Not awaited here: with Redis down at start the process still comes up,
   // answers /health with 503 and refuses ops with UNAVAILABLE.
   // Its subscription waits for Redis as long as it takes: say so, then
   // say "started" only once it consumes.
-  if (redis.commands.status !== 'ready') log.warn('ordering worker waiting for Redis');
-  worker.start().then(
+  const redisReady = redis.commands.status === 'ready';
+  if (!redisReady) log.warn('ordering worker waiting for Redis');
+  const started = worker.start().then(
     () =>
       log.info(
         { concurrency: config.ordering.workerConcurrency, leaseMs: config.ordering.leaseMs },
@@ -70,6 +71,9 @@ export function startOrderingWorker(
       ),
   );
   steps.add(() => worker.close());
+  // With Redis reachable, the process reports ready (pm2) once it consumes;
+  // with Redis down it reports at once, as a gateway does, and says it waits.
+  return redisReady ? started : Promise.resolve();
 }
 
 /** A worker-only process has no gateway to report it: it heartbeats into the registry itself. */
