@@ -177,15 +177,14 @@ export class RedisEventOrderingService implements EventOrderingService {
     const data = encodeJob(chunk);
     const started = Date.now();
     let delay = IN_DOUBT_FIRST_DELAY_MS;
-    let doubt: unknown;
-    for (;;) {
+    for (let attempt = 1; ; attempt++) {
       try {
         await queue.add('ops', data, { jobId, removeOnComplete: true, removeOnFail: true });
         return;
       } catch (err) {
         // A first attempt refused with a reply that says nothing ran: certainly not queued.
-        if (doubt === undefined && !inDoubt(err)) throw err;
-        doubt ??= err;
+        // After a doubt, any failure stays in doubt: the earlier attempt may have run.
+        if (attempt === 1 && !inDoubt(err)) throw err;
         if (Date.now() - started > IN_DOUBT_RETRY_MS) throw new AddInDoubt(err);
         this.options.log.warn(
           { doc, job: jobId, err: (err as Error).message, retryMs: delay },
