@@ -40,9 +40,13 @@ describe('a blank document left on one gateway while another member has ops queu
     const epoch = (joined as Extract<ServerMessage, { type: 'joined' }>).epoch;
 
     // Bob joins through the other gateway and leaves: that gateway's feed lingers, then goes.
+    // He does the same with a document nobody sends to, which shows the drop ran meanwhile.
     const bob = await TestClient.connect(two.url);
-    await bob.request({ type: 'join', doc });
-    await bob.request({ type: 'leave', doc });
+    const unused = randomDoc('blank');
+    for (const left of [doc, unused]) {
+      await bob.request({ type: 'join', doc: left });
+      await bob.request({ type: 'leave', doc: left });
+    }
     // No worker runs yet: Alice's op waits in the document's queue past the linger.
     alice.send({
       type: 'op',
@@ -51,6 +55,7 @@ describe('a blank document left on one gateway while another member has ops queu
       ops: [{ op: 'set', coll: 'nodes', id: 'n1', value: {} }],
     });
     await delay(AFTER_LINGER_MS);
+    expect((await fetch(`${two.http}/docs/${unused}`)).status).toBe(404);
 
     children.push(await startFlowChild('worker', { ...env, NODE_ID: 'wk-1' }));
     const answer = await alice.next((m) => m.type === 'ack' || m.type === 'joined', 10_000);
