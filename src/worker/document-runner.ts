@@ -4,6 +4,7 @@ import type { RedisClient } from '../redis/connection';
 import type { OrderingKeys } from '../redis/ordering-keys';
 import { OrderingScripts } from '../services/event-ordering/lua';
 import type { QueueConsumer } from './queue-consumer';
+import type { MarkSeen } from './wake-message';
 
 /**
  * What the runner does with each taken batch: publish its outcomes, or,
@@ -30,7 +31,7 @@ export interface DocumentRunnerDeps {
 
 /** How a worker's turn on a document ended. */
 export type RunEnd =
-  /** The queue is empty and unmarked; this worker still holds the claim until its lease ends. */
+  /** The queue is empty and unmarked (or nothing is marked); this worker still holds the claim until its lease ends. */
   | { kind: 'done'; heldUntil: number }
   /** No mark: another worker already emptied the queue. */
   | { kind: 'unmarked' }
@@ -45,28 +46,47 @@ const RETRY_FIRST_MS = 50;
 const RETRY_MAX_MS = 2000;
 
 /**
- * A worker's turn on one document: hold its ready mark, then take, apply and
- * remove batches (one script each) until the queue is empty, then unmark.
+ * A worker's turn on one document: take, apply and remove batches (one
+ * script each) until the queue is empty, then unmark.
  *
  * Why nothing is stranded: a gateway marks a document after each add, and a
  * mark on a marked document moves its score; the unmark only removes the
- * score this worker wrote. So an unmark succeeds only when no mark came
- * after the last empty take; one that comes later finds no mark and wakes a
- * worker. A gateway that dies between its add and its mark left an intent,
- * which pollers turn into a mark (sweep-2).
+ * score this worker last saw (from its wake-up or poll, or the one it wrote
+ * holding the mark). So an unmark succeeds only when no mark came after the
+ * turn's last look at the queue; one that comes later finds no mark and
+ * wakes a worker. A gateway that dies between its add and its mark left an
+ * intent, which pollers turn into a mark (sweep-2).
+ *
+ * What a short turn costs: the take of the job named in the wake-up, then
+ * the unmark. The take claims the document first, so a second worker woken
+ * by the same wake-up gets `claimed` and leaves the mark alone. A turn that
+ * goes on (a backlog) holds the mark, so that pollers leave it alone.
  *
  * A failed call (Redis down, a time-out) is retried here, never answered:
  * the take is atomic, so jobs either were applied and removed (their
  * outcomes reach the clients through the history) or are still waiting.
  */
-export async function runDocument(deps: DocumentRunnerDeps, doc: string): Promise<RunEnd> {
+export async function runDocument(
+  deps: DocumentRunnerDeps,
+  doc: string,
+  seen?: MarkSeen,
+): Promise<RunEnd> {
   const { client, keys, consumer, leaseMs } = deps;
   const ready = keys.ready(keys.shardOf(doc));
-  let hold = Date.now() + leaseMs;
-  const marked = await OrderingScripts.hold.run(client, [ready], [doc, 'hold', hold]);
-  if (Number(marked) === 0) return { kind: 'unmarked' };
+  // The mark's score as this turn last saw it: what the unmark compares with.
+  let observed = seen?.score ?? (await markScore(client, ready, doc));
+  if (observed === undefined) return { kind: 'unmarked' };
+  let ids: string[] = seen?.job === undefined ? [] : [seen.job];
+  // A turn longer than this holds the mark (due at its lease end), and holds it again later.
+  let holdAt = Date.now() + leaseMs / 3;
+  const hold = async (): Promise<boolean> => {
+    const until = Date.now() + leaseMs;
+    holdAt = Date.now() + leaseMs / 3;
+    observed = until;
+    return Number(await OrderingScripts.hold.run(client, [ready], [doc, 'hold', until])) === 1;
+  };
   let heldUntil = 0;
-  let ids: string[] = [];
+  let batches = 0;
   let delay = RETRY_FIRST_MS;
   // The publish of the last batch the script applied: the next take runs
   // while it completes; the next publish (and the end of the turn) waits for it.
@@ -77,10 +97,7 @@ export async function runDocument(deps: DocumentRunnerDeps, doc: string): Promis
   };
   while (!deps.stopping()) {
     try {
-      if (Date.now() > hold - (leaseMs * 2) / 3) {
-        hold = Date.now() + leaseMs;
-        await OrderingScripts.hold.run(client, [ready], [doc, 'hold', hold]);
-      }
+      if (Date.now() > holdAt) await hold();
       const taken = await consumer.take(doc, ids);
       if (taken.kind === 'claimed') return end(taken);
       if (taken.kind === 'unreadable') {
@@ -97,6 +114,7 @@ export async function runDocument(deps: DocumentRunnerDeps, doc: string): Promis
       }
       ids = taken.nextIds;
       if (taken.jobs > 0) {
+        batches++;
         heldUntil = Date.now() + leaseMs;
         await publishing;
         const sent = deps.publish(doc, taken.outcomes, taken.submissions, taken.applied);
@@ -106,24 +124,25 @@ export async function runDocument(deps: DocumentRunnerDeps, doc: string): Promis
           );
         } else await sent;
       }
-      if (ids.length === 0 && taken.jobs > 0) {
-        // A busy document: its gateways' next batch is usually a round trip
-        // away. Look again shortly instead of ending the turn, so that the
-        // document stays with this worker while work keeps coming.
+      if (ids.length === 0 && taken.jobs > 0 && batches > 1) {
+        // A busy document (more than one batch this turn): its gateways'
+        // next batch is usually a round trip away. Look again shortly
+        // instead of ending the turn, so that it stays with this worker.
         await new Promise((resolve) => setTimeout(resolve, LINGER_MS));
         continue;
       }
       if (ids.length === 0) {
         // Nothing was waiting after this take. The unmark needs no second
         // look: a job added since then came with a mark that moved the score.
-        const unmarked = await OrderingScripts.hold.run(client, [ready], [doc, 'unmark', hold]);
-        if (Number(unmarked) === 1) return end({ kind: 'done', heldUntil });
-        // A gateway marked the document after this worker's hold: its job was
-        // added before that mark, so the next take finds it (or took it
-        // already). Hold again first, or every later unmark would fail too and
-        // the turn would spin on empty takes until the hold's refresh.
-        hold = Date.now() + leaseMs;
-        await OrderingScripts.hold.run(client, [ready], [doc, 'hold', hold]);
+        const unmarked = Number(
+          await OrderingScripts.hold.run(client, [ready], [doc, 'unmark', observed]),
+        );
+        if (unmarked !== 0) return end({ kind: 'done', heldUntil });
+        // A gateway marked the document after this turn's last look: its job
+        // was added before that mark, so the next take finds it (or took it
+        // already). Hold first, or every later unmark would fail too and
+        // the turn would spin on empty takes. No mark left: nothing waits.
+        if (!(await hold())) return end({ kind: 'done', heldUntil });
       }
       delay = RETRY_FIRST_MS;
     } catch (err) {
@@ -136,6 +155,16 @@ export async function runDocument(deps: DocumentRunnerDeps, doc: string): Promis
     }
   }
   return end({ kind: 'stopped', heldUntil });
+}
+
+/** The document's ready mark score, undefined when it has none. */
+async function markScore(
+  client: RedisClient,
+  ready: string,
+  doc: string,
+): Promise<number | undefined> {
+  const score = await client.zscore(ready, doc);
+  return score === null ? undefined : Number(score);
 }
 
 /**

@@ -11,6 +11,7 @@ import { OrderingScripts } from '../services/event-ordering/lua';
 import { runDocument } from './document-runner';
 import type { OutcomePublisher } from './outcome-publisher';
 import { QueueConsumer } from './queue-consumer';
+import { parseWake, type MarkSeen } from './wake-message';
 
 export interface OrderingWorkerOptions {
   /** Commands; shared by every document this worker processes. */
@@ -148,10 +149,9 @@ export class OrderingWorker {
     const wake = new Set(channels);
     const onMessage = (channel: string, message: string) => {
       if (!wake.has(channel)) return;
-      if (message.startsWith('!')) {
-        this.elsewhere.delete(message.slice(1));
-        this.offer(message.slice(1));
-      } else this.offer(message);
+      const { doc, handover, seen } = parseWake(message);
+      if (handover) this.elsewhere.delete(doc);
+      this.offer(doc, seen);
     };
     if (sharded) {
       subscriber.on('smessage', onMessage);
@@ -181,15 +181,18 @@ export class OrderingWorker {
         );
         for (const doc of swept as string[]) this.elsewhere.delete(doc);
         // Only marks whose time has come: held ones belong to a live worker.
-        const docs = await client.zrangebyscore(
+        const marks = await client.zrangebyscore(
           keys.ready(shard),
           '-inf',
           String(now),
+          'WITHSCORES',
           'LIMIT',
           0,
           10_000,
         );
-        for (const doc of docs) this.offer(doc);
+        for (let i = 0; i + 1 < marks.length; i += 2) {
+          this.offer(marks[i] as string, { score: Number(marks[i + 1]) });
+        }
       }
       this.forgetExpired();
     } catch (err) {
@@ -206,7 +209,8 @@ export class OrderingWorker {
     for (const [doc, until] of this.held) if (until <= now) this.held.delete(doc);
   }
 
-  private offer(doc: string): void {
+  /** `seen`: the mark as the wake-up or poll told it, if known (see runDocument). */
+  private offer(doc: string, seen?: MarkSeen): void {
     if (this.closing) return;
     if (this.active.has(doc)) {
       this.again.add(doc);
@@ -222,7 +226,7 @@ export class OrderingWorker {
       return;
     }
     this.active.add(doc);
-    const run = this.process(doc)
+    const run = this.process(doc, seen)
       .catch((err: unknown) => this.options.log.error({ doc, err }, 'processing a document failed'))
       .finally(() => {
         this.running.delete(run);
@@ -240,7 +244,7 @@ export class OrderingWorker {
     this.running.add(run);
   }
 
-  private async process(doc: string): Promise<void> {
+  private async process(doc: string, seen: MarkSeen | undefined): Promise<void> {
     const { client, keys, leaseMs, log } = this.options;
     const end = await runDocument(
       {
@@ -260,6 +264,7 @@ export class OrderingWorker {
         },
       },
       doc,
+      seen,
     );
     if (end.kind === 'claimed') this.elsewhere.set(doc, Date.now() + end.msLeft);
     if (end.kind === 'done' && end.heldUntil > 0) this.held.set(doc, end.heldUntil);

@@ -8,6 +8,8 @@ import {
   RedisEventOrderingService,
 } from '../../src/services/event-ordering/event-ordering.redis';
 import { QUEUE_EVENTS_MAX_LEN } from '../../src/services/event-ordering/document-queue';
+import { OrderingScripts } from '../../src/services/event-ordering/lua';
+import { CollaborationScripts } from '../../src/services/collaboration/lua';
 import {
   randomDocId,
   redisTestConfig,
@@ -157,6 +159,37 @@ describe.each(['single', 'cluster'] as const)('Redis ordering on %s Redis', (tar
     const log = new OutcomeLog();
     await f.worker(log, { pollMs: 100 });
     await waitFor(() => log.applied(doc).length === 1, 1000, 'applied');
+  });
+
+  it('spends one take and one unmark on an op of a quiet document; the other woken worker takes once and leaves the mark alone', async () => {
+    const f = fixture(target);
+    const log = new OutcomeLog();
+    // No polls during the test: only the wake-up starts turns.
+    await f.worker(log, { pollMs: 60_000 });
+    await f.worker(log, { pollMs: 60_000 });
+    const gateway = f.gateway();
+    const doc = randomDocId('quiet');
+    const ready = f.keys.ready(f.keys.shardOf(doc));
+    const redis = f.resources().commands;
+    const takes = vi.spyOn(CollaborationScripts.takeApply, 'run');
+    const marks = vi.spyOn(OrderingScripts.hold, 'run');
+    const ofDoc = (spy: typeof takes) =>
+      spy.mock.calls.filter((call) => JSON.stringify(call.slice(1)).includes(doc)).length;
+    try {
+      await gateway.submit(submission(doc, 'a', 1));
+      await waitFor(() => log.applied(doc).length === 1, 3000, 'applied');
+      await waitFor(async () => (await redis.zscore(ready, doc)) === null, 3000, 'unmarked');
+      // The other worker's turn (woken too) ends with its one take.
+      await waitFor(() => ofDoc(takes) >= 2, 3000, 'both workers took');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(ofDoc(takes)).toBe(2);
+      expect(marks.mock.calls.filter((call) => JSON.stringify(call[2]).includes(doc))).toEqual([
+        [expect.anything(), [ready], [doc, 'unmark', expect.any(Number)]],
+      ]);
+    } finally {
+      takes.mockRestore();
+      marks.mockRestore();
+    }
   });
 
   it('hands a document over at once when its worker stops gracefully', async () => {

@@ -134,13 +134,15 @@ export class RedisEventOrderingService implements EventOrderingService {
     // Waiters match submissions one to one; `queued` of them are in the queue.
     let queued = 0;
     let adding = false;
+    // The first job's id travels in the wake-up: a worker takes it at once.
+    const firstJob = this.nextJobId();
     try {
       await client.zadd(keys.intents(shard), Date.now() + INTENT_MS, intent);
       const queue = this.queueFor(doc);
       adding = true;
       while (queued < entry.submissions.length) {
         const chunk = entry.submissions.slice(queued, queued + this.options.batchMax);
-        await this.addJob(doc, queue, chunk);
+        await this.addJob(doc, queue, chunk, queued === 0 ? firstJob : this.nextJobId());
         queued += chunk.length;
       }
     } catch (err) {
@@ -154,12 +156,12 @@ export class RedisEventOrderingService implements EventOrderingService {
         const unavailable = this.options.toUnavailable(err);
         for (const waiter of rest) waiter.reject(unavailable);
       }
-      if (queued > 0) this.track(this.markAdded(doc, intent));
+      if (queued > 0) this.track(this.markAdded(doc, intent, firstJob));
       return false;
     }
     // Queued: the ops will be applied, whatever happens to the mark below.
     for (const waiter of entry.waiters) waiter.resolve();
-    this.track(this.markAdded(doc, intent));
+    this.track(this.markAdded(doc, intent, firstJob));
     return true;
   }
 
@@ -172,8 +174,12 @@ export class RedisEventOrderingService implements EventOrderingService {
    * waits meanwhile, so nothing of this gateway overtakes it. Still in doubt
    * after IN_DOUBT_RETRY_MS: throws AddInDoubt (the ops stay pending).
    */
-  private async addJob(doc: string, queue: Queue, chunk: OpSubmission[]): Promise<void> {
-    const jobId = `${this.gatewayId}-${++this.jobsAdded}`;
+  private async addJob(
+    doc: string,
+    queue: Queue,
+    chunk: OpSubmission[],
+    jobId: string,
+  ): Promise<void> {
     const data = encodeJob(chunk);
     const started = Date.now();
     let delay = IN_DOUBT_FIRST_DELAY_MS;
@@ -196,6 +202,10 @@ export class RedisEventOrderingService implements EventOrderingService {
     }
   }
 
+  private nextJobId(): string {
+    return `${this.gatewayId}-${++this.jobsAdded}`;
+  }
+
   /** Keeps `step` among the work close() waits for. */
   private track(step: Promise<void>): void {
     const done = step.then(() => true);
@@ -208,14 +218,21 @@ export class RedisEventOrderingService implements EventOrderingService {
    * If this fails (or the gateway dies before it), the intent expires and
    * pollers find the document (sweep-2).
    */
-  protected async markAdded(doc: string, intent: string): Promise<void> {
+  protected async markAdded(doc: string, intent: string, firstJob: string): Promise<void> {
     const { keys, client, sharded, log } = this.options;
     const shard = keys.shardOf(doc);
     try {
       await OrderingScripts.mark.run(
         client,
         [keys.ready(shard), keys.intents(shard)],
-        [doc, intent, Date.now(), keys.wakeChannel(shard), sharded ? 'SPUBLISH' : 'PUBLISH'],
+        [
+          doc,
+          intent,
+          Date.now(),
+          keys.wakeChannel(shard),
+          sharded ? 'SPUBLISH' : 'PUBLISH',
+          firstJob,
+        ],
       );
     } catch (err) {
       log.warn(
