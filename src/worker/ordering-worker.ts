@@ -92,8 +92,15 @@ export class OrderingWorker {
   private readonly again = new Set<string>();
   /** Documents this worker may still hold a claim on: doc -> lease end (ms). */
   private readonly held = new Map<string, number>();
-  /** Documents another worker holds: doc -> its lease end (ms); wake-ups for them are skipped. */
+  /**
+   * Documents another worker holds: doc -> when to look again (ms); wake-ups
+   * for them are skipped until then. At most one poll interval ahead, even
+   * when the claim lasts longer: a hand-over lost on the way then costs one
+   * poll, not a lease.
+   */
   private readonly elsewhere = new Map<string, number>();
+  /** Documents handed over ('!doc') while a turn on them ran: its `claimed` end is out of date. */
+  private readonly handedOver = new Set<string>();
   private readonly consumer: QueueConsumer;
   private poller: NodeJS.Timeout | undefined;
   private closing = false;
@@ -150,7 +157,11 @@ export class OrderingWorker {
     const onMessage = (channel: string, message: string) => {
       if (!wake.has(channel)) return;
       const { doc, handover, seen } = parseWake(message);
-      if (handover) this.elsewhere.delete(doc);
+      if (handover) {
+        this.elsewhere.delete(doc);
+        // A turn running now may still end `claimed`: its take ran before the release.
+        if (this.active.has(doc)) this.handedOver.add(doc);
+      }
       this.offer(doc, seen);
     };
     if (sharded) {
@@ -266,7 +277,10 @@ export class OrderingWorker {
       doc,
       seen,
     );
-    if (end.kind === 'claimed') this.elsewhere.set(doc, Date.now() + end.msLeft);
+    const handedOver = this.handedOver.delete(doc);
+    if (end.kind === 'claimed' && !handedOver) {
+      this.elsewhere.set(doc, Date.now() + Math.min(end.msLeft, this.options.pollMs));
+    }
     if (end.kind === 'done' && end.heldUntil > 0) this.held.set(doc, end.heldUntil);
     // Stopped mid-turn: the mark is held for later, so hand it over on close.
     if (end.kind === 'stopped') this.held.set(doc, Date.now() + leaseMs);

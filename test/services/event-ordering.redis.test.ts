@@ -210,6 +210,34 @@ describe.each(['single', 'cluster'] as const)('Redis ordering on %s Redis', (tar
     expect(Date.now() - stopped).toBeLessThan(2000);
   });
 
+  it('tells a worker that skipped a document of the stopping one, even when the document has no mark left', async () => {
+    const f = fixture(target);
+    // No polls: only wake-ups and hand-overs start turns.
+    const options = { leaseMs: 8000, pollMs: 60_000 };
+    const logs = [new OutcomeLog(), new OutcomeLog()];
+    const workers = [await f.worker(logs[0]!, options), await f.worker(logs[1]!, options)];
+    const gateway = f.gateway();
+    const doc = randomDocId('skipped');
+    // Both hear the wake-up; the one whose take came second got `claimed`
+    // and skips the document for the 8 s lease.
+    await gateway.submit(submission(doc, 'a', 1));
+    await waitFor(() => logs.some((log) => log.applied(doc).length === 1), 3000, 'applied');
+    const owner = logs[0]!.applied(doc).length === 1 ? 0 : 1;
+    const survivor = logs[1 - owner]!;
+    await waitFor(
+      async () =>
+        (await f.resources().commands.zscore(f.keys.ready(f.keys.shardOf(doc)), doc)) === null,
+      3000,
+      'unmarked: the turn ended, the claim is held on',
+    );
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await workers[owner]!.close();
+    const stopped = Date.now();
+    await gateway.submit(submission(doc, 'a', 2));
+    await waitFor(() => survivor.applied(doc).length === 1, 8000, 'applied by the survivor');
+    expect(Date.now() - stopped).toBeLessThan(1500);
+  });
+
   it('keeps ops pending behind a stopped worker and applies them after the hand-over', async () => {
     const f = fixture(target);
     const firstLog = new OutcomeLog();
