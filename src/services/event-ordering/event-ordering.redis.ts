@@ -7,6 +7,7 @@ import { redisFailureKind } from '../../redis/errors';
 import type { OpSubmission } from '../../document/op-submission';
 import type { EventOrderingService } from './event-ordering-service';
 import { openDocumentQueue } from './document-queue';
+import { queueConnection } from './queue-connection';
 import { OrderingScripts } from './lua';
 import type { OrderingKeys } from '../../redis/ordering-keys';
 import { encodeJob } from './job-codec';
@@ -55,8 +56,12 @@ export class RedisEventOrderingService implements EventOrderingService {
   /** Names this gateway's intents and, with a counter, its jobs. */
   private readonly gatewayId = randomUUID();
   private jobsAdded = 0;
+  /** What every document queue of this gateway uses as its connection (see queueConnection). */
+  private readonly queueClient: Redis | Cluster;
 
-  constructor(private readonly options: RedisOrderingOptions) {}
+  constructor(private readonly options: RedisOrderingOptions) {
+    this.queueClient = queueConnection(options.client);
+  }
 
   submit(submission: OpSubmission): Promise<void> {
     if (this.closing) {
@@ -250,7 +255,7 @@ export class RedisEventOrderingService implements EventOrderingService {
       this.queues.set(doc, queue);
       return queue;
     }
-    queue = openDocumentQueue(this.options.client, this.options.keys, doc, this.options.log);
+    queue = openDocumentQueue(this.queueClient, this.options.keys, doc, this.options.log);
     this.queues.set(doc, queue);
     if (this.queues.size > QUEUE_CACHE_SIZE) {
       const [oldestDoc, oldest] = this.queues.entries().next().value as [string, Queue];
