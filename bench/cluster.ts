@@ -16,7 +16,7 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { machineInfo } from '../src/loadtest/machine';
-import { COLUMNS, aims, connectionNotes, rows, textTable } from './bench-format';
+import { COLUMNS, aims, connectionNotes, cpuNotes, rows, textTable } from './bench-format';
 import { runClusterBench, type ClusterMode, type Scenario } from './cluster-bench';
 import { ROOT, buildIfNeeded } from './cluster-processes';
 
@@ -126,6 +126,8 @@ async function main(): Promise<void> {
     console.log(`${mode}:\n${commands.map((c) => `  ${c}`).join('\n')}`);
   }
   console.log(`\n${textTable(COLUMNS, rows(results))}\n`);
+  for (const note of cpuNotes(results)) console.log(note);
+  console.log('');
   for (const note of connectionNotes(results)) console.log(note);
   console.log('');
   for (const line of aims(results)) console.log(line);

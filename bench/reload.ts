@@ -8,19 +8,36 @@
  * nothing. Exit code 1 when the checker found anomalies or the run failed.
  *
  *   npx tsx bench/reload.ts [--rate 1000] [--clients 200] [--docs 20] [--duration 60]
- *                           [--reload worker,gateway]
+ *                           [--reload worker,gateway] [--log-level info] [--keep-logs DIR]
+ *                           [--no-timeline]
  *
  * `--reload worker` (or `gateway`) reloads only that app, so that the ack
  * max of the run belongs to that reload.
+ *
+ * The timeline (on unless --no-timeline): an observer WebSocket client joins
+ * every document of the run and reads the send time that the load tester
+ * writes into each op (`t`, CLOCK_MONOTONIC µs, the clock of its ack
+ * latency): the latency of each event it receives is that op's latency up to
+ * its fan-out, which comes from the same published outcome as the ack. Also
+ * sampled every 100 ms: CPU of the machine and of each process (from /proc),
+ * with processes appearing and exiting. After the run it prints, around each
+ * reload, per 100 ms of send time: ops sent, max latency, ops slower than
+ * 250 ms, documents involved, CPU per role; the pm2 apps' log lines
+ * (LOG_LEVEL info by default, pino timestamps) and process starts and exits
+ * in between; and per document the stalls (the gap in its events).
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Pm2Sandbox } from '../test/ops/pm2-harness';
 import { startRedisClusterProcesses } from '../test/support/redis-processes';
+import type { LoadReport } from '../src/loadtest/report';
 import { ROOT, buildIfNeeded, freePort, pm2FlowEnv } from './cluster-processes';
-import { roundLine, runRound } from './soak-load';
+import { CpuSampler } from './process-sampler';
+import { Observer, appLogLines, printTimeline, type ReloadTime } from './reload-timeline';
+import { roundLine, type RoundResult, type RoundSettings } from './soak-load';
 
 const { values } = parseArgs({
   options: {
@@ -29,6 +46,9 @@ const { values } = parseArgs({
     docs: { type: 'string', default: '20' },
     duration: { type: 'string', default: '60' },
     reload: { type: 'string', default: 'worker,gateway' },
+    'log-level': { type: 'string', default: 'info' },
+    'keep-logs': { type: 'string' },
+    'no-timeline': { type: 'boolean', default: false },
   },
 });
 const RELOAD_AT = { worker: 0.25, gateway: 0.55 } as const;
@@ -37,8 +57,47 @@ for (const app of apps) {
   if (!(app in RELOAD_AT)) throw new Error(`--reload takes worker and/or gateway, not "${app}"`);
 }
 const durationS = Number(values.duration);
+const timeline = !values['no-timeline'];
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 const log = (line: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
+
+// ---- the load tester, with a run id known here (its documents are lt-<runId>-d<i>) ----
+
+async function runLoad(
+  runId: string,
+  settings: RoundSettings,
+  reportDir: string,
+): Promise<RoundResult> {
+  const reportFile = path.join(reportDir, 'round-1.json');
+  const args = [
+    path.join(ROOT, 'dist', 'loadtest', 'cli.js'),
+    ['--url', settings.url],
+    ['--clients', String(settings.clients)],
+    ['--docs', String(settings.docs)],
+    ['--members', String(settings.members)],
+    ['--rate', String(settings.rate)],
+    ['--presence-rate', String(settings.presenceRate)],
+    ['--duration', String(settings.durationS)],
+    ['--ramp-up', '2'],
+    ['--threads', '1'],
+    ['--drain-timeout', '60'],
+    ['--run-id', runId],
+    ['--report', reportFile],
+    '--no-progress',
+  ].flat();
+  const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output = (output + String(chunk)).slice(-4000)));
+  child.stderr.on('data', (chunk: Buffer) => (output = (output + String(chunk)).slice(-4000)));
+  const exitCode = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  let report: LoadReport | null = null;
+  try {
+    report = JSON.parse(await readFile(reportFile, 'utf8')) as LoadReport;
+  } catch {
+    // No report: the run failed before it could write one; its tail says why.
+  }
+  return { round: 1, runId, exitCode, report, tail: output.split('\n').slice(-12).join('\n') };
+}
 
 async function main(): Promise<number> {
   if (!(durationS >= 30)) throw new Error('--duration must be at least 30 (s)');
@@ -47,28 +106,44 @@ async function main(): Promise<number> {
   const cluster = await startRedisClusterProcesses();
   const seeds = cluster.nodes.map((n) => `${n.host}:${n.port}`).join(',');
   const port = await freePort();
-  const pm2 = await Pm2Sandbox.create(pm2FlowEnv(port, seeds));
+  const pm2 = await Pm2Sandbox.create(pm2FlowEnv(port, seeds, { LOG_LEVEL: values['log-level'] }));
+  const sampler = new CpuSampler(cluster.nodes.map((n) => n.port));
+  let observer: Observer | null = null;
   try {
     await pm2.pm2(['start', path.join(ROOT, 'ecosystem.config.js')]);
     log(`cluster ${seeds}; pm2 runs 2 gateways on :${port} and 2 workers`);
     const started = performance.now();
     const reloads: string[] = [];
+    const reloadTimes: ReloadTime[] = [];
+    const runId = `reload-${Math.random().toString(36).slice(2, 6)}`;
+    const docs = Array.from({ length: Number(values.docs) }, (_, i) => `lt-${runId}-d${i}`);
+    const url = `ws://127.0.0.1:${port}/ws`;
+    if (timeline) {
+      sampler.start();
+      // After the load tester's setup and ramp-up have begun: its documents exist.
+      setTimeout(() => {
+        observer = new Observer(url, docs);
+        observer.connect();
+      }, 3000);
+    }
     // The reloads fall in the load's steady part: after the ramp-up, before the end.
     const reloading = (async () => {
       for (const app of apps as Array<keyof typeof RELOAD_AT>) {
         const atS = durationS * RELOAD_AT[app];
         await sleep(Math.max(0, started + (atS + 4) * 1000 - performance.now()));
         const began = performance.now();
+        const beganMs = Date.now();
         await pm2.pm2(['reload', app], 120_000);
+        reloadTimes.push({ app, beganMs, endedMs: Date.now() });
         const line = `pm2 reload ${app} at ${((began - started) / 1000).toFixed(0)} s took ${((performance.now() - began) / 1000).toFixed(1)} s`;
         reloads.push(line);
         log(line);
       }
     })();
-    const result = await runRound(
-      1,
+    const result = await runLoad(
+      runId,
       {
-        url: `ws://127.0.0.1:${port}/ws`,
+        url,
         clients: Number(values.clients),
         docs: Number(values.docs),
         members: Math.min(10, Number(values.clients)),
@@ -79,7 +154,39 @@ async function main(): Promise<number> {
       reportDir,
     );
     await reloading;
+    sampler.stop();
+    (observer as Observer | null)?.close();
     log(roundLine(result));
+    if (values['keep-logs']) {
+      await cp(path.join(pm2.home, 'pm2', 'logs'), values['keep-logs'], { recursive: true });
+      await writeFile(
+        path.join(values['keep-logs'], 'observer.json'),
+        JSON.stringify({
+          reloads: reloadTimes,
+          docs,
+          seen: (observer as Observer | null)?.seen ?? [],
+        }),
+      );
+      log(`pm2 logs and the observer's events copied to ${values['keep-logs']}`);
+    }
+    if (timeline) {
+      const notes = [
+        ...appLogLines(pm2),
+        ...sampler.notes,
+        ...((observer as Observer | null)?.notes ?? []),
+        ...reloadTimes.flatMap((r) => [
+          { atMs: r.beganMs, text: `pm2 reload ${r.app}: command started` },
+          { atMs: r.endedMs, text: `pm2 reload ${r.app}: command returned` },
+        ]),
+      ];
+      printTimeline(
+        (observer as Observer | null)?.seen ?? [],
+        sampler.samples,
+        notes,
+        reloadTimes,
+        docs.length,
+      );
+    }
     const report = result.report;
     if (!report) return 1;
     const { ack } = report.latencyMs;
@@ -94,6 +201,8 @@ async function main(): Promise<number> {
     );
     return report.check.ok ? 0 : 1;
   } finally {
+    sampler.stop();
+    (observer as Observer | null)?.close();
     await pm2.stop();
     await cluster.stop();
     await rm(reportDir, { recursive: true, force: true });
