@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { Queue } from 'bullmq';
+import { Queue, createRedisBackend, type BackendFactory, type RedisQueueBackend } from 'bullmq';
 import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { OrderingKeys } from '../../redis/ordering-keys';
@@ -29,13 +29,19 @@ export function openDocumentQueue(
   keys: OrderingKeys,
   doc: string,
   log: Logger,
+  /** A backend shared by many document queues (sharedQueueBackend); default: BullMQ's own. */
+  backend: BackendFactory<RedisQueueBackend> = createRedisBackend,
 ): Queue {
-  const queue = new Queue(keys.queueName, {
-    connection: client,
-    prefix: keys.queuePrefix(doc),
-    skipVersionCheck: true,
-    streams: { events: { maxLen: QUEUE_EVENTS_MAX_LEN } },
-  });
+  const queue = new Queue(
+    keys.queueName,
+    {
+      connection: client,
+      prefix: keys.queuePrefix(doc),
+      skipVersionCheck: true,
+      streams: { events: { maxLen: QUEUE_EVENTS_MAX_LEN } },
+    },
+    backend,
+  );
   queue.on('error', (err) => log.warn({ doc, err: err.message }, 'queue error'));
   return queue;
 }

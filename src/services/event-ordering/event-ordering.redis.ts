@@ -7,7 +7,7 @@ import { redisFailureKind } from '../../redis/errors';
 import type { OpSubmission } from '../../document/op-submission';
 import type { EventOrderingService } from './event-ordering-service';
 import { openDocumentQueue } from './document-queue';
-import { queueConnection } from './queue-connection';
+import { sharedQueueBackend, type SharedQueueBackend } from './queue-backend';
 import { OrderingScripts } from './lua';
 import type { OrderingKeys } from '../../redis/ordering-keys';
 import { encodeJob } from './job-codec';
@@ -56,11 +56,11 @@ export class RedisEventOrderingService implements EventOrderingService {
   /** Names this gateway's intents and, with a counter, its jobs. */
   private readonly gatewayId = randomUUID();
   private jobsAdded = 0;
-  /** What every document queue of this gateway uses as its connection (see queueConnection). */
-  private readonly queueClient: Redis | Cluster;
+  /** The backend every document queue of this gateway shares (see sharedQueueBackend). */
+  private readonly backend: SharedQueueBackend;
 
   constructor(private readonly options: RedisOrderingOptions) {
-    this.queueClient = queueConnection(options.client);
+    this.backend = sharedQueueBackend(options.client, options.keys.queueName);
   }
 
   submit(submission: OpSubmission): Promise<void> {
@@ -255,7 +255,13 @@ export class RedisEventOrderingService implements EventOrderingService {
       this.queues.set(doc, queue);
       return queue;
     }
-    queue = openDocumentQueue(this.queueClient, this.options.keys, doc, this.options.log);
+    queue = openDocumentQueue(
+      this.options.client,
+      this.options.keys,
+      doc,
+      this.options.log,
+      this.backend.factory,
+    );
     this.queues.set(doc, queue);
     if (this.queues.size > QUEUE_CACHE_SIZE) {
       const [oldestDoc, oldest] = this.queues.entries().next().value as [string, Queue];
@@ -282,6 +288,7 @@ export class RedisEventOrderingService implements EventOrderingService {
     }
     await Promise.allSettled([...this.queues.values()].map((q) => q.close()));
     this.queues.clear();
+    await this.backend.close();
   }
 }
 
