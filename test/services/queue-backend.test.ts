@@ -51,4 +51,18 @@ describe('document queues on a shared backend', () => {
     // The connection is the caller's: still open.
     expect(await redis.ping()).toBe('PONG');
   });
+
+  it('survives an error of the connection (which the connection reports itself)', async () => {
+    const redis = client();
+    const keys = new OrderingKeys(randomKeyPrefix());
+    const shared = sharedQueueBackend(redis, keys.queueName);
+    const queue = openDocumentQueue(redis, keys, randomDocId('err'), quiet, shared.factory);
+    try {
+      await queue.waitUntilReady();
+      expect(() => redis.emit('error', new Error('connection reset'))).not.toThrow();
+    } finally {
+      await queue.close();
+      await shared.close();
+    }
+  });
 });

@@ -28,6 +28,10 @@ export interface SharedQueueBackend {
  */
 export function sharedQueueBackend(client: Redis | Cluster, queueName: string): SharedQueueBackend {
   const base = createRedisBackend(queueName, { connection: client, skipVersionCheck: true });
+  // The backend re-emits the connection's errors, and an 'error' nobody
+  // listens to throws (out of the client's own emit: the process would
+  // crash). The connection reports its errors itself (connection-log).
+  base.on('error', () => undefined);
   return {
     // A RedisQueueBackend, typed by BullMQ as its interface.
     // Queue passes its whole options, key prefix included (a Redis-only option).
