@@ -15,6 +15,7 @@ import { PresenceRelay } from './presence-relay';
 import { atExpiry, TOKEN_EXPIRED_REASON } from './token-expiry';
 import { PendingOpResolver } from './pending-op-resolver';
 import { NewDocumentBudget } from './new-document-budget';
+import { UnackedRefresh } from './unacked-refresh';
 import type { ApplyOutcome } from '../document/op-submission';
 
 export interface HubDeps {
@@ -39,8 +40,6 @@ const FEED_LINGER_MS = 2000;
 const TICK_MS = 1000;
 /** Every this many ticks, the presence of clients on gateways that died is cleared. */
 const PRESENCE_SWEEP_TICKS = 5;
-/** An op unacked this long makes its document's feed read the history. */
-const UNACKED_REFRESH_MS = 1500;
 
 /**
  * The realtime core of one gateway: its connections and one feed per open
@@ -49,6 +48,8 @@ const UNACKED_REFRESH_MS = 1500;
 export class GatewayHub implements ConnectionHost {
   readonly connections = new Set<ClientConnection>();
   private readonly feeds = new Map<string, DocumentFeed>();
+  /** When a feed with ops unanswered reads the history, for a broadcast lost on the way. */
+  private readonly unacked = new UnackedRefresh<DocumentFeed>();
   private readonly lingering = new Map<string, NodeJS.Timeout>();
   /** Cancels the close at each connection's token expiry. */
   private readonly expiries = new Map<ClientConnection, () => void>();
@@ -84,8 +85,7 @@ export class GatewayHub implements ConnectionHost {
     if (++this.ticks % PRESENCE_SWEEP_TICKS === 0) this.sweepPresence();
     const now = performance.now();
     for (const feed of this.feeds.values()) {
-      const oldest = feed.oldestInflight();
-      if (oldest !== undefined && now - oldest > UNACKED_REFRESH_MS) this.refresh(feed);
+      if (this.unacked.due(feed, feed.oldestInflight(), now)) this.refresh(feed);
     }
     this.resolver.check(this.feeds.values());
     const { documents, connections } = this.stats();

@@ -64,7 +64,11 @@ export class FaultyWebSockets extends MemoryWebSocketManager {
 }
 
 /** One gateway hub on in-memory services, with clients that record what they receive. */
-export function startHub(vars: Record<string, string> = {}) {
+export function startHub(
+  vars: Record<string, string> = {},
+  /** Replaces the in-memory ordering (which applies at once). */
+  makeOrdering?: () => EventOrderingService,
+) {
   const sockets: RecordingSocket[] = [];
   const config = configFrom({ LOG_LEVEL: 'silent', ...vars });
   const log = pino({ level: 'silent' });
@@ -74,7 +78,8 @@ export function startHub(vars: Record<string, string> = {}) {
   });
   const websockets = new FaultyWebSockets();
   const processor = createDocumentProcessor({ collaboration, websockets, log });
-  const ordering: EventOrderingService = new MemoryEventOrderingService(processor, 100, () => {});
+  const ordering: EventOrderingService =
+    makeOrdering?.() ?? new MemoryEventOrderingService(processor, 100, () => {});
   const broadcaster = {
     broadcast: (topic: string, text: string) => {
       for (const socket of sockets) if (socket.topics.has(topic)) socket.send(text);
