@@ -131,6 +131,7 @@ async function run(
       sharded: false,
       log,
       batchMax: 100,
+      keyTtlSeconds: 3600,
       toUnavailable: () => new UnavailableError('down'),
     });
     submit = (sub) => gateway.submit(sub);

@@ -1,4 +1,4 @@
-import { Queue } from 'bullmq';
+import { Queue, RedisQueueBackend } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { printQueues } from '../../src/app/queue-report';
@@ -82,6 +82,30 @@ describe.each(['single', 'cluster'] as const)('Redis ordering on %s Redis', (tar
       );
     } finally {
       await queue.close();
+    }
+  });
+
+  it("writes a document queue's meta once while the document lives, not each time its queue is opened again", async () => {
+    const f = fixture(target);
+    // One queue kept open: every other document's op closes the last one's.
+    const gateway = f.gateway({ queueCacheSize: 1 });
+    const [a, b] = [randomDocId('meta-a'), randomDocId('meta-b')];
+    const writes = vi.spyOn(RedisQueueBackend.prototype, 'setQueueMeta');
+    try {
+      for (const [doc, cseq] of [
+        [a, 1],
+        [b, 1],
+        [a, 2],
+        [b, 2],
+      ] as const) {
+        await gateway.submit(submission(doc, 'c', cseq));
+      }
+      expect(writes).toHaveBeenCalledTimes(2);
+      const meta = await f.resources().commands.hgetall(f.keys.queueKey(a, 'meta'));
+      expect(meta).toMatchObject({ 'opts.maxLenEvents': String(QUEUE_EVENTS_MAX_LEN) });
+      expect(meta.version).toMatch(/^bullmq:/);
+    } finally {
+      writes.mockRestore();
     }
   });
 

@@ -69,6 +69,7 @@ export class OrderingFixture {
       sharded: redis.sharded,
       log: quiet,
       batchMax: this.config.ordering.batchMax,
+      keyTtlSeconds: this.config.redis.sessionTtlSeconds,
       toUnavailable: (err) => unavailableFrom(err) ?? new UnavailableError(String(err)),
       ...options,
     });

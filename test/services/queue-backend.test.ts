@@ -32,7 +32,7 @@ describe('document queues on a shared backend', () => {
     const queues: Queue[] = [];
     try {
       for (const doc of docs)
-        queues.push(openDocumentQueue(redis, keys, doc, quiet, shared.factory));
+        queues.push(openDocumentQueue(redis, keys, doc, quiet, { backend: shared.factory }));
       await Promise.all(queues.map((queue, i) => queue.add('ops', { s: [] }, { jobId: `j${i}` })));
       // One wrapper of the connection for all: its listeners, not 50 sets of them.
       expect(redis.listenerCount('error')).toBeLessThanOrEqual(2);
@@ -56,7 +56,9 @@ describe('document queues on a shared backend', () => {
     const redis = client();
     const keys = new OrderingKeys(randomKeyPrefix());
     const shared = sharedQueueBackend(redis, keys.queueName);
-    const queue = openDocumentQueue(redis, keys, randomDocId('err'), quiet, shared.factory);
+    const queue = openDocumentQueue(redis, keys, randomDocId('err'), quiet, {
+      backend: shared.factory,
+    });
     try {
       await queue.waitUntilReady();
       expect(() => redis.emit('error', new Error('connection reset'))).not.toThrow();

@@ -21,16 +21,21 @@ export const QUEUE_VERSION = `bullmq:${
  * The BullMQ queue of one document, on a shared connection. Queue objects
  * are made and dropped often (one per live document), so they skip the INFO
  * round trip that checks the Redis version (checked once at start by the
- * connection). They write the meta hash (version, events length) once, so
- * BullMQ's own reads and dashboards see a valid queue.
+ * connection). They write the meta hash (version, events length), so
+ * BullMQ's own reads and dashboards see a valid queue: once per document
+ * while it lives (MetaWrites).
  */
 export function openDocumentQueue(
   client: Redis | Cluster,
   keys: OrderingKeys,
   doc: string,
   log: Logger,
-  /** A backend shared by many document queues (sharedQueueBackend); default: BullMQ's own. */
-  backend: BackendFactory<RedisQueueBackend> = createRedisBackend,
+  options: {
+    /** A backend shared by many document queues (sharedQueueBackend); default: BullMQ's own. */
+    backend?: BackendFactory<RedisQueueBackend>;
+    /** Write the meta hash (see MetaWrites). @default true */
+    writeMeta?: boolean;
+  } = {},
 ): Queue {
   const queue = new Queue(
     keys.queueName,
@@ -38,9 +43,10 @@ export function openDocumentQueue(
       connection: client,
       prefix: keys.queuePrefix(doc),
       skipVersionCheck: true,
+      skipMetasUpdate: options.writeMeta === false,
       streams: { events: { maxLen: QUEUE_EVENTS_MAX_LEN } },
     },
-    backend,
+    options.backend ?? createRedisBackend,
   );
   queue.on('error', (err) => log.warn({ doc, err: err.message }, 'queue error'));
   return queue;

@@ -8,6 +8,7 @@ import type { OpSubmission } from '../../document/op-submission';
 import type { EventOrderingService } from './event-ordering-service';
 import { openDocumentQueue } from './document-queue';
 import { sharedQueueBackend, type SharedQueueBackend } from './queue-backend';
+import { MetaWrites } from './meta-writes';
 import { OrderingScripts } from './lua';
 import type { OrderingKeys } from '../../redis/ordering-keys';
 import { encodeJob } from './job-codec';
@@ -24,7 +25,7 @@ interface Pending {
  */
 export const INTENT_MS = 3000;
 
-/** Queue objects kept for recently active documents; they share one connection. */
+/** Queue objects kept for recently active documents; they share one backend. */
 const QUEUE_CACHE_SIZE = 2000;
 
 export interface RedisOrderingOptions {
@@ -36,6 +37,10 @@ export interface RedisOrderingOptions {
   toUnavailable: (err: unknown) => UnavailableError;
   /** Op messages per job at most (ORDERING_BATCH_MAX): a worker applies whole jobs. */
   batchMax: number;
+  /** REDIS_SESSION_TTL: how long a queue's keys live after its last job (0: always). */
+  keyTtlSeconds: number;
+  /** Document queues kept open. @default 2000 */
+  queueCacheSize?: number;
 }
 
 /**
@@ -59,8 +64,12 @@ export class RedisEventOrderingService implements EventOrderingService {
   /** The backend every document queue of this gateway shares (see sharedQueueBackend). */
   private readonly backend: SharedQueueBackend;
 
+  /** Which documents' queue meta this gateway wrote lately. */
+  private readonly metaWrites: MetaWrites;
+
   constructor(private readonly options: RedisOrderingOptions) {
     this.backend = sharedQueueBackend(options.client, options.keys.queueName);
+    this.metaWrites = new MetaWrites(options.keyTtlSeconds);
   }
 
   submit(submission: OpSubmission): Promise<void> {
@@ -255,15 +264,12 @@ export class RedisEventOrderingService implements EventOrderingService {
       this.queues.set(doc, queue);
       return queue;
     }
-    queue = openDocumentQueue(
-      this.options.client,
-      this.options.keys,
-      doc,
-      this.options.log,
-      this.backend.factory,
-    );
+    queue = openDocumentQueue(this.options.client, this.options.keys, doc, this.options.log, {
+      backend: this.backend.factory,
+      writeMeta: this.metaWrites.due(doc, Date.now()),
+    });
     this.queues.set(doc, queue);
-    if (this.queues.size > QUEUE_CACHE_SIZE) {
+    if (this.queues.size > (this.options.queueCacheSize ?? QUEUE_CACHE_SIZE)) {
       const [oldestDoc, oldest] = this.queues.entries().next().value as [string, Queue];
       this.queues.delete(oldestDoc);
       void oldest.close().catch(() => undefined);

@@ -23,6 +23,7 @@ export function createEventOrderingService(
       sharded: redis.sharded,
       log,
       batchMax: config.ordering.batchMax,
+      keyTtlSeconds: config.redis.sessionTtlSeconds,
       toUnavailable: (err) =>
         unavailableFrom(err) ??
         new UnavailableError(
