@@ -26,18 +26,16 @@
  * (LOG_LEVEL info by default, pino timestamps) and process starts and exits
  * in between; and per document the stalls (the gap in its events).
  */
-import { spawn } from 'node:child_process';
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Pm2Sandbox } from '../test/ops/pm2-harness';
 import { startRedisClusterProcesses } from '../test/support/redis-processes';
-import type { LoadReport } from '../src/loadtest/report';
 import { ROOT, buildIfNeeded, freePort, pm2FlowEnv } from './cluster-processes';
 import { CpuSampler } from './process-sampler';
 import { Observer, appLogLines, printTimeline, type ReloadTime } from './reload-timeline';
-import { roundLine, type RoundResult, type RoundSettings } from './soak-load';
+import { roundLine, runRound } from './soak-load';
 
 const { values } = parseArgs({
   options: {
@@ -60,44 +58,6 @@ const durationS = Number(values.duration);
 const timeline = !values['no-timeline'];
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 const log = (line: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
-
-// ---- the load tester, with a run id known here (its documents are lt-<runId>-d<i>) ----
-
-async function runLoad(
-  runId: string,
-  settings: RoundSettings,
-  reportDir: string,
-): Promise<RoundResult> {
-  const reportFile = path.join(reportDir, 'round-1.json');
-  const args = [
-    path.join(ROOT, 'dist', 'loadtest', 'cli.js'),
-    ['--url', settings.url],
-    ['--clients', String(settings.clients)],
-    ['--docs', String(settings.docs)],
-    ['--members', String(settings.members)],
-    ['--rate', String(settings.rate)],
-    ['--presence-rate', String(settings.presenceRate)],
-    ['--duration', String(settings.durationS)],
-    ['--ramp-up', '2'],
-    ['--threads', '1'],
-    ['--drain-timeout', '60'],
-    ['--run-id', runId],
-    ['--report', reportFile],
-    '--no-progress',
-  ].flat();
-  const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output = (output + String(chunk)).slice(-4000)));
-  child.stderr.on('data', (chunk: Buffer) => (output = (output + String(chunk)).slice(-4000)));
-  const exitCode = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-  let report: LoadReport | null = null;
-  try {
-    report = JSON.parse(await readFile(reportFile, 'utf8')) as LoadReport;
-  } catch {
-    // No report: the run failed before it could write one; its tail says why.
-  }
-  return { round: 1, runId, exitCode, report, tail: output.split('\n').slice(-12).join('\n') };
-}
 
 async function main(): Promise<number> {
   if (!(durationS >= 30)) throw new Error('--duration must be at least 30 (s)');
@@ -140,8 +100,8 @@ async function main(): Promise<number> {
         log(line);
       }
     })();
-    const result = await runLoad(
-      runId,
+    const result = await runRound(
+      1,
       {
         url,
         clients: Number(values.clients),
@@ -152,6 +112,7 @@ async function main(): Promise<number> {
         durationS,
       },
       reportDir,
+      runId,
     );
     await reloading;
     sampler.stop();

@@ -30,13 +30,16 @@ export interface RoundResult {
   tail: string;
 }
 
-/** Runs one round; resolves when the load tester has finished and checked. */
+/**
+ * Runs one round; resolves when the load tester has finished and checked.
+ * `runId` names its documents (lt-<runId>-d<i>), for a caller that watches them.
+ */
 export async function runRound(
   round: number,
   settings: RoundSettings,
   reportDir: string,
+  runId = `soak${round}-${Math.random().toString(36).slice(2, 6)}`,
 ): Promise<RoundResult> {
-  const runId = `soak${round}-${Math.random().toString(36).slice(2, 6)}`;
   const reportFile = path.join(reportDir, `round-${round}.json`);
   const args = [
     path.join(ROOT, 'dist', 'loadtest', 'cli.js'),
