@@ -29,7 +29,7 @@ import { OrderingKeys } from './ordering-keys';
  * | `flow:q:{D}:ops:*`          | BullMQ | the document's queue (wait list, jobs, meta, events; failed: jobs set aside) | REDIS_SESSION_TTL |
  * | `flow:claim:{D}`            | string | owner of the document's processing lease        | the lease            |
  * | `flow:ready:{ready-<n>}`    | zset   | doc -> time (ms) it is due for a worker; shard n of 16 | none (removed when drained) |
- * | `flow:intents:{ready-<n>}`  | zset   | `<gateway> <doc>` -> time (ms) a gateway's add expires unconfirmed | none |
+ * | `flow:intents:{ready-<n>}`  | zset   | `<gateway> <doc> <job>` -> time (ms) a gateway's add expires unconfirmed | none |
  * | `flow:ordering-wake:{ready-<n>}` | channel | doc ids of shard n that just became ready | -             |
  *
  * The ordering keys (the last five) are built by OrderingKeys

@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
  * | `flow:q:{D}:ops:*` (a BullMQ queue)       | BullMQ  | the document's op batches (wait list, jobs)   |
  * | `flow:claim:{D}`                        | string  | owner of the document's processing lease      |
  * | `flow:ready:{ready-<n>}`                | zset    | doc -> time (ms) it is due for a worker; shard n of READY_SHARDS |
- * | `flow:intents:{ready-<n>}`              | zset    | `<gateway> <doc>` -> time (ms) a gateway's add expires unconfirmed |
+ * | `flow:intents:{ready-<n>}`              | zset    | `<gateway> <doc> <job>` -> time (ms) a gateway's add expires unconfirmed |
  * | `flow:ordering-wake:{ready-<n>}`        | channel | doc ids of shard n that just became ready      |
  */
 export const READY_SHARDS = 16;

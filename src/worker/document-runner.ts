@@ -55,7 +55,7 @@ const RETRY_MAX_MS = 2000;
  * holding the mark). So an unmark succeeds only when no mark came after the
  * turn's last look at the queue; one that comes later finds no mark and
  * wakes a worker. A gateway that dies between its add and its mark left an
- * intent, which pollers turn into a mark (sweep-2).
+ * intent, which pollers turn into a mark (sweep-3).
  *
  * What a short turn costs: the take of the job named in the wake-up, then
  * the unmark. The take claims the document first, so a second worker woken

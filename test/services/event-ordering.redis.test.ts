@@ -58,6 +58,42 @@ class KilledBeforeMark extends RedisEventOrderingService {
   protected override async markAdded(): Promise<void> {}
 }
 
+/** Opens when `open()` is called; `wait()` resolves then. */
+class Gate {
+  open!: () => void;
+  private readonly opened = new Promise<void>((resolve) => (this.open = resolve));
+  wait(): Promise<void> {
+    return this.opened;
+  }
+}
+
+/**
+ * A gateway whose first mark is late (sent again after NOSCRIPT, say) and
+ * arrives after its second batch's intent; the second batch's add waits for
+ * `secondAdd`, and the gateway dies before the second mark.
+ */
+class LateFirstMark extends RedisEventOrderingService {
+  readonly firstMark = new Gate();
+  readonly secondAdd = new Gate();
+  private marks = 0;
+  private adds = 0;
+  protected override async markAdded(doc: string, intent: string, job: string): Promise<void> {
+    if (++this.marks > 1) return;
+    await this.firstMark.wait();
+    await super.markAdded(doc, intent, job);
+  }
+  protected override queueFor(doc: string): Queue {
+    const queue = super.queueFor(doc);
+    const add = queue.add.bind(queue);
+    return Object.assign(Object.create(queue) as Queue, {
+      add: async (...args: Parameters<Queue['add']>) => {
+        if (++this.adds === 2) await this.secondAdd.wait();
+        return add(...args);
+      },
+    });
+  }
+}
+
 describe.each(['single', 'cluster'] as const)('Redis ordering on %s Redis', (target) => {
   it('adds jobs with BullMQ into a queue whose own reads tell its backlog', async () => {
     const f = fixture(target);
@@ -154,6 +190,56 @@ describe.each(['single', 'cluster'] as const)('Redis ordering on %s Redis', (tar
     await gateway.submit(submission(doc, 'a', 1));
     await waitFor(() => log.applied(doc).length === 1, INTENT_MS + 3000, 'applied');
     expect(Date.now() - started).toBeLessThan(INTENT_MS + 1000);
+  });
+
+  it("finds a batch whose intent a late mark of the batch before could have taken, when the gateway dies before the batch's own mark", async () => {
+    const f = fixture(target);
+    const log = new OutcomeLog();
+    await f.worker(log, { pollMs: 100 });
+    const gateway = f.gateway({}, (o) => new LateFirstMark(o)) as LateFirstMark;
+    const doc = randomDocId('late-mark');
+    await gateway.submit(submission(doc, 'a', 1));
+    // The second batch's intent is written; its add waits.
+    const second = gateway.submit(submission(doc, 'a', 2));
+    await waitFor(
+      async () => (await f.resources().commands.zcard(f.keys.intents(f.keys.shardOf(doc)))) > 0,
+      3000,
+      "the second batch's intent",
+    );
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    // The first mark now: a worker applies the first batch and unmarks.
+    gateway.firstMark.open();
+    await waitFor(() => log.applied(doc).length === 1, 3000, 'the first batch applied');
+    await waitFor(
+      async () =>
+        (await f.resources().commands.zscore(f.keys.ready(f.keys.shardOf(doc)), doc)) === null,
+      3000,
+      'unmarked',
+    );
+    // Then the second add, and no mark ever (the gateway died).
+    gateway.secondAdd.open();
+    await second;
+    await waitFor(
+      () => log.applied(doc).length === 2,
+      INTENT_MS + 3000,
+      'the second batch applied',
+    );
+  });
+
+  it("turns an expired intent of an earlier release's layout ('<gateway> <doc>') into a mark too", async () => {
+    const f = fixture(target);
+    const redis = f.resources().commands;
+    const doc = randomDocId('old-intent');
+    const shard = f.keys.shardOf(doc);
+    await redis.zadd(f.keys.intents(shard), 1, `gw-old ${doc}`);
+    const swept = await OrderingScripts.sweep.run(
+      redis,
+      [f.keys.ready(shard), f.keys.intents(shard)],
+      [Date.now(), 1000],
+    );
+    expect(swept).toContain(doc);
+    expect(await redis.zscore(f.keys.ready(shard), doc)).not.toBeNull();
+    expect(await redis.zscore(f.keys.intents(shard), `gw-old ${doc}`)).toBeNull();
   });
 
   it('finds the jobs whose mark failed, once Redis takes writes to the ready set again', async () => {

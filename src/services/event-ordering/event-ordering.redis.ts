@@ -144,12 +144,13 @@ export class RedisEventOrderingService implements EventOrderingService {
       return true;
     }
     const shard = keys.shardOf(doc);
-    const intent = `${this.gatewayId} ${doc}`;
+    // The first job's id travels in the wake-up (a worker takes it at once),
+    // and names the intent: each batch's mark removes its own intent only.
+    const firstJob = this.nextJobId();
+    const intent = `${this.gatewayId} ${doc} ${firstJob}`;
     // Waiters match submissions one to one; `queued` of them are in the queue.
     let queued = 0;
     let adding = false;
-    // The first job's id travels in the wake-up: a worker takes it at once.
-    const firstJob = this.nextJobId();
     try {
       await client.zadd(keys.intents(shard), Date.now() + INTENT_MS, intent);
       const queue = this.queueFor(doc);
@@ -230,7 +231,7 @@ export class RedisEventOrderingService implements EventOrderingService {
   /**
    * Marks the document ready and wakes a worker when it was not marked yet.
    * If this fails (or the gateway dies before it), the intent expires and
-   * pollers find the document (sweep-2).
+   * pollers find the document (sweep-3).
    */
   protected async markAdded(doc: string, intent: string, firstJob: string): Promise<void> {
     const { keys, client, sharded, log } = this.options;

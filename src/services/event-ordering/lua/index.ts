@@ -2,7 +2,7 @@ import { LuaScript } from '../../../redis/lua-script';
 import { HANDOVER_LUA } from './handover-2.lua';
 import { HOLD_LUA } from './hold-2.lua';
 import { MARK_LUA } from './mark-3.lua';
-import { SWEEP_LUA } from './sweep-2.lua';
+import { SWEEP_LUA } from './sweep-3.lua';
 import { SET_ASIDE_LUA } from './set-aside-3.lua';
 
 /**
@@ -12,7 +12,7 @@ import { SET_ASIDE_LUA } from './set-aside-3.lua';
  */
 export const OrderingScripts = {
   mark: new LuaScript('mark-3', MARK_LUA, 2),
-  sweep: new LuaScript('sweep-2', SWEEP_LUA, 2),
+  sweep: new LuaScript('sweep-3', SWEEP_LUA, 2),
   handover: new LuaScript('handover-2', HANDOVER_LUA, 1),
   hold: new LuaScript('hold-2', HOLD_LUA, 1),
   setAside: new LuaScript('set-aside-3', SET_ASIDE_LUA, 3),

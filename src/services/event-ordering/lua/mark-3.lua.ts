@@ -3,7 +3,7 @@ export const MARK_LUA = String.raw`
      is marked ready (due now) and the gateway's intent is done.
 
 KEYS[1] ready zset    flow:ready:{ready-n}    doc -> time (ms) it is due for a worker
-KEYS[2] intents zset  flow:intents:{ready-n}  '<gateway> <doc>' -> time (ms) it expires
+KEYS[2] intents zset  flow:intents:{ready-n}  '<gateway> <doc> <first job id>' -> time (ms) it expires
 ARGV[1] doc   ARGV[2] intent member   ARGV[3] now (ms)
 ARGV[4] wake channel flow:ordering-wake:{ready-n}   ARGV[5] 'SPUBLISH' or 'PUBLISH'
 ARGV[6] the id of the first job this gateway just added
