@@ -11,7 +11,8 @@ import {
 } from '../../src/services/event-ordering/event-ordering.redis';
 import { OrderingKeys } from '../../src/redis/ordering-keys';
 import { createRedisCollaborationService } from '../../src/services/collaboration/collaboration.redis';
-import { OrderingWorker, type OrderingWorkerOptions } from '../../src/worker/ordering-worker';
+import { OrderingWorker } from '../../src/worker/ordering-worker';
+import type { OrderingWorkerOptions } from '../../src/worker/ordering-worker-options';
 
 /**
  * Gateways and workers of Redis ordering on real Redis, for the tests: each

@@ -3,12 +3,10 @@ import type { Queue } from 'bullmq';
 import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { UnavailableError } from '../../protocol';
-import { redisFailureKind } from '../../redis/errors';
 import type { OpSubmission } from '../../document/op-submission';
 import type { EventOrderingService } from './event-ordering-service';
-import { openDocumentQueue } from './document-queue';
-import { sharedQueueBackend, type SharedQueueBackend } from './queue-backend';
-import { MetaWrites } from './meta-writes';
+import { OpenQueues } from './open-queues';
+import { AddInDoubt, addUntilAnswered, inDoubt } from './add-in-doubt';
 import { OrderingScripts } from './lua';
 import type { OrderingKeys } from '../../redis/ordering-keys';
 import { encodeJob } from './job-codec';
@@ -24,9 +22,6 @@ interface Pending {
  * gateway killed between its add and its mark waits little.
  */
 export const INTENT_MS = 3000;
-
-/** Queue objects kept for recently active documents; they share one backend. */
-const QUEUE_CACHE_SIZE = 2000;
 
 export interface RedisOrderingOptions {
   client: Redis | Cluster;
@@ -52,7 +47,7 @@ export interface RedisOrderingOptions {
 export class RedisEventOrderingService implements EventOrderingService {
   readonly mode = 'redis' as const;
   private readonly pending = new Map<string, Pending>();
-  private readonly queues = new Map<string, Queue>();
+  private readonly queues: OpenQueues;
   private flushScheduled = false;
   private readonly inFlight = new Set<Promise<boolean>>();
   /** The last batch sent per document: batches of one document are added in order. */
@@ -61,15 +56,10 @@ export class RedisEventOrderingService implements EventOrderingService {
   /** Names this gateway's intents and, with a counter, its jobs. */
   private readonly gatewayId = randomUUID();
   private jobsAdded = 0;
-  /** The backend every document queue of this gateway shares (see sharedQueueBackend). */
-  private readonly backend: SharedQueueBackend;
-
-  /** Which documents' queue meta this gateway wrote lately. */
-  private readonly metaWrites: MetaWrites;
 
   constructor(private readonly options: RedisOrderingOptions) {
-    this.backend = sharedQueueBackend(options.client, options.keys.queueName);
-    this.metaWrites = new MetaWrites(options.keyTtlSeconds);
+    const { client, keys, log, keyTtlSeconds, queueCacheSize } = options;
+    this.queues = new OpenQueues(client, keys, log, keyTtlSeconds, queueCacheSize);
   }
 
   submit(submission: OpSubmission): Promise<void> {
@@ -157,7 +147,14 @@ export class RedisEventOrderingService implements EventOrderingService {
       adding = true;
       while (queued < entry.submissions.length) {
         const chunk = entry.submissions.slice(queued, queued + this.options.batchMax);
-        await this.addJob(doc, queue, chunk, queued === 0 ? firstJob : this.nextJobId());
+        const jobId = queued === 0 ? firstJob : this.nextJobId();
+        // The document's next batch waits meanwhile: nothing of this gateway overtakes it.
+        await addUntilAnswered(queue, jobId, encodeJob(chunk), (err, retryMs) =>
+          log.warn(
+            { doc, job: jobId, err: (err as Error).message, retryMs },
+            'enqueue in doubt; adding the same job again',
+          ),
+        );
         queued += chunk.length;
       }
     } catch (err) {
@@ -178,43 +175,6 @@ export class RedisEventOrderingService implements EventOrderingService {
     for (const waiter of entry.waiters) waiter.resolve();
     this.track(this.markAdded(doc, intent, firstJob));
     return true;
-  }
-
-  /**
-   * Adds one job under an id of this gateway's own. An add in doubt (the
-   * connection dropped, or no answer came in time) goes again under the same
-   * id until Redis answers: BullMQ adds a job id only once, and a job that
-   * was added and already applied comes back as duplicates of its ops, which
-   * the apply's dedupe answers with their seqs. The document's next batch
-   * waits meanwhile, so nothing of this gateway overtakes it. Still in doubt
-   * after IN_DOUBT_RETRY_MS: throws AddInDoubt (the ops stay pending).
-   */
-  private async addJob(
-    doc: string,
-    queue: Queue,
-    chunk: OpSubmission[],
-    jobId: string,
-  ): Promise<void> {
-    const data = encodeJob(chunk);
-    const started = Date.now();
-    let delay = IN_DOUBT_FIRST_DELAY_MS;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await queue.add('ops', data, { jobId, removeOnComplete: true, removeOnFail: true });
-        return;
-      } catch (err) {
-        // A first attempt refused with a reply that says nothing ran: certainly not queued.
-        // After a doubt, any failure stays in doubt: the earlier attempt may have run.
-        if (attempt === 1 && !inDoubt(err)) throw err;
-        if (Date.now() - started > IN_DOUBT_RETRY_MS) throw new AddInDoubt(err);
-        this.options.log.warn(
-          { doc, job: jobId, err: (err as Error).message, retryMs: delay },
-          'enqueue in doubt; adding the same job again',
-        );
-        await new Promise((resolve) => setTimeout(resolve, delay));
-        delay = Math.min(delay * 2, IN_DOUBT_MAX_DELAY_MS);
-      }
-    }
   }
 
   private nextJobId(): string {
@@ -257,25 +217,9 @@ export class RedisEventOrderingService implements EventOrderingService {
     }
   }
 
+  /** The document's queue (tests wrap it to inject faults). */
   protected queueFor(doc: string): Queue {
-    let queue = this.queues.get(doc);
-    if (queue) {
-      // Re-insert: Map order doubles as least-recently-used order.
-      this.queues.delete(doc);
-      this.queues.set(doc, queue);
-      return queue;
-    }
-    queue = openDocumentQueue(this.options.client, this.options.keys, doc, this.options.log, {
-      backend: this.backend.factory,
-      writeMeta: this.metaWrites.due(doc, Date.now()),
-    });
-    this.queues.set(doc, queue);
-    if (this.queues.size > (this.options.queueCacheSize ?? QUEUE_CACHE_SIZE)) {
-      const [oldestDoc, oldest] = this.queues.entries().next().value as [string, Queue];
-      this.queues.delete(oldestDoc);
-      void oldest.close().catch(() => undefined);
-    }
-    return queue;
+    return this.queues.get(doc);
   }
 
   /** Op messages accepted but not yet written to their queue. */
@@ -293,32 +237,6 @@ export class RedisEventOrderingService implements EventOrderingService {
       this.flush();
       await Promise.allSettled([...this.inFlight]);
     }
-    await Promise.allSettled([...this.queues.values()].map((q) => q.close()));
-    this.queues.clear();
-    await this.backend.close();
+    await this.queues.close();
   }
-}
-
-/** How long an add in doubt is tried again under its job id, and the spacing of the tries (ms). */
-const IN_DOUBT_RETRY_MS = 30_000;
-const IN_DOUBT_FIRST_DELAY_MS = 100;
-const IN_DOUBT_MAX_DELAY_MS = 2000;
-
-/** An add still in doubt after IN_DOUBT_RETRY_MS of tries. */
-class AddInDoubt extends Error {
-  constructor(override readonly cause: unknown) {
-    super(`still in doubt after ${IN_DOUBT_RETRY_MS} ms: ${(cause as Error).message}`);
-  }
-}
-
-/**
- * A failed add that may have run: the connection went away or the answer
- * did not come in time. Replies such as OOM, READONLY or CLUSTERDOWN, and
- * commands never sent, certainly did not.
- */
-function inDoubt(err: unknown): boolean {
-  const kind = redisFailureKind(err);
-  if (kind === 'timeout') return true;
-  if (kind === 'closed') return !/Stream isn't writeable/.test((err as Error).message);
-  return false;
 }
