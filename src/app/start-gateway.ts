@@ -63,6 +63,8 @@ export async function startGateway(start: GatewayStart): Promise<number> {
     maxPayloadBytes: limits.maxPayloadBytes,
     maxBackpressureBytes: limits.maxBackpressureBytes,
     idleTimeoutSeconds: limits.idleTimeoutSeconds,
+    // Half the drain at most: the services still need the rest to finish accepted work.
+    closeSpreadMs: Math.min(config.shutdown.closeSpreadMs, config.shutdown.drainMs / 2),
     authenticate: (token) => verifier.verify(token),
     claimClient: (client, user) => clientIds.claim(client, user),
     releaseClient: (claim) => clientIds.release(claim),

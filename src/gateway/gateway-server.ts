@@ -40,6 +40,8 @@ export interface GatewayServerOptions {
   maxPayloadBytes: number;
   maxBackpressureBytes: number;
   idleTimeoutSeconds: number;
+  /** Over how long close() closes the clients (SHUTDOWN_CLOSE_SPREAD_MS, capped at half the drain). */
+  closeSpreadMs: number;
   /** Checks the upgrade's token; throws ProtocolError('UNAUTHORIZED') to refuse it. */
   authenticate(
     token: string | null,
@@ -247,14 +249,19 @@ export class GatewayServer {
     });
   }
 
-  /** Stops accepting connections, then closes every client with 1001. Idempotent. */
+  /** Stops accepting connections, then closes every client with 1001, spread over closeSpreadMs. Idempotent. */
   async close(): Promise<void> {
     const uWS = loadUws();
-    if (this.sweep) clearInterval(this.sweep);
     if (this.listenSocket) {
       uWS.us_listen_socket_close(this.listenSocket);
       this.listenSocket = null;
     }
-    await this.hub?.close(CloseCodes.GOING_AWAY, 'gateway shutting down; reconnect');
+    await this.hub?.close(
+      CloseCodes.GOING_AWAY,
+      'gateway shutting down; reconnect',
+      this.options.closeSpreadMs,
+    );
+    // Cleared only now: the clients served during the spread still need it.
+    if (this.sweep) clearInterval(this.sweep);
   }
 }

@@ -38,6 +38,8 @@ export interface HubDeps {
 const FEED_LINGER_MS = 2000;
 /** How often the hub looks for ops left unacked and reports its figures. */
 const TICK_MS = 1000;
+/** A spread close (see close()) closes the connections in this many groups at most. */
+const CLOSE_GROUPS = 10;
 /** Every this many ticks, the presence of clients on gateways that died is cleared. */
 const PRESENCE_SWEEP_TICKS = 5;
 
@@ -56,6 +58,7 @@ export class GatewayHub implements ConnectionHost {
   messagesIn = 0;
 
   private readonly ticker: NodeJS.Timeout;
+  private closing: Promise<void> | undefined;
 
   readonly presence: PresenceRelay;
   readonly collaboration: CollaborationService;
@@ -232,13 +235,37 @@ export class GatewayHub implements ConnectionHost {
     return { connections: this.connections.size, documents, messagesIn: this.messagesIn };
   }
 
-  /** Closes every connection with `code` and drops every feed. Idempotent. */
-  async close(code: number, reason: string): Promise<void> {
-    clearInterval(this.ticker);
-    for (const connection of [...this.connections]) {
-      connection.socket.end(code, reason);
-      this.disconnect(connection);
+  /**
+   * Closes every connection with `code` and drops every feed. Idempotent: a
+   * call during a close waits for that close.
+   *
+   * `spreadMs`: the connections are closed in up to CLOSE_GROUPS groups over
+   * this time, not at once. The clients of a stopping gateway reconnect to
+   * the others; all of them at once is a wave of handshakes, joins and
+   * history reads that stalls the gateway taking them, and every client
+   * waits for the whole wave. Connections not closed yet are served as usual.
+   */
+  close(code: number, reason: string, spreadMs = 0): Promise<void> {
+    this.closing ??= this.closeAll(code, reason, spreadMs);
+    return this.closing;
+  }
+
+  private async closeAll(code: number, reason: string, spreadMs: number): Promise<void> {
+    const open = [...this.connections];
+    const groups = Math.min(CLOSE_GROUPS, open.length);
+    const perGroup = Math.ceil(open.length / Math.max(1, groups));
+    for (let group = 0; group < groups; group++) {
+      if (group > 0 && spreadMs > 0) {
+        await new Promise((resolve) => setTimeout(resolve, spreadMs / groups));
+      }
+      for (const connection of open.slice(group * perGroup, (group + 1) * perGroup)) {
+        // Gone already: its client closed it during the spread.
+        if (!this.connections.has(connection)) continue;
+        connection.socket.end(code, reason);
+        this.disconnect(connection);
+      }
     }
+    clearInterval(this.ticker);
     for (const timer of this.lingering.values()) clearTimeout(timer);
     this.lingering.clear();
     const feeds = [...this.feeds.values()];

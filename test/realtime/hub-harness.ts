@@ -20,6 +20,8 @@ export class RecordingSocket implements ClientSocket {
   readonly received: ServerMessage[] = [];
   readonly topics = new Set<string>();
   closed = false;
+  /** performance.now() when the hub closed it. */
+  closedAt: number | undefined;
   constructor(private readonly all: RecordingSocket[]) {
     all.push(this);
   }
@@ -41,6 +43,7 @@ export class RecordingSocket implements ClientSocket {
   }
   end(): void {
     this.closed = true;
+    this.closedAt ??= performance.now();
   }
   checkBackpressure(): void {}
 }

@@ -142,6 +142,12 @@ export const schema = {
       default: 5000,
       env: 'SHUTDOWN_DRAIN_MS',
     },
+    closeSpreadMs: {
+      doc: 'Milliseconds over which a stopping gateway closes its clients, in groups, instead of all at once, so that their reconnects do not reach the other gateways in one wave; clients not yet closed are served meanwhile. At most half of SHUTDOWN_DRAIN_MS is used; 0 closes them all at once.',
+      format: 'nat',
+      default: 500,
+      env: 'SHUTDOWN_CLOSE_SPREAD_MS',
+    },
   },
   ...documentStoreSchema,
 };
