@@ -6,7 +6,7 @@ import { QUEUE_EVENTS_MAX_LEN, QUEUE_VERSION } from '../services/event-ordering/
 import { OrderingScripts } from '../services/event-ordering/lua';
 import { runDocument } from './document-runner';
 import { QueueConsumer } from './queue-consumer';
-import { parseWake, type MarkSeen } from './wake-message';
+import { laterSeen, parseWake, type MarkSeen } from './wake-message';
 import type { OrderingWorkerOptions } from './ordering-worker-options';
 
 /**
@@ -22,7 +22,13 @@ import type { OrderingWorkerOptions } from './ordering-worker-options';
  */
 export class OrderingWorker {
   private readonly active = new Set<string>();
-  private readonly backlog = new Set<string>();
+  /**
+   * Documents woken while every slot (`concurrency`) was busy, with the mark
+   * their wake-ups told: started in order as slots free up, with one take
+   * when the mark is known instead of a look at the mark and a take to learn
+   * the waiting ids (at 10,000 quiet documents most turns start from here).
+   */
+  private readonly backlog = new Map<string, MarkSeen | undefined>();
   /**
    * Documents woken while this worker's turn on them was ending: the turn may
    * have unmarked the document just before the mark that sent the wake-up,
@@ -172,7 +178,7 @@ export class OrderingWorker {
       this.elsewhere.delete(doc);
     }
     if (this.active.size >= this.options.concurrency) {
-      this.backlog.add(doc);
+      this.backlog.set(doc, laterSeen(this.backlog.get(doc), seen));
       return;
     }
     this.active.add(doc);
@@ -185,10 +191,11 @@ export class OrderingWorker {
           this.offer(doc);
           return;
         }
-        const next = this.backlog.values().next();
+        const next = this.backlog.entries().next();
         if (!next.done) {
-          this.backlog.delete(next.value);
-          this.offer(next.value);
+          const [waiting, waitingSeen] = next.value;
+          this.backlog.delete(waiting);
+          this.offer(waiting, waitingSeen);
         }
       });
     this.running.add(run);

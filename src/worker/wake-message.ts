@@ -29,3 +29,17 @@ export function parseWake(message: string): Wake {
   if (score === undefined || !Number.isFinite(value)) return { doc, handover: false };
   return { doc, handover: false, seen: job ? { score: value, job } : { score: value } };
 }
+
+/**
+ * One view of a mark from two looks at it, `later` the more recent: its
+ * score (what the mark holds now), and the earlier job id, the older of the
+ * two waiting jobs (a take must start at the queue's oldest job).
+ */
+export function laterSeen(
+  earlier: MarkSeen | undefined,
+  later: MarkSeen | undefined,
+): MarkSeen | undefined {
+  if (!earlier || !later) return later ?? earlier;
+  const job = earlier.job ?? later.job;
+  return job === undefined ? { score: later.score } : { score: later.score, job };
+}

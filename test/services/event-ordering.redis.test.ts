@@ -304,6 +304,35 @@ describe.each(['single', 'cluster'] as const)('Redis ordering on %s Redis', (tar
     }
   });
 
+  it('keeps the wake-up of a document it could not start at once: one take when its turn comes, no extra look', async () => {
+    const f = fixture(target);
+    const log = new OutcomeLog();
+    // One document at a time, no polls: the others wait in the worker's backlog.
+    await f.worker(log, { pollMs: 60_000, leaseMs: 30_000, concurrency: 1 });
+    const gateway = f.gateway();
+    const docs = [randomDocId('busy'), randomDocId('later'), randomDocId('later')];
+    const take = CollaborationScripts.takeApply.run.bind(CollaborationScripts.takeApply);
+    const takes = vi.spyOn(CollaborationScripts.takeApply, 'run');
+    // The first turn lasts long enough for the other wake-ups to arrive during it.
+    takes.mockImplementationOnce(async (...args) => {
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      return take(...args);
+    });
+    const ofDoc = (doc: string) =>
+      takes.mock.calls.filter((call) => JSON.stringify(call.slice(1)).includes(doc)).length;
+    try {
+      for (const doc of docs) await gateway.submit(submission(doc, 'a', 1));
+      for (const doc of docs) {
+        await waitFor(() => log.applied(doc).length === 1, 5000, `applied ${doc}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      // Without the wake-up's job id, a turn takes once to learn the waiting ids, then again.
+      expect(docs.map(ofDoc)).toEqual([1, 1, 1]);
+    } finally {
+      takes.mockRestore();
+    }
+  });
+
   it('hands a document over at once when its worker stops gracefully', async () => {
     const f = fixture(target);
     const firstLog = new OutcomeLog();

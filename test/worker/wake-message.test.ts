@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseWake } from '../../src/worker/wake-message';
+import { laterSeen, parseWake } from '../../src/worker/wake-message';
 
 describe('a wake-up message', () => {
   it("from a gateway names the document, its mark's score and the first job added", () => {
@@ -17,5 +17,17 @@ describe('a wake-up message', () => {
   it('from a gateway of an earlier release is the bare document id: nothing is assumed of its mark', () => {
     expect(parseWake('doc-1')).toEqual({ doc: 'doc-1', handover: false });
     expect(parseWake('doc-1 not-a-score job')).toEqual({ doc: 'doc-1', handover: false });
+  });
+
+  it('heard twice before its turn: the later score, the earlier (older) job', () => {
+    expect(laterSeen({ score: 1, job: 'j1' }, { score: 2, job: 'j2' })).toEqual({
+      score: 2,
+      job: 'j1',
+    });
+    expect(laterSeen({ score: 1 }, { score: 2, job: 'j2' })).toEqual({ score: 2, job: 'j2' });
+    expect(laterSeen({ score: 1, job: 'j1' }, { score: 3 })).toEqual({ score: 3, job: 'j1' });
+    expect(laterSeen(undefined, { score: 2 })).toEqual({ score: 2 });
+    expect(laterSeen({ score: 1 }, undefined)).toEqual({ score: 1 });
+    expect(laterSeen(undefined, undefined)).toBeUndefined();
   });
 });
