@@ -3,13 +3,25 @@ import type { Logger } from 'pino';
 import type { FlowConfig } from '../config';
 import type { RedisResources } from '../redis/resources';
 import { RedisKeys } from '../redis/keys';
-import type { WebSocketManager } from '../services/websocket-manager/websocket-manager';
+import type {
+  ClusterStats,
+  WebSocketManager,
+} from '../services/websocket-manager/websocket-manager';
 import { OrderingWorker } from '../worker/ordering-worker';
+import { WorkerRoster } from '../worker/worker-roster';
 import type { CloseSteps } from './close-steps';
 import type { FlowServices } from './services';
 
 /** How often a worker reads the ready sets, under the wake-ups (milliseconds). */
 const ORDERING_POLL_MS = 500;
+/** Heartbeats into the node registry, and reads of it for the worker roster (milliseconds). */
+const HEARTBEAT_MS = 1000;
+/**
+ * A worker whose heartbeat is older than this is out of the roster: a
+ * crashed one's documents go to the others' wake-ups after this long (their
+ * polls cover them meanwhile).
+ */
+const ROSTER_STALE_MS = 3000;
 
 /**
  * Starts the ordering worker on the process's services: it claims documents
@@ -36,6 +48,13 @@ export function startOrderingWorker(
       ? { restore: services.collaboration.restore.bind(services.collaboration) }
       : {}),
     processor: services.processor,
+    roster: new WorkerRoster({
+      self: config.nodeId,
+      readLive: async () => liveWorkers(await services.websockets.clusterStats()),
+      refreshMs: HEARTBEAT_MS,
+      departedForMs: 30_000,
+      graceMs: 1000,
+    }),
     owner: `${config.nodeId}:${randomUUID().slice(0, 8)}`,
     log,
     concurrency: config.ordering.workerConcurrency,
@@ -92,7 +111,15 @@ export function startWorkerHeartbeat(
         updatedAt: Date.now(),
       })
       .catch(() => undefined);
-  }, 1000);
+  }, HEARTBEAT_MS);
   heartbeat.unref();
   steps.add(async () => clearInterval(heartbeat));
+}
+
+/** Node ids of the processes that run an ordering worker and beat recently. */
+export function liveWorkers(stats: ClusterStats | null, now = Date.now()): string[] {
+  if (!stats) return [];
+  return stats.nodes
+    .filter((n) => (n.role === 'worker' || n.role === 'all') && now - n.updatedAt < ROSTER_STALE_MS)
+    .map((n) => n.node);
 }

@@ -4,6 +4,7 @@ import type { RedisKeys } from '../redis/keys';
 import type { OrderingKeys } from '../redis/ordering-keys';
 import type { BatchProcessor } from '../services/event-ordering/event-ordering-service';
 import type { OutcomePublisher } from './outcome-publisher';
+import type { WorkerRoster } from './worker-roster';
 
 /** What an ordering worker process is given: its connections, where state lives, and its bounds. */
 export interface OrderingWorkerOptions {
@@ -33,6 +34,11 @@ export interface OrderingWorkerOptions {
    * in memory, and jobs of an older release's layout (apply-6).
    */
   processor: BatchProcessor;
+  /**
+   * Which worker answers a document's wake-ups first (see WorkerRoster).
+   * Absent: this worker answers every wake-up.
+   */
+  roster?: WorkerRoster;
   /** Unique per process: the owner written into claims. */
   owner: string;
   log: Logger;

@@ -6,7 +6,7 @@ import { QUEUE_EVENTS_MAX_LEN, QUEUE_VERSION } from '../services/event-ordering/
 import { OrderingScripts } from '../services/event-ordering/lua';
 import { runDocument } from './document-runner';
 import { QueueConsumer } from './queue-consumer';
-import { laterSeen, parseWake, type MarkSeen } from './wake-message';
+import { departedNode, departure, laterSeen, parseWake, type MarkSeen } from './wake-message';
 import type { OrderingWorkerOptions } from './ordering-worker-options';
 
 /**
@@ -92,6 +92,7 @@ export class OrderingWorker {
 
   async start(): Promise<void> {
     const { subscriber, sharded, keys } = this.options;
+    this.options.roster?.start();
     // Polling first: it works even while the subscription waits for Redis.
     this.poller = setInterval(() => void this.poll(), this.options.pollMs);
     this.poller.unref();
@@ -101,7 +102,13 @@ export class OrderingWorker {
     const wake = new Set(channels);
     const onMessage = (channel: string, message: string) => {
       if (!wake.has(channel)) return;
+      const left = departedNode(message);
+      if (left !== undefined) {
+        this.options.roster?.depart(left);
+        return;
+      }
       const { doc, handover, seen } = parseWake(message);
+      if (!handover && !this.answers(doc)) return;
       if (handover) {
         this.elsewhere.delete(doc);
         // A turn running now may still end `claimed`: its take ran before the release.
@@ -146,8 +153,15 @@ export class OrderingWorker {
           0,
           10_000,
         );
+        // A document another worker answers is left to it while its mark is
+        // fresh: under load marks live long enough for every poll to see
+        // them, and taking them here would only race that worker.
+        const freshSince = now - (this.options.roster?.graceMs ?? 0);
         for (let i = 0; i + 1 < marks.length; i += 2) {
-          this.offer(marks[i] as string, { score: Number(marks[i + 1]) });
+          const doc = marks[i] as string;
+          const score = Number(marks[i + 1]);
+          if (score > freshSince && !this.answers(doc)) continue;
+          this.offer(doc, { score });
         }
       }
       this.forgetExpired();
@@ -157,6 +171,17 @@ export class OrderingWorker {
     } finally {
       this.polling = false;
     }
+  }
+
+  /**
+   * Whether a wake-up for `doc` starts a turn here: this worker is the
+   * document's preferred one, or holds it (a busy document stays with its
+   * holder), or runs it now. The others leave it to the poll.
+   */
+  private answers(doc: string): boolean {
+    const { roster } = this.options;
+    if (!roster || roster.prefers(doc) || this.active.has(doc)) return true;
+    return (this.held.get(doc) ?? 0) > Date.now();
   }
 
   private forgetExpired(): void {
@@ -246,9 +271,23 @@ export class OrderingWorker {
     if (this.closing) return;
     this.closing = true;
     if (this.poller) clearInterval(this.poller);
-    await Promise.allSettled([...this.running]);
-    const { client, keys, owner, sharded } = this.options;
+    const { client, keys, owner, sharded, roster } = this.options;
     const publish = sharded ? 'SPUBLISH' : 'PUBLISH';
+    if (roster) {
+      roster.stop();
+      // First: from now on this worker starts no turn, so the others must
+      // answer the wake-ups they were leaving to it.
+      const channel = keys.wakeChannel(0);
+      const message = departure(roster.self);
+      await (sharded ? client.spublish(channel, message) : client.publish(channel, message)).catch(
+        (err: unknown) =>
+          this.options.log.warn(
+            { err: (err as Error).message },
+            'could not tell the other workers this one stops; they answer its documents after their next poll',
+          ),
+      );
+    }
+    await Promise.allSettled([...this.running]);
     await Promise.allSettled(
       [...this.held.keys()].map(async (doc) => {
         await releaseClaim(client, keys.claim(doc), owner);

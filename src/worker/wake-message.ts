@@ -1,8 +1,9 @@
 /**
  * What a wake-up on a ready shard's channel tells a worker. Gateways
  * (mark-3) send '<doc> <mark score> <first job id>'; a stopping worker sends
- * '!<doc>' (a hand-over, which no worker skips); gateways of an earlier
- * release send the bare doc id. Document and job ids contain no spaces.
+ * '!<doc>' (a hand-over, which no worker skips) and, first, '!! <node>'
+ * (see departure); gateways of an earlier release send the bare doc id.
+ * Document and job ids contain no spaces.
  */
 export interface Wake {
   doc: string;
@@ -20,6 +21,20 @@ export interface Wake {
 export interface MarkSeen {
   score: number;
   job?: string;
+}
+
+/**
+ * A stopping worker's '!! <node>': the others drop it from their roster at
+ * once (see WorkerRoster). No wake-up or hand-over reads like this: document
+ * ids contain no spaces.
+ */
+export function departure(node: string): string {
+  return `!! ${node}`;
+}
+
+/** The node id of a departure message, undefined for any other message. */
+export function departedNode(message: string): string | undefined {
+  return message.startsWith('!! ') ? message.slice(3) : undefined;
 }
 
 export function parseWake(message: string): Wake {

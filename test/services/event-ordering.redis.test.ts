@@ -18,6 +18,7 @@ import {
 } from '../support/redis-harness';
 import { waitFor } from '../support/scenarios';
 import { OrderingFixture, OutcomeLog, quiet, submission } from './ordering-fixture';
+import { WorkerRoster } from '../../src/worker/worker-roster';
 
 /** Redis ordering against real Redis: gateways (BullMQ queues), workers, and the faults between them. */
 const servers = useRedisServers();
@@ -331,6 +332,108 @@ describe.each(['single', 'cluster'] as const)('Redis ordering on %s Redis', (tar
     } finally {
       takes.mockRestore();
     }
+  });
+
+  describe('with a roster of the live workers', () => {
+    const rosterOf = (self: string, live: string[], graceMs = 300) => {
+      return new WorkerRoster({
+        self,
+        readLive: () => Promise.resolve(live),
+        refreshMs: 60_000,
+        departedForMs: 30_000,
+        graceMs,
+      });
+    };
+    /** A fresh document id whose preferred worker (of `live`) is `worker`. */
+    const docPreferredTo = async (worker: string, live: string[]) => {
+      const roster = rosterOf(worker, live);
+      await roster.refresh();
+      for (;;) {
+        const doc = randomDocId('pref');
+        if (roster.prefers(doc)) return doc;
+      }
+    };
+
+    it('spends one take in all on an op of a quiet document: the other worker leaves it alone', async () => {
+      const f = fixture(target);
+      const log = new OutcomeLog();
+      const live = ['w1', 'w2'];
+      const options = { pollMs: 60_000, leaseMs: 30_000 };
+      await f.worker(log, { ...options, roster: rosterOf('w1', live) });
+      await f.worker(log, { ...options, roster: rosterOf('w2', live) });
+      const gateway = f.gateway();
+      const takes = vi.spyOn(CollaborationScripts.takeApply, 'run');
+      const ofDoc = (doc: string) =>
+        takes.mock.calls.filter((call) => JSON.stringify(call.slice(1)).includes(doc)).length;
+      try {
+        const docs = [randomDocId('quiet'), randomDocId('quiet'), randomDocId('quiet')];
+        for (const doc of docs) await gateway.submit(submission(doc, 'a', 1));
+        for (const doc of docs) {
+          await waitFor(() => log.applied(doc).length === 1, 3000, `applied ${doc}`);
+        }
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        expect(docs.map(ofDoc)).toEqual([1, 1, 1]);
+      } finally {
+        takes.mockRestore();
+      }
+    });
+
+    it("applies a document whose preferred worker does not answer at the others' next poll", async () => {
+      const f = fixture(target);
+      const log = new OutcomeLog();
+      const live = ['w1', 'gone'];
+      const roster = rosterOf('w1', live);
+      await roster.refresh();
+      await f.worker(log, { pollMs: 200, roster });
+      const gateway = f.gateway();
+      const doc = await docPreferredTo('gone', live);
+      await gateway.submit(submission(doc, 'a', 1));
+      await waitFor(() => log.applied(doc).length === 1, 3000, 'applied by the poll');
+    });
+
+    it("leaves a fresh mark of another worker's document to it at its polls", async () => {
+      const f = fixture(target);
+      const live = ['w1', 'w2'];
+      const doc = await docPreferredTo('w1', live);
+      const firstLog = new OutcomeLog();
+      const secondLog = new OutcomeLog();
+      // Polls every 50 ms; marks of the other's documents are fresh for 1 s.
+      await f.worker(firstLog, { pollMs: 50, roster: rosterOf('w1', live, 1000) });
+      await f.worker(secondLog, { pollMs: 50, roster: rosterOf('w2', live, 1000) });
+      const gateway = f.gateway();
+      const take = CollaborationScripts.takeApply.run.bind(CollaborationScripts.takeApply);
+      const takes = vi.spyOn(CollaborationScripts.takeApply, 'run');
+      // The preferred worker's first take waits 300 ms: the mark stays, and w2 polls meanwhile.
+      takes.mockImplementationOnce(async (...args) => {
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        return take(...args);
+      });
+      try {
+        await gateway.submit(submission(doc, 'a', 1));
+        await waitFor(() => firstLog.applied(doc).length === 1, 3000, 'applied by w1');
+        expect(secondLog.applied(doc)).toEqual([]);
+      } finally {
+        takes.mockRestore();
+      }
+    });
+
+    it('answers the wake-ups of a stopping worker at once: it says it leaves', async () => {
+      const f = fixture(target);
+      const live = ['w1', 'w2'];
+      // No polls: only wake-ups start turns.
+      const options = { pollMs: 60_000, leaseMs: 30_000 };
+      const firstLog = new OutcomeLog();
+      const first = await f.worker(firstLog, { ...options, roster: rosterOf('w1', live) });
+      const secondLog = new OutcomeLog();
+      await f.worker(secondLog, { ...options, roster: rosterOf('w2', live) });
+      const gateway = f.gateway();
+      const doc = await docPreferredTo('w1', live);
+      await gateway.submit(submission(doc, 'a', 1));
+      await waitFor(() => firstLog.applied(doc).length === 1, 3000, 'applied by its worker');
+      await first.close();
+      await gateway.submit(submission(doc, 'a', 2));
+      await waitFor(() => secondLog.applied(doc).length === 1, 3000, 'applied by the other');
+    });
   });
 
   it('hands a document over at once when its worker stops gracefully', async () => {
