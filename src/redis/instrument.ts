@@ -2,8 +2,9 @@ import type { Cluster, Command, Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Metrics } from '../observability/metrics';
 import { redisFailureKind, type RedisFailureKind } from './errors';
+import { SlowCommandLog } from './slow-command-log';
 
-export const SLOW_COMMAND_MESSAGE = 'Redis operation took longer than expected';
+export { SLOW_COMMAND_MESSAGE } from './slow-command-log';
 export const TRACE_COMMAND_MESSAGE = 'Redis command';
 
 /** Commands that wait by design; their time says nothing about Redis health. */
@@ -94,6 +95,7 @@ export function instrumentCommands(
   const send = target.sendCommand.bind(client) as SendCommand;
   // A cluster re-sends a command on MOVED/ASK through the same method; time it once.
   const seen = new WeakSet<Command>();
+  const slowLog = new SlowCommandLog(log, options.slowCommandMs);
   target.sendCommand = (command: Command, ...rest: unknown[]) => {
     if (!seen.has(command)) {
       seen.add(command);
@@ -106,7 +108,7 @@ export function instrumentCommands(
         if (!timed) return;
         const ms = Math.round(performance.now() - started);
         if (ms > options.slowCommandMs) {
-          log.warn({ command: name, ms, thresholdMs: options.slowCommandMs }, SLOW_COMMAND_MESSAGE);
+          slowLog.note(name, ms);
           metrics?.redisSlowCommands.inc({ command: name });
         }
       };

@@ -7,6 +7,7 @@ import { unavailableFrom } from '../../src/redis/errors';
 import { SLOW_COMMAND_MESSAGE, TRACE_COMMAND_MESSAGE } from '../../src/redis/instrument';
 import { redisTestConfig, startRedis, type StartedRedis } from '../support/redis-harness';
 import { captureLog, waitForLine } from '../support/redis-log-capture';
+import { waitFor } from '../support/scenarios';
 
 /** What operators read when the connection works, fails, or is misconfigured. */
 
@@ -125,6 +126,18 @@ describe('createRedis: command hooks', () => {
     expect(slow[0]).toMatchObject({ command: 'debug', thresholdMs: 20, level: 40 });
     expect(slow[0]?.ms).toBeGreaterThanOrEqual(50);
     expect(JSON.stringify(slow)).not.toContain('0.06');
+  });
+
+  it('logs a burst of slow commands as one line, then one line a second with how many more there were', async () => {
+    const { client, lines } = connect(open, { REDIS_SLOW_COMMAND_MS: '20' });
+    await client.ping();
+    // Redis runs them one after the other: each waits for the ones before it.
+    await Promise.all(Array.from({ length: 5 }, () => client.call('DEBUG', 'SLEEP', '0.03')));
+    const slow = () => lines.filter((l) => l.msg === SLOW_COMMAND_MESSAGE);
+    expect(slow()).toHaveLength(1);
+    await waitFor(() => slow().length === 2, 3000, 'the summary line');
+    expect(slow()[1]).toMatchObject({ command: 'debug', count: 4, thresholdMs: 20, level: 40 });
+    expect(slow()[1]?.maxMs).toBeGreaterThanOrEqual(100);
   });
 
   it('traces every command with its key and no value when DEBUG=redis:*', async () => {
