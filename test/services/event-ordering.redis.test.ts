@@ -27,6 +27,39 @@ afterEach(async () => {
   await Promise.all(fixtures.splice(0).map((f) => f.close()));
 });
 
+/** One op to each document; waits until each is applied, then a little for any late take. */
+async function applyOneOpEach(
+  gateway: { submit: (sub: ReturnType<typeof submission>) => Promise<void> },
+  log: OutcomeLog,
+  docs: readonly string[],
+): Promise<void> {
+  for (const doc of docs) await gateway.submit(submission(doc, 'a', 1));
+  for (const doc of docs) {
+    await waitFor(() => log.applied(doc).length === 1, 5000, `applied ${doc}`);
+  }
+  await new Promise((resolve) => setTimeout(resolve, 200));
+}
+
+/**
+ * Counts the take script's calls per document. `firstDelayMs` holds the
+ * first call back that long: a turn that lasts while other messages arrive.
+ */
+function spyTakes(firstDelayMs = 0) {
+  const take = CollaborationScripts.takeApply.run.bind(CollaborationScripts.takeApply);
+  const spy = vi.spyOn(CollaborationScripts.takeApply, 'run');
+  if (firstDelayMs > 0) {
+    spy.mockImplementationOnce(async (...args) => {
+      await new Promise((resolve) => setTimeout(resolve, firstDelayMs));
+      return take(...args);
+    });
+  }
+  return {
+    ofDoc: (doc: string) =>
+      spy.mock.calls.filter((call) => JSON.stringify(call.slice(1)).includes(doc)).length,
+    restore: () => spy.mockRestore(),
+  };
+}
+
 function fixture(target: 'single' | 'cluster', vars: Record<string, string> = {}): OrderingFixture {
   const { single, cluster } = servers.addresses;
   const made = new OrderingFixture(redisTestConfig(target === 'single' ? single : cluster, vars));
@@ -312,25 +345,14 @@ describe.each(['single', 'cluster'] as const)('Redis ordering on %s Redis', (tar
     await f.worker(log, { pollMs: 60_000, leaseMs: 30_000, concurrency: 1 });
     const gateway = f.gateway();
     const docs = [randomDocId('busy'), randomDocId('later'), randomDocId('later')];
-    const take = CollaborationScripts.takeApply.run.bind(CollaborationScripts.takeApply);
-    const takes = vi.spyOn(CollaborationScripts.takeApply, 'run');
     // The first turn lasts long enough for the other wake-ups to arrive during it.
-    takes.mockImplementationOnce(async (...args) => {
-      await new Promise((resolve) => setTimeout(resolve, 300));
-      return take(...args);
-    });
-    const ofDoc = (doc: string) =>
-      takes.mock.calls.filter((call) => JSON.stringify(call.slice(1)).includes(doc)).length;
+    const takes = spyTakes(300);
     try {
-      for (const doc of docs) await gateway.submit(submission(doc, 'a', 1));
-      for (const doc of docs) {
-        await waitFor(() => log.applied(doc).length === 1, 5000, `applied ${doc}`);
-      }
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      await applyOneOpEach(gateway, log, docs);
       // Without the wake-up's job id, a turn takes once to learn the waiting ids, then again.
-      expect(docs.map(ofDoc)).toEqual([1, 1, 1]);
+      expect(docs.map(takes.ofDoc)).toEqual([1, 1, 1]);
     } finally {
-      takes.mockRestore();
+      takes.restore();
     }
   });
 
@@ -362,19 +384,13 @@ describe.each(['single', 'cluster'] as const)('Redis ordering on %s Redis', (tar
       await f.worker(log, { ...options, roster: rosterOf('w1', live) });
       await f.worker(log, { ...options, roster: rosterOf('w2', live) });
       const gateway = f.gateway();
-      const takes = vi.spyOn(CollaborationScripts.takeApply, 'run');
-      const ofDoc = (doc: string) =>
-        takes.mock.calls.filter((call) => JSON.stringify(call.slice(1)).includes(doc)).length;
+      const takes = spyTakes();
       try {
         const docs = [randomDocId('quiet'), randomDocId('quiet'), randomDocId('quiet')];
-        for (const doc of docs) await gateway.submit(submission(doc, 'a', 1));
-        for (const doc of docs) {
-          await waitFor(() => log.applied(doc).length === 1, 3000, `applied ${doc}`);
-        }
-        await new Promise((resolve) => setTimeout(resolve, 200));
-        expect(docs.map(ofDoc)).toEqual([1, 1, 1]);
+        await applyOneOpEach(gateway, log, docs);
+        expect(docs.map(takes.ofDoc)).toEqual([1, 1, 1]);
       } finally {
-        takes.mockRestore();
+        takes.restore();
       }
     });
 
@@ -401,19 +417,14 @@ describe.each(['single', 'cluster'] as const)('Redis ordering on %s Redis', (tar
       await f.worker(firstLog, { pollMs: 50, roster: rosterOf('w1', live, 1000) });
       await f.worker(secondLog, { pollMs: 50, roster: rosterOf('w2', live, 1000) });
       const gateway = f.gateway();
-      const take = CollaborationScripts.takeApply.run.bind(CollaborationScripts.takeApply);
-      const takes = vi.spyOn(CollaborationScripts.takeApply, 'run');
       // The preferred worker's first take waits 300 ms: the mark stays, and w2 polls meanwhile.
-      takes.mockImplementationOnce(async (...args) => {
-        await new Promise((resolve) => setTimeout(resolve, 300));
-        return take(...args);
-      });
+      const takes = spyTakes(300);
       try {
         await gateway.submit(submission(doc, 'a', 1));
         await waitFor(() => firstLog.applied(doc).length === 1, 3000, 'applied by w1');
         expect(secondLog.applied(doc)).toEqual([]);
       } finally {
-        takes.mockRestore();
+        takes.restore();
       }
     });
 
