@@ -1,4 +1,3 @@
-import { releaseClaim } from '../redis/document-claim';
 import { READY_SHARDS } from '../redis/ordering-keys';
 import { AcknowledgedSeqs } from '../services/collaboration/acknowledged-seqs';
 import { ReplicaWait } from '../services/collaboration/replica-wait';
@@ -6,7 +5,8 @@ import { QUEUE_EVENTS_MAX_LEN, QUEUE_VERSION } from '../services/event-ordering/
 import { OrderingScripts } from '../services/event-ordering/lua';
 import { runDocument } from './document-runner';
 import { QueueConsumer } from './queue-consumer';
-import { departedNode, departure, laterSeen, parseWake, type MarkSeen } from './wake-message';
+import { announceDeparture, handOver } from './departure';
+import { departedNode, laterSeen, parseWake, type MarkSeen } from './wake-message';
 import type { OrderingWorkerOptions } from './ordering-worker-options';
 
 /**
@@ -271,34 +271,13 @@ export class OrderingWorker {
     if (this.closing) return;
     this.closing = true;
     if (this.poller) clearInterval(this.poller);
-    const { client, keys, owner, sharded, roster } = this.options;
-    const publish = sharded ? 'SPUBLISH' : 'PUBLISH';
+    const { roster } = this.options;
     if (roster) {
       roster.stop();
-      // First: from now on this worker starts no turn, so the others must
-      // answer the wake-ups they were leaving to it.
-      const channel = keys.wakeChannel(0);
-      const message = departure(roster.self);
-      await (sharded ? client.spublish(channel, message) : client.publish(channel, message)).catch(
-        (err: unknown) =>
-          this.options.log.warn(
-            { err: (err as Error).message },
-            'could not tell the other workers this one stops; they answer its documents after their next poll',
-          ),
-      );
+      await announceDeparture(this.options, roster.self);
     }
     await Promise.allSettled([...this.running]);
-    await Promise.allSettled(
-      [...this.held.keys()].map(async (doc) => {
-        await releaseClaim(client, keys.claim(doc), owner);
-        const shard = keys.shardOf(doc);
-        await OrderingScripts.handover.run(
-          client,
-          [keys.ready(shard)],
-          [doc, Date.now(), keys.wakeChannel(shard), publish, `!${doc}`],
-        );
-      }),
-    );
+    await handOver(this.options, this.held.keys());
     this.held.clear();
   }
 }
