@@ -65,6 +65,9 @@ export function fixedTokenRefused(reason: string): string {
   return `${reason || 'the server refused the token'}; the token is a fixed string, which cannot be refreshed, so the client stops: pass a token function that fetches a fresh one`;
 }
 
+/** The first reconnect after a 1001 comes within this many ms. */
+const GOING_AWAY_RETRY_MS = 100;
+
 /** A close code after which reconnecting would only be refused again. */
 function isFinal(code: number): boolean {
   return code === CloseCodes.POLICY_VIOLATION;
@@ -239,7 +242,12 @@ export class Connection {
     }
     this.setState(ConnectionState.Reconnecting, code, reason);
     clearTimeout(this.retryTimer);
-    this.retryTimer = setTimeout(() => void this.attempt(), this.backoff.next());
+    const delay = this.backoff.next();
+    // A stopping gateway spreads its 1001 closes over time itself: the first
+    // attempt needs only a short jitter of its own, not the backoff's.
+    const first = code === CloseCodes.GOING_AWAY && this.backoff.attempts === 1;
+    const wait = first ? Math.floor(this.options.random() * GOING_AWAY_RETRY_MS) : delay;
+    this.retryTimer = setTimeout(() => void this.attempt(), wait);
   }
 
   private startKeepalive(): void {

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { WebSocket } from 'ws';
 import { ConnectionState, FlowError, type StateChange } from '../../src/client';
 import { createClient, eventually, joinedClient, nextEvent, startServer } from './helpers';
@@ -102,6 +102,33 @@ describe('FlowClient connection', () => {
     expect([first.query.get('token'), second.query.get('token')]).toEqual(['t1', 't2']);
     await eventually(() => expect(client.state).toBe('open'));
     expect(states).toEqual(['connecting', 'open', 'reconnecting', 'open']);
+  });
+
+  it('reconnects within 100 ms after a 1001 (the stopping gateway spreads its closes), after the backoff otherwise', async () => {
+    // The largest delays either way: 0.9 of the range.
+    const random = vi.spyOn(Math, 'random').mockReturnValue(0.9);
+    try {
+      const srv = await startServer();
+      const reconnectAfter = async (code: number) => {
+        const client = createClient(srv, { reconnect: { minDelayMs: 5000, maxDelayMs: 5000 } });
+        client.connect();
+        const first = await srv.nextConnection();
+        await eventually(() => expect(client.state).toBe('open'));
+        const closed = Date.now();
+        first.close(code, 'bye');
+        const again = await Promise.race([
+          srv.nextConnection().then(() => Date.now() - closed),
+          new Promise<null>((resolve) => setTimeout(() => resolve(null), 1000)),
+        ]);
+        client.close();
+        return again;
+      };
+      expect(await reconnectAfter(1001)).toBeLessThan(500);
+      // A slow-consumer close keeps the backoff: 0.9 x 5000 ms.
+      expect(await reconnectAfter(1013)).toBeNull();
+    } finally {
+      random.mockRestore();
+    }
   });
 
   it('keeps retrying through the given WebSocket while the server cannot be reached', async () => {
