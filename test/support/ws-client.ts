@@ -13,6 +13,8 @@ export class TestClient {
   private waiters: Array<{ predicate: Predicate; resolve: (m: ServerMessage) => void }> = [];
   closeCode: number | null = null;
   closeReason = '';
+  /** What the ws library reported, e.g. a frame it found invalid (it then closes with 1006). */
+  errorMessage: string | null = null;
   readonly closed: Promise<number>;
 
   private constructor(readonly ws: WebSocket) {
@@ -24,6 +26,9 @@ export class TestClient {
         w.resolve(message);
         return false;
       });
+    });
+    ws.on('error', (err) => {
+      this.errorMessage ??= err.message;
     });
     this.closed = new Promise((resolve) =>
       ws.on('close', (code, reason) => {
@@ -66,7 +71,10 @@ export class TestClient {
               `no matching message within ${timeoutMs} ms; got ${JSON.stringify(this.messages.slice(-5))}` +
                 (this.closeCode === null
                   ? ''
-                  : `; the connection closed with ${this.closeCode} ${this.closeReason}`),
+                  : `; the connection closed with ${this.closeCode} ${this.closeReason}`) +
+                (this.errorMessage === null
+                  ? ''
+                  : `; the client saw an error: ${this.errorMessage}`),
             ),
           ),
         timeoutMs,
