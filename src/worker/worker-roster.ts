@@ -38,6 +38,11 @@ export interface WorkerRosterOptions {
 export class WorkerRoster {
   private live: string[] = [];
   private readonly departed = new Map<string, number>();
+  /**
+   * `live` without the departed, recomputed when either changes, not at
+   * every wake-up (prefers() runs once per wake-up, that is per op).
+   */
+  private workers: string[] = [];
   private timer: NodeJS.Timeout | undefined;
   private readonly now: () => number;
 
@@ -66,6 +71,7 @@ export class WorkerRoster {
     } catch {
       // Registry unreadable (Redis down): the last roster stands; polls cover any gap.
     }
+    this.recompute();
   }
 
   get self(): string {
@@ -79,6 +85,7 @@ export class WorkerRoster {
   /** A worker said it stops: its documents' wake-ups are answered by the others from now on. */
   depart(node: string): void {
     this.departed.set(node, this.now() + this.options.departedForMs);
+    this.recompute();
   }
 
   /**
@@ -87,7 +94,7 @@ export class WorkerRoster {
    * as without a roster.
    */
   prefers(doc: string): boolean {
-    const workers = this.present();
+    const { workers } = this;
     if (!workers.includes(this.options.self)) return true;
     let best = '';
     let bestScore = -1;
@@ -102,10 +109,15 @@ export class WorkerRoster {
   }
 
   /** The live workers, departed ones left out. */
-  present(): string[] {
+  present(): readonly string[] {
+    return this.workers;
+  }
+
+  /** Departures end at a refresh after departedForMs (by then the heartbeat has gone stale). */
+  private recompute(): void {
     const now = this.now();
     for (const [node, until] of this.departed) if (until <= now) this.departed.delete(node);
-    return this.live.filter((node) => !this.departed.has(node));
+    this.workers = this.live.filter((node) => !this.departed.has(node));
   }
 }
 
