@@ -22,6 +22,7 @@ export const COLUMNS = [
   'fan-out p99 ms',
   'send lag p99 ms',
   'generator CPU',
+  'machine CPU busy',
   'server+Redis CPU ms / 1k ops',
   'CPU ms / 1k deliveries',
   'check',
@@ -60,6 +61,7 @@ export function rows(results: readonly ScenarioResult[]): string[][] {
       ms(rep.latencyMs.fanout.p99),
       ms(rep.latencyMs.sendLag.p99),
       `${rep.generator.cpuCores.toFixed(2)} cores${rep.generator.clientBound ? ' (client-bound?)' : ''}`,
+      percent(r.machineBusy),
       ...cpuPerThousand(r),
       anomalies,
       conns,
@@ -67,14 +69,24 @@ export function rows(results: readonly ScenarioResult[]): string[][] {
   });
 }
 
+const percent = (v: number | undefined) => (v === undefined ? '-' : `${Math.round(v * 100)}%`);
+
 /** Server (and Redis) CPU ms over the window per 1,000 acked ops and per 1,000 deliveries. */
 export function cpuPerThousand(r: ScenarioResult): [string, string] {
+  return [ms(cpuMsPerThousand(r, 'acked')), ms(cpuMsPerThousand(r, 'delivered'))];
+}
+
+function cpuMsPerThousand(r: ScenarioResult, of: 'acked' | 'delivered'): number | undefined {
   const rep = r.report;
-  if (!rep || !r.cpuMs) return ['-', '-'];
+  if (!rep || !r.cpuMs) return undefined;
   const total = Object.values(r.cpuMs).reduce((a, b) => a + b, 0);
-  const window = rep.setup.durationS;
-  const per = (rate: number) => (rate > 0 ? ms((total / (rate * window)) * 1000) : '-');
-  return [per(rep.rates.acked), per(rep.rates.delivered)];
+  const rate = rep.rates[of];
+  return rate > 0 ? (total / (rate * rep.setup.durationS)) * 1000 : undefined;
+}
+
+/** What a latency figure was measured on: how busy the whole machine was. */
+function onMachine(r: ScenarioResult): string {
+  return r.machineBusy === undefined ? '' : `; machine CPU ${percent(r.machineBusy)} busy`;
 }
 
 /** The CPU of each process group over the window, for the notes under a table. */
@@ -149,7 +161,18 @@ export function aims(results: readonly ScenarioResult[]): string[] {
     for (const r of at5000) {
       const p99 = r.report?.latencyMs.ack.p99 ?? NaN;
       lines.push(
-        `${mode}: p99 ack <= 50 ms at 5,000 op/s (100 documents): ${p99 <= 50 ? 'met' : 'NOT met'}, p99 ${ms(p99)} ms (acked ${n0(r.report?.rates.acked)} op/s)`,
+        `${mode}: p99 ack <= 50 ms at 5,000 op/s (100 documents): ${p99 <= 50 ? 'met' : 'NOT met'}, p99 ${ms(p99)} ms (acked ${n0(r.report?.rates.acked)} op/s${onMachine(r)})`,
+      );
+    }
+    for (const r of mine.filter((x) => x.scenario.docs >= 10_000)) {
+      const rep = r.report;
+      const p99 = rep?.latencyMs.ack.p99 ?? NaN;
+      // Keeping up: nearly every offered op acked in the window, and no tail of seconds.
+      const keptUp = (rep?.rates.acked ?? 0) >= 0.98 * (rep?.rates.offered ?? Infinity);
+      lines.push(
+        `${mode}: ${n0(r.scenario.docs)} documents at ${n0(r.scenario.rate)} op/s keep up with p99 ack <= 100 ms: ` +
+          `${keptUp && p99 <= 100 ? 'met' : 'NOT met'}, acked ${n0(rep?.rates.acked)} of ${n0(rep?.rates.offered)} op/s offered, ` +
+          `in flight ${n0(rep?.totals.inFlightAtWindowStart)} -> ${n0(rep?.totals.inFlightAtWindowEnd)}, p99 ${ms(p99)} ms${onMachine(r)}`,
       );
     }
     const workers = mine.flatMap((r) =>
@@ -164,5 +187,30 @@ export function aims(results: readonly ScenarioResult[]): string[] {
       );
     }
   }
+  const ratio = cpuRatioAim(results, 'bullmq', 'inproc', 1.3);
+  if (ratio) lines.push(ratio);
   return lines;
+}
+
+/**
+ * Server+Redis CPU per acked op of `mode` against `reference` in the same
+ * run, scenario by scenario: the aim is at most `limit` times the reference.
+ */
+export function cpuRatioAim(
+  results: readonly ScenarioResult[],
+  mode: string,
+  reference: string,
+  limit: number,
+): string | undefined {
+  const parts: string[] = [];
+  for (const r of results.filter((x) => x.mode === mode)) {
+    const ref = results.find((x) => x.mode === reference && x.scenario.label === r.scenario.label);
+    const mine = cpuMsPerThousand(r, 'acked');
+    const theirs = ref && cpuMsPerThousand(ref, 'acked');
+    if (mine === undefined || theirs === undefined) continue;
+    const times = mine / theirs;
+    parts.push(`${r.scenario.label} ${times.toFixed(2)}x (${times <= limit ? 'met' : 'NOT met'})`);
+  }
+  if (parts.length === 0) return undefined;
+  return `${mode}: server+Redis CPU per acked op <= ${limit} x ${reference}'s in the same run: ${parts.join(', ')}`;
 }

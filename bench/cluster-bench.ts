@@ -18,7 +18,13 @@ import {
   type ConnectionCount,
   type FlowProcessHandle,
 } from './cluster-processes';
-import { cpuBetween, sampleCpu, type CpuSample } from './process-cpu';
+import {
+  cpuBetween,
+  machineBusyBetween,
+  sampleCpu,
+  sampleMachineCpu,
+  type CpuSample,
+} from './process-cpu';
 
 /** bullmq: 2 gateways + 2 workers, USE_REDIS_EVENT_ORDERING=true; inproc: 2 gateways applying in-process. */
 export type ClusterMode = 'bullmq' | 'inproc';
@@ -50,6 +56,8 @@ export interface ScenarioResult {
   connections?: ConnectionCount[];
   /** CPU ms of the server processes (and Redis) over the measured window, per group. */
   cpuMs?: CpuSample;
+  /** The share of the whole machine's CPU busy over the measured window, 0 to 1. */
+  machineBusy?: number;
 }
 
 export const MODE_FLAGS: Record<ClusterMode, Record<string, string>> = {
@@ -150,6 +158,7 @@ export async function runScenario(
 
   let connections: ConnectionCount[] | undefined;
   let cpuMs: CpuSample | undefined;
+  let machineBusy: number | undefined;
   const countNow = Boolean(counted && scenario.countConnections);
   if (countNow || Object.keys(cpuGroups).length > 0) {
     // The load starts after setup (joins); "joined" on stderr marks it.
@@ -160,6 +169,7 @@ export async function runScenario(
     }
     await sleep(scenario.rampUpS * 1000);
     const windowStart = sampleCpu(cpuGroups);
+    const machineStart = sampleMachineCpu();
     const windowEnd = Date.now() + scenario.durationS * 1000;
     await sleep((scenario.durationS / 2) * 1000);
     if (counted && countNow && child.exitCode === null) {
@@ -171,7 +181,10 @@ export async function runScenario(
       );
     }
     await sleep(Math.max(0, windowEnd - Date.now()));
-    if (child.exitCode === null) cpuMs = cpuBetween(windowStart, sampleCpu(cpuGroups));
+    if (child.exitCode === null) {
+      cpuMs = cpuBetween(windowStart, sampleCpu(cpuGroups));
+      machineBusy = machineBusyBetween(machineStart, sampleMachineCpu());
+    }
   }
   const exitCode = await exited;
   let report: LoadReport | null;
@@ -189,6 +202,7 @@ export async function runScenario(
     ...(report ? {} : { error: `no report (exit ${exitCode}): ${output.slice(-500)}` }),
     ...(connections ? { connections } : {}),
     ...(cpuMs ? { cpuMs } : {}),
+    ...(machineBusy !== undefined ? { machineBusy } : {}),
   };
 }
 

@@ -45,3 +45,38 @@ export function cpuBetween(start: CpuSample, end: CpuSample): CpuSample {
   for (const name of Object.keys(end)) out[name] = (end[name] ?? 0) - (start[name] ?? 0);
   return out;
 }
+
+/** Jiffies of all cores since boot: busy (not idle, not waiting for I/O) and in all. */
+export interface MachineCpu {
+  busy: number;
+  total: number;
+}
+
+/** The machine's CPU counters from /proc/stat, or null where there is none. */
+export function sampleMachineCpu(): MachineCpu | null {
+  try {
+    const line = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '';
+    // cpu  user nice system idle iowait irq softirq steal guest guest_nice
+    const [, ...fields] = line.trim().split(/\s+/);
+    const values = fields.slice(0, 8).map(Number);
+    if (values.length < 5 || values.some((v) => !Number.isFinite(v))) return null;
+    const total = values.reduce((a, b) => a + b, 0);
+    return { busy: total - (values[3] ?? 0) - (values[4] ?? 0), total };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The share of the machine's CPU (all cores) that was busy between two
+ * samples, 0 to 1: everything running on the machine, the load generator
+ * and other work included. Near 1, the figures measure a machine without
+ * CPU to spare, and latencies include the wait for it.
+ */
+export function machineBusyBetween(
+  start: MachineCpu | null,
+  end: MachineCpu | null,
+): number | undefined {
+  if (!start || !end || end.total <= start.total) return undefined;
+  return (end.busy - start.busy) / (end.total - start.total);
+}

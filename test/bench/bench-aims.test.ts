@@ -1,0 +1,110 @@
+import { describe, expect, it } from 'vitest';
+import { aims, cpuRatioAim, rows, COLUMNS } from '../../bench/bench-format';
+import type { ScenarioResult } from '../../bench/cluster-bench';
+import { machineBusyBetween, sampleMachineCpu } from '../../bench/process-cpu';
+import type { LoadReport } from '../../src/loadtest/report';
+
+/** A scenario's result with only what the tables read. */
+function result(
+  mode: string,
+  docs: number,
+  rate: number,
+  figures: {
+    acked: number;
+    p99: number;
+    cpuMs: number;
+    inFlight?: [number, number];
+    busy?: number;
+  },
+): ScenarioResult {
+  const durationS = 6;
+  const latency = { p50: figures.p99 / 2, p99: figures.p99, max: figures.p99 * 2 };
+  const report = {
+    ok: true,
+    setup: { docs, clients: 200, members: 2, durationS },
+    rates: { offered: rate, acked: figures.acked, delivered: figures.acked },
+    totals: {
+      inFlightAtWindowStart: figures.inFlight?.[0] ?? 0,
+      inFlightAtWindowEnd: figures.inFlight?.[1] ?? 0,
+    },
+    latencyMs: { ack: latency, fanout: latency, sendLag: latency },
+    generator: { cpuCores: 0.3, clientBound: false },
+    check: { ok: true, total: 0, counts: {} },
+  } as unknown as LoadReport;
+  return {
+    mode,
+    scenario: {
+      label: `${docs}-docs`,
+      docs,
+      clients: 200,
+      members: 2,
+      rate,
+      durationS,
+      rampUpS: 2,
+      threads: 2,
+    },
+    command: 'node dist/loadtest/cli.js',
+    report,
+    exitCode: 0,
+    cpuMs: { gateways: figures.cpuMs },
+    ...(figures.busy !== undefined ? { machineBusy: figures.busy } : {}),
+  };
+}
+
+describe('benchmark aims', () => {
+  // 12,000 ops acked in the window; CPU per 1,000 acked ops = cpuMs / 12.
+  const inproc = result('inproc', 10_000, 2000, { acked: 2000, p99: 40, cpuMs: 7200 });
+
+  it('compares CPU per acked op with the reference mode of the same run, scenario by scenario', () => {
+    const within = result('bullmq', 10_000, 2000, { acked: 2000, p99: 80, cpuMs: 9000 });
+    const over = result('bullmq', 10_000, 2000, { acked: 2000, p99: 80, cpuMs: 9600 });
+    expect(cpuRatioAim([within, inproc], 'bullmq', 'inproc', 1.3)).toBe(
+      "bullmq: server+Redis CPU per acked op <= 1.3 x inproc's in the same run: 10000-docs 1.25x (met)",
+    );
+    expect(cpuRatioAim([over, inproc], 'bullmq', 'inproc', 1.3)).toContain(
+      '10000-docs 1.33x (NOT met)',
+    );
+    // No reference in the run: no ratio to claim.
+    expect(cpuRatioAim([within], 'bullmq', 'inproc', 1.3)).toBeUndefined();
+  });
+
+  it('says 10,000 documents keep up only when nearly all offered ops are acked within p99 100 ms', () => {
+    const fast = result('bullmq', 10_000, 2000, { acked: 1990, p99: 90, cpuMs: 9000 });
+    const behind = result('bullmq', 10_000, 2000, {
+      acked: 1772,
+      p99: 95,
+      cpuMs: 9000,
+      inFlight: [201, 1547],
+      busy: 0.97,
+    });
+    const slow = result('bullmq', 10_000, 2000, { acked: 2000, p99: 150, cpuMs: 9000 });
+    const line = (r: ScenarioResult) => aims([r]).find((l) => l.includes('keep up')) ?? '';
+    expect(line(fast)).toContain('keep up with p99 ack <= 100 ms: met');
+    expect(line(behind)).toBe(
+      'bullmq: 10,000 documents at 2,000 op/s keep up with p99 ack <= 100 ms: NOT met, acked 1,772 of 2,000 op/s offered, in flight 201 -> 1,547, p99 95.0 ms; machine CPU 97% busy',
+    );
+    expect(line(slow)).toContain('NOT met');
+  });
+
+  it('shows how busy the machine was in the table', () => {
+    const busy = result('bullmq', 100, 5000, { acked: 5000, p99: 60, cpuMs: 9000, busy: 0.964 });
+    const column = COLUMNS.indexOf('machine CPU busy');
+    expect(rows([busy])[0]?.[column]).toBe('96%');
+    expect(rows([inproc])[0]?.[column]).toBe('-');
+  });
+});
+
+describe('machine CPU', () => {
+  it('reads the busy share of all cores between two samples', async () => {
+    const start = sampleMachineCpu();
+    expect(start).not.toBeNull();
+    const until = Date.now() + 50;
+    while (Date.now() < until); // keep one core busy
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const busy = machineBusyBetween(start, sampleMachineCpu());
+    expect(busy).toBeGreaterThan(0);
+    expect(busy).toBeLessThanOrEqual(1);
+    expect(machineBusyBetween({ busy: 5, total: 10 }, { busy: 8, total: 14 })).toBe(0.75);
+    expect(machineBusyBetween(null, start)).toBeUndefined();
+  });
+});
