@@ -204,7 +204,8 @@ export class DocumentFeed implements SequencerSink {
   // ---- acks and members ----------------------------------------------------
 
   private sendAck(member: Member, outcome: Applied | Duplicate, queued = true): void {
-    ackMember(member, outcome, this.deps.metrics, queued);
+    const waitedMs = ackMember(member, outcome, this.deps.metrics, queued);
+    if (waitedMs !== undefined) this.deps.answerLag?.note(waitedMs, performance.now());
   }
 
   /** The receive time of the oldest unacked op of any member here, or undefined. */

@@ -15,6 +15,7 @@ import { PresenceRelay } from './presence-relay';
 import { atExpiry, TOKEN_EXPIRED_REASON } from './token-expiry';
 import { PendingOpResolver } from './pending-op-resolver';
 import { NewDocumentBudget } from './new-document-budget';
+import { AnswerLag } from './answer-lag';
 import { UnackedRefresh } from './unacked-refresh';
 import type { ApplyOutcome } from '../document/op-submission';
 
@@ -52,6 +53,8 @@ export class GatewayHub implements ConnectionHost {
   private readonly feeds = new Map<string, DocumentFeed>();
   /** When a feed with ops unanswered reads the history, for a broadcast lost on the way. */
   private readonly unacked = new UnackedRefresh<DocumentFeed>();
+  /** How long this gateway's ops lately waited for their answers: the history reads above wait longer while it is high. */
+  private readonly answerLag = new AnswerLag();
   private readonly lingering = new Map<string, NodeJS.Timeout>();
   /** Cancels the close at each connection's token expiry. */
   private readonly expiries = new Map<ClientConnection, () => void>();
@@ -87,8 +90,9 @@ export class GatewayHub implements ConnectionHost {
   private tick(): void {
     if (++this.ticks % PRESENCE_SWEEP_TICKS === 0) this.sweepPresence();
     const now = performance.now();
+    const lagMs = this.answerLag.recent(now);
     for (const feed of this.feeds.values()) {
-      if (this.unacked.due(feed, feed.oldestInflight(), now)) this.refresh(feed);
+      if (this.unacked.due(feed, feed.oldestInflight(), now, lagMs)) this.refresh(feed);
     }
     this.resolver.check(this.feeds.values());
     const { documents, connections } = this.stats();
@@ -193,7 +197,11 @@ export class GatewayHub implements ConnectionHost {
     }
     let feed = this.feeds.get(doc);
     if (!feed) {
-      feed = new DocumentFeed(doc, { ...this.deps, nodeId: this.nodeId });
+      feed = new DocumentFeed(doc, {
+        ...this.deps,
+        nodeId: this.nodeId,
+        answerLag: this.answerLag,
+      });
       this.feeds.set(doc, feed);
       this.deps.metrics.documents.set(this.feeds.size);
     }

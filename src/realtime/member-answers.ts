@@ -8,24 +8,27 @@ type AnswerMetrics = Pick<Metrics, 'ackLatency' | 'messagesOut' | 'errors'>;
 /**
  * Acks one op of a member. `queued` (the live path) batches the ack with this
  * turn's fan-out; the catch-up path sends at once, in line with the catch-up
- * events it sends.
+ * events it sends. Returns how long the op waited for it (ms), when it was
+ * in flight here.
  */
 export function ackMember(
   member: Member,
   outcome: Applied | Duplicate,
   metrics: AnswerMetrics,
   queued: boolean,
-): void {
+): number | undefined {
   // The copy this ack answers knows its ref even when the outcome came
   // from the history rather than the live broadcast.
   const copy = member.inflight.take(outcome.cseq);
-  if (copy) metrics.ackLatency.observe((performance.now() - copy.since) / 1000);
+  const waitedMs = copy ? performance.now() - copy.since : undefined;
+  if (waitedMs !== undefined) metrics.ackLatency.observe(waitedMs / 1000);
   const { doc, cseq, seq } = outcome;
   const ref = copy ? copy.ref : outcome.ref;
   metrics.messagesOut.inc();
   const text = ackText(doc, cseq, seq, outcome.kind === 'duplicate', ref);
   if (queued) member.socket.sendQueued(text);
   else member.socket.send(text);
+  return waitedMs;
 }
 
 /** Answers a member's op with the error it was refused with, when that op is still in flight. */

@@ -7,7 +7,10 @@ import type { ClientConnection } from '../../src/realtime/client-connection';
 import { GatewayHub } from '../../src/realtime/hub';
 import { MemoryCollaborationService } from '../../src/services/collaboration/collaboration.memory';
 import { createDocumentProcessor } from '../../src/worker/document-processor';
-import type { EventOrderingService } from '../../src/services/event-ordering/event-ordering-service';
+import type {
+  BatchProcessor,
+  EventOrderingService,
+} from '../../src/services/event-ordering/event-ordering-service';
 import { MemoryEventOrderingService } from '../../src/services/event-ordering/event-ordering.memory';
 import type { DocumentBroadcast } from '../../src/protocol/cluster-messages';
 import { ClientIdGuard } from '../../src/realtime/client-id-guard';
@@ -69,8 +72,8 @@ export class FaultyWebSockets extends MemoryWebSocketManager {
 /** One gateway hub on in-memory services, with clients that record what they receive. */
 export function startHub(
   vars: Record<string, string> = {},
-  /** Replaces the in-memory ordering (which applies at once). */
-  makeOrdering?: () => EventOrderingService,
+  /** Replaces the in-memory ordering (which applies at once); given what applies ops. */
+  makeOrdering?: (processor: BatchProcessor) => EventOrderingService,
 ) {
   const sockets: RecordingSocket[] = [];
   const config = configFrom({ LOG_LEVEL: 'silent', ...vars });
@@ -82,7 +85,7 @@ export function startHub(
   const websockets = new FaultyWebSockets();
   const processor = createDocumentProcessor({ collaboration, websockets, log });
   const ordering: EventOrderingService =
-    makeOrdering?.() ?? new MemoryEventOrderingService(processor, 100, () => {});
+    makeOrdering?.(processor) ?? new MemoryEventOrderingService(processor, 100, () => {});
   const broadcaster = {
     broadcast: (topic: string, text: string) => {
       for (const socket of sockets) if (socket.topics.has(topic)) socket.send(text);
