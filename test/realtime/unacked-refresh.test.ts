@@ -36,3 +36,17 @@ describe('history reads for unanswered ops', () => {
     expect(refresh.due(a, 0, 3000)).toBe(false);
   });
 });
+
+describe('history reads while answers lag', () => {
+  it('reads at 1.5 s when answers are quick, at 1.5 times the lag when they are slow, never later than 10 s', () => {
+    const at = (lagMs: number) => {
+      const refresh = new UnackedRefresh<object>();
+      const feed = {};
+      for (let now = 0; now <= 20_000; now += 100) if (refresh.due(feed, 0, now, lagMs)) return now;
+      return undefined;
+    };
+    expect(at(0)).toBe(1500);
+    expect(at(3000)).toBe(4500);
+    expect(at(60_000)).toBe(10_000);
+  });
+});
