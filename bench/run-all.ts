@@ -114,6 +114,7 @@ function markdown(input: {
     '- "generator CPU" is the load tester process over the window (all its threads); "(client-bound?)" marks a run where a generator thread was over 85% busy. "send lag" is how late the generator wrote op messages against their schedule: a high value with idle threads means the machine had no CPU for the generator either, and the latencies include that wait.',
     '- Runs on a shared 2-core machine vary from one run to the next, the tail latencies most: compare runs made under similar load averages.',
     '- Server CPU: user + system time of every Flow process and redis-server the benchmark started (`/proc/<pid>/stat`), read at the start and the end of the measured window, divided by the ops acked (and the deliveries made) in it. The load tester is not included (see "generator CPU").',
+    '- "machine CPU busy" is the share of both cores busy over the window (`/proc/stat`): everything on the machine, the generator included. Near 100%, the setup ran out of CPU: its latencies include the wait for a core, and its rates are what this machine can give, not what the setup could do with CPU to spare. Each aim line about latency names it.',
     '- Redis connections are the established TCP connections from each process to the cluster nodes (`/proc/<pid>/fd` and `/proc/net/tcp`), named by `CLIENT LIST` on every node.',
     `- Server limits raised for the load: ${Object.entries(BENCH_LIMITS)
       .map(([k, v]) => `\`${k}=${v}\``)
