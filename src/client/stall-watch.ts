@@ -34,7 +34,10 @@ export class StallWatch {
     if (this.afterMs <= 0) return;
     this.timer = setTimeout(() => {
       this.stalled = true;
-      this.onStall({ doc: this.doc, forMs: Date.now() - since, error: this.lastError });
+      // The timer's clock is not Date.now(): it may fire when the wall clock
+      // has moved 1 ms less than afterMs. The stall lasted afterMs at least.
+      const forMs = Math.max(this.afterMs, Date.now() - since);
+      this.onStall({ doc: this.doc, forMs, error: this.lastError });
     }, this.afterMs);
     // A report alone must not keep a Node process running; browsers have no unref.
     (this.timer as { unref?: () => void }).unref?.();
