@@ -10,6 +10,7 @@ import { loadUws } from './uws';
 import { UwsClientSocket, type SocketData } from './uws-socket';
 import { randomBytes } from 'node:crypto';
 import { upgradeRefusal } from './upgrade-refusal';
+import { LateUpgrades } from './late-upgrade';
 
 /** Frames up to this many times the limit are read and answered TOO_LARGE; larger ones uWS drops at once. */
 const HARD_PAYLOAD_FACTOR = 4;
@@ -51,6 +52,21 @@ export interface GatewayServerOptions {
   /** Gives back a claim whose upgrade was abandoned. */
   releaseClient(claim: ClientIdClaim): void;
 }
+
+/**
+ * RFC 6455 asks for "Connection: Upgrade" (browsers may add keep-alive).
+ * Without it uWS would take the request for "Connection: close" and drop
+ * the socket right after the upgrade; refusing says why instead.
+ */
+function asksForUpgrade(connection: string): boolean {
+  return connection.split(',').some((token) => token.trim().toLowerCase() === 'upgrade');
+}
+
+const NOT_AN_UPGRADE = {
+  error: 'BAD_REQUEST',
+  message:
+    'a WebSocket handshake needs the header "Connection: Upgrade"; connect with a WebSocket client',
+};
 
 function newClientId(): string {
   return randomBytes(12).toString('base64url');
@@ -98,6 +114,25 @@ export class GatewayServer {
       for (const socket of sockets) socket.checkBackpressure();
     }, BACKPRESSURE_SWEEP_MS);
     this.sweep.unref();
+    const upgrades = new LateUpgrades<WebSocket<SocketData>>((ws) => {
+      const data = ws.getUserData();
+      const adapter = new UwsClientSocket(
+        ws,
+        options.maxBackpressureBytes,
+        slowConsumer,
+        ++socketIds,
+        publish,
+      );
+      data.adapter = adapter;
+      sockets.add(adapter);
+      data.connection = hub.connect(adapter, {
+        client: data.client,
+        user: data.user,
+        grants: data.grants,
+        expiresAt: data.expiresAt,
+        ...(data.claim ? { claim: data.claim } : {}),
+      });
+    });
 
     app.ws<SocketData>('/ws', {
       maxPayloadLength: Math.max(options.maxPayloadBytes * HARD_PAYLOAD_FACTOR, HARD_PAYLOAD_FLOOR),
@@ -114,6 +149,15 @@ export class GatewayServer {
         res.onAborted(() => {
           aborted = true;
         });
+        if (!asksForUpgrade(req.getHeader('connection'))) {
+          res.cork(() =>
+            res
+              .writeStatus('400 Bad Request')
+              .writeHeader('content-type', 'application/json')
+              .end(JSON.stringify(NOT_AN_UPGRADE)),
+          );
+          return;
+        }
         const requested = query.get('client');
         if (requested !== null && !CLIENT_ID_PATTERN.test(requested)) {
           res.cork(() =>
@@ -134,7 +178,10 @@ export class GatewayServer {
               return;
             }
             const data: SocketData = { client, ...identity, claim };
-            res.cork(() => res.upgrade(data, key, protocol, extensions, socketContext));
+            upgrades.upgrade(
+              () => res.cork(() => res.upgrade(data, key, protocol, extensions, socketContext)),
+              () => options.releaseClient(claim),
+            );
           })
           .catch((err: unknown) => {
             if (aborted) return;
@@ -148,25 +195,7 @@ export class GatewayServer {
             );
           });
       },
-      open: (ws: WebSocket<SocketData>) => {
-        const data = ws.getUserData();
-        const adapter = new UwsClientSocket(
-          ws,
-          options.maxBackpressureBytes,
-          slowConsumer,
-          ++socketIds,
-          publish,
-        );
-        data.adapter = adapter;
-        sockets.add(adapter);
-        data.connection = hub.connect(adapter, {
-          client: data.client,
-          user: data.user,
-          grants: data.grants,
-          expiresAt: data.expiresAt,
-          ...(data.claim ? { claim: data.claim } : {}),
-        });
-      },
+      open: (ws: WebSocket<SocketData>) => upgrades.open(ws),
       message: (ws: WebSocket<SocketData>, message: ArrayBuffer, isBinary: boolean) => {
         const { connection, adapter } = ws.getUserData();
         if (!connection || !adapter) return;
@@ -201,10 +230,12 @@ export class GatewayServer {
       },
       close: (ws: WebSocket<SocketData>) => {
         const { adapter, connection } = ws.getUserData();
-        if (adapter) {
-          adapter.closed = true;
-          sockets.delete(adapter);
+        if (!adapter) {
+          upgrades.closedBeforeStart();
+          return;
         }
+        adapter.closed = true;
+        sockets.delete(adapter);
         if (connection) hub.disconnect(connection);
       },
     });
