@@ -14,8 +14,8 @@
  *     --fault '3s:kill -9 $BENCH_PID_BULLMQ_WORKER_1'
  */
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { machineInfo } from '../src/loadtest/machine';
+import { benchArgs, benchUsageError } from './bench-args';
 import { COLUMNS, aims, connectionNotes, cpuNotes, rows, textTable } from './bench-format';
 import { runClusterBench, type ClusterMode, type Scenario } from './cluster-bench';
 import { ROOT, buildIfNeeded } from './cluster-processes';
@@ -74,30 +74,77 @@ export function clusterScenarios(o: ClusterScenarioOptions): Scenario[] {
   return scenarios;
 }
 
+const SCRIPT = {
+  name: 'bench:cluster',
+  command: 'npm run bench:cluster --',
+  about:
+    'Runs the load tester against 2 gateways + 2 workers (BullMQ ordering) and 2 gateways ' +
+    '(in-process ordering) on a 3-node Redis Cluster of its own, and prints the figures.',
+};
+
 export function parseClusterArgs(argv: string[]): ClusterScenarioOptions & {
   modes: ClusterMode[];
 } {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      modes: { type: 'string', default: 'bullmq,inproc' },
-      docs: { type: 'string', default: '1,100,10000' },
-      rate: { type: 'string', default: '5000' },
-      'many-docs-rate': { type: 'string', default: '2000' },
-      'peak-rate': { type: 'string', default: '20000' },
-      duration: { type: 'string', default: '6' },
-      fault: { type: 'string', multiple: true, default: [] },
+  const values = benchArgs(
+    SCRIPT,
+    {
+      modes: {
+        type: 'string',
+        default: 'bullmq,inproc',
+        help: 'bullmq and/or inproc, comma-separated',
+      },
+      docs: {
+        type: 'string',
+        default: '1,100,10000',
+        help: 'document counts of the scenarios, comma-separated',
+      },
+      rate: {
+        type: 'string',
+        default: '5000',
+        help: 'op/s offered to 1 and 100 documents',
+        number: { min: 1 },
+      },
+      'many-docs-rate': {
+        type: 'string',
+        default: '2000',
+        help: 'op/s offered to 10,000 documents',
+        number: { min: 1 },
+      },
+      'peak-rate': {
+        type: 'string',
+        default: '20000',
+        help: 'op/s offered in the peak run; 0 leaves it out',
+        number: { min: 0 },
+      },
+      duration: {
+        type: 'string',
+        default: '6',
+        help: 'seconds measured per scenario',
+        number: { min: 1 },
+      },
+      fault: {
+        type: 'string',
+        multiple: true,
+        default: [],
+        help: '"<seconds>s:<command>" run during every load test',
+      },
     },
-    strict: true,
-  });
+    argv,
+  );
   const modes = values.modes.split(',').map((m) => m.trim());
   for (const m of modes) {
     if (m !== 'bullmq' && m !== 'inproc')
-      throw new Error(`--modes takes bullmq and/or inproc, not "${m}"`);
+      benchUsageError(SCRIPT, `--modes takes bullmq and/or inproc, not "${m}"`);
   }
+  const docs = values.docs.split(',').map(Number);
+  if (docs.some((n) => !Number.isInteger(n) || n < 1))
+    benchUsageError(
+      SCRIPT,
+      `--docs takes whole numbers of at least 1, comma-separated, not "${values.docs}"`,
+    );
   return {
     modes: modes as ClusterMode[],
-    docs: values.docs.split(',').map(Number),
+    docs,
     rate: Number(values.rate),
     manyDocsRate: Number(values['many-docs-rate']),
     peakRate: Number(values['peak-rate']),

@@ -8,9 +8,34 @@ import pino from 'pino';
 import { configFrom } from '../src/config';
 import { createDocumentStore, SaveScheduler } from '../src/services/document-store';
 import { startPostgres } from '../test/support/postgres-harness';
+import { benchUsageError } from './bench-args';
+
+const SCRIPT = {
+  name: 'bench/document-store.ts',
+  command: 'npx tsx bench/document-store.ts',
+  about:
+    'Stores one snapshot of each of that many documents (default 10000) in a PostgreSQL server of its own, and prints how long it took.',
+};
+
+/** The one argument: how many documents (10,000 when left out). */
+function documentCount(argv: string[]): number {
+  const [arg, ...rest] = argv;
+  if (arg === '--help' || arg === '-h') {
+    console.log(`usage: ${SCRIPT.command} [documents]\n\n${SCRIPT.about}`);
+    process.exit(0);
+  }
+  if (rest.length > 0) benchUsageError(SCRIPT, `it takes one argument, the document count`);
+  const documents = Number(arg ?? 10_000);
+  if (!Number.isInteger(documents) || documents < 1)
+    benchUsageError(
+      SCRIPT,
+      `the document count must be a whole number of at least 1, not "${arg}"`,
+    );
+  return documents;
+}
 
 async function main(): Promise<void> {
-  const documents = Number(process.argv[2] ?? 10_000);
+  const documents = documentCount(process.argv.slice(2));
   const server = await startPostgres();
   const config = configFrom({ DOCUMENT_STORE: server.url, DOCUMENT_STORE_MIGRATE: 'true' });
   const log = pino({ level: 'warn' });

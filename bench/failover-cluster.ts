@@ -15,22 +15,54 @@
  *
  * Exit code 1 when any run lost an acked op or did not recover within the bound.
  */
-import { parseArgs } from 'node:util';
 import { formatSummary } from '../src/loadtest/report';
 import { runFailover, type FailoverResult } from '../test/reliability/failover-scenario';
+import { benchArgs } from './bench-args';
 
-const { values } = parseArgs({
-  options: {
-    runs: { type: 'string', default: '1' },
-    docs: { type: 'string', default: '9' },
-    'interval-ms': { type: 'string', default: '20' },
-    'load-rate': { type: 'string' },
-    'bound-s': { type: 'string', default: '30' },
-    'redis-args': { type: 'string', default: '' },
-    'flow-env': { type: 'string', multiple: true, default: [] },
-    'stall-replica-ms': { type: 'string', default: '0' },
-    json: { type: 'boolean', default: false },
+const SCRIPT = {
+  name: 'bench/failover-cluster.ts',
+  command: 'npx tsx bench/failover-cluster.ts',
+  about:
+    'Kills one master of a 3+3 Redis Cluster under writes and reports how long the failover and the recovery of acks took, and any acknowledged op lost.',
+};
+const values = benchArgs(SCRIPT, {
+  runs: { type: 'string', default: '1', help: 'failovers', number: { min: 1 } },
+  docs: {
+    type: 'string',
+    default: '9',
+    help: 'documents written by the probe clients',
+    number: { min: 1 },
   },
+  'interval-ms': {
+    type: 'string',
+    default: '20',
+    help: "ms between one probe client's ops",
+    number: { min: 1 },
+  },
+  'load-rate': {
+    type: 'string',
+    help: 'also run the load tester at this op/s',
+    number: { min: 1 },
+  },
+  'bound-s': {
+    type: 'string',
+    default: '30',
+    help: 'seconds the recovery may take',
+    number: { min: 1 },
+  },
+  'redis-args': {
+    type: 'string',
+    default: '',
+    help: 'extra redis-server arguments, space-separated',
+  },
+  'flow-env': { type: 'string', multiple: true, default: [], help: 'K=V for the Flow processes' },
+  'stall-replica-ms': {
+    type: 'string',
+    default: '0',
+    help: "freeze the victim's replica this long behind before the kill",
+    number: { min: 0 },
+  },
+  json: { type: 'boolean', default: false, help: 'print the results as JSON' },
 });
 
 const seconds = (ms: number | null) => (ms === null ? 'never' : `${(ms / 1000).toFixed(2)} s`);

@@ -14,7 +14,6 @@
  * quiet documents.
  */
 import { spawn } from 'node:child_process';
-import { parseArgs } from 'node:util';
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import pino from 'pino';
@@ -28,14 +27,28 @@ import { RedisEventOrderingService } from '../src/services/event-ordering/event-
 import { OrderingKeys } from '../src/redis/ordering-keys';
 import { OrderingWorker } from '../src/worker/ordering-worker';
 import { processCpuMs } from './process-cpu';
+import { benchArgs } from './bench-args';
 
-const { values } = parseArgs({
-  options: {
-    docs: { type: 'string', default: '20' },
-    'ops-per-doc': { type: 'string', default: '500' },
-    burst: { type: 'string', default: '5' },
-    gap: { type: 'string', default: '1' },
-    modes: { type: 'string', default: 'inproc,bullmq' },
+const SCRIPT = {
+  name: 'bench/ordering-commands.ts',
+  command: 'npx tsx bench/ordering-commands.ts',
+  about:
+    'Counts the Redis commands per op message of each ordering mode (gateway and worker in this process) against a Redis of its own, and prints them with the CPU of this process and of Redis.',
+};
+const values = benchArgs(SCRIPT, {
+  docs: { type: 'string', default: '20', help: 'documents', number: { min: 1 } },
+  'ops-per-doc': {
+    type: 'string',
+    default: '500',
+    help: 'ops sent to each document',
+    number: { min: 1 },
+  },
+  burst: { type: 'string', default: '5', help: 'ops sent together', number: { min: 1 } },
+  gap: { type: 'string', default: '1', help: 'ms between bursts', number: { min: 0 } },
+  modes: {
+    type: 'string',
+    default: 'inproc,bullmq',
+    help: 'inproc and/or bullmq, comma-separated',
   },
 });
 const DOCS = Number(values.docs);

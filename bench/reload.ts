@@ -29,30 +29,42 @@
 import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { Pm2Sandbox } from '../test/ops/pm2-harness';
 import { startRedisClusterProcesses } from '../test/support/redis-processes';
 import { ROOT, buildIfNeeded, freePort, pm2FlowEnv } from './cluster-processes';
 import { CpuSampler } from './process-sampler';
 import { Observer, appLogLines, printTimeline, type ReloadTime } from './reload-timeline';
 import { roundLine, runRound } from './soak-load';
+import { benchArgs, benchUsageError } from './bench-args';
 
-const { values } = parseArgs({
-  options: {
-    rate: { type: 'string', default: '1000' },
-    clients: { type: 'string', default: '200' },
-    docs: { type: 'string', default: '20' },
-    duration: { type: 'string', default: '60' },
-    reload: { type: 'string', default: 'worker,gateway' },
-    'log-level': { type: 'string', default: 'info' },
-    'keep-logs': { type: 'string' },
-    'no-timeline': { type: 'boolean', default: false },
+const SCRIPT = {
+  name: 'bench/reload.ts',
+  command: 'npx tsx bench/reload.ts',
+  about:
+    'Runs one load test against 2 gateways + 2 workers under a pm2 of its own, with pm2 reload worker and then gateway during it, and prints the ack latencies around each reload.',
+};
+const values = benchArgs(SCRIPT, {
+  rate: { type: 'string', default: '1000', help: 'op/s offered', number: { min: 1 } },
+  clients: { type: 'string', default: '200', help: 'WebSocket clients', number: { min: 1 } },
+  docs: { type: 'string', default: '20', help: 'documents', number: { min: 1 } },
+  duration: { type: 'string', default: '60', help: 'seconds of load', number: { min: 30 } },
+  reload: {
+    type: 'string',
+    default: 'worker,gateway',
+    help: 'apps to reload: worker and/or gateway',
   },
+  'log-level': { type: 'string', default: 'info', help: 'LOG_LEVEL of the pm2 apps' },
+  'keep-logs': {
+    type: 'string',
+    help: "copy the pm2 logs and the observer's events to this directory",
+  },
+  'no-timeline': { type: 'boolean', default: false, help: 'no observer client and no timeline' },
 });
 const RELOAD_AT = { worker: 0.25, gateway: 0.55 } as const;
 const apps = values.reload.split(',').map((app) => app.trim());
 for (const app of apps) {
-  if (!(app in RELOAD_AT)) throw new Error(`--reload takes worker and/or gateway, not "${app}"`);
+  if (!(app in RELOAD_AT))
+    benchUsageError(SCRIPT, `--reload takes worker and/or gateway, not "${app}"`);
 }
 const durationS = Number(values.duration);
 const timeline = !values['no-timeline'];
@@ -60,7 +72,6 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 const log = (line: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
 
 async function main(): Promise<number> {
-  if (!(durationS >= 30)) throw new Error('--duration must be at least 30 (s)');
   buildIfNeeded(log);
   const reportDir = await mkdtemp(path.join(os.tmpdir(), 'flow-reload-'));
   const cluster = await startRedisClusterProcesses();

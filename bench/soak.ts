@@ -18,7 +18,6 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { machineInfo } from '../src/loadtest/machine';
 import { Pm2Sandbox } from '../test/ops/pm2-harness';
 import { startRedisClusterProcesses } from '../test/support/redis-processes';
@@ -26,19 +25,48 @@ import { ROOT, buildIfNeeded, freePort, pm2FlowEnv } from './cluster-processes';
 import { roundLine, runRound, type RoundResult, type RoundSettings } from './soak-load';
 import { sampleMemory, summarize, type MemorySample, type Pm2App } from './soak-memory';
 import { soakReport } from './soak-report';
+import { benchArgs } from './bench-args';
 
-const { values } = parseArgs({
-  options: {
-    minutes: { type: 'string', default: '30' },
-    'warm-up': { type: 'string' },
-    'reload-every': { type: 'string', default: '10' },
-    'round-s': { type: 'string', default: '50' },
-    rate: { type: 'string', default: '100' },
-    'presence-rate': { type: 'string', default: '10' },
-    clients: { type: 'string', default: '24' },
-    docs: { type: 'string', default: '12' },
-    members: { type: 'string', default: '4' },
-    'session-ttl': { type: 'string', default: '20' },
+const SCRIPT = {
+  name: 'soak',
+  command: 'npm run soak --',
+  about:
+    'Runs the product under a steady mixed load (ops, presence, clients and documents that come and go) with pm2 reloads, and prints the memory of every process and Redis node every minute.',
+};
+const values = benchArgs(SCRIPT, {
+  minutes: { type: 'string', default: '30', help: 'minutes of load', number: { min: 1 } },
+  'warm-up': {
+    type: 'string',
+    help: 'minutes left out of the slopes (default: a third of --minutes, at most 5)',
+    number: { min: 0 },
+  },
+  'reload-every': {
+    type: 'string',
+    default: '10',
+    help: 'minutes between pm2 reloads',
+    number: { min: 1 },
+  },
+  'round-s': {
+    type: 'string',
+    default: '50',
+    help: 'seconds per load test round',
+    number: { min: 10 },
+  },
+  rate: { type: 'string', default: '100', help: 'op/s offered', number: { min: 1 } },
+  'presence-rate': {
+    type: 'string',
+    default: '10',
+    help: 'presence updates per second',
+    number: { min: 0 },
+  },
+  clients: { type: 'string', default: '24', help: 'WebSocket clients', number: { min: 1 } },
+  docs: { type: 'string', default: '12', help: 'documents', number: { min: 1 } },
+  members: { type: 'string', default: '4', help: 'clients per document', number: { min: 1 } },
+  'session-ttl': {
+    type: 'string',
+    default: '20',
+    help: 'REDIS_SESSION_TTL of the run, seconds',
+    number: { min: 1 },
   },
 });
 

@@ -12,20 +12,24 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { parseOptions } from '../src/loadtest/options';
 import { runLoadTest } from '../src/loadtest/runner';
 import { startPostgres } from '../test/support/postgres-harness';
 import { buildIfNeeded, startFlowProcess, stopFlowProcess } from './cluster-processes';
 import { processCpuMs } from './process-cpu';
+import { benchArgs } from './bench-args';
 
-const { values } = parseArgs({
-  options: {
-    rate: { type: 'string', default: '5000' },
-    docs: { type: 'string', default: '100' },
-    clients: { type: 'string', default: '200' },
-    duration: { type: 'string', default: '15' },
-  },
+const SCRIPT = {
+  name: 'bench/store-cost.ts',
+  command: 'npx tsx bench/store-cost.ts',
+  about:
+    'One Flow process (every service in memory) takes the same load without a document store and with a PostgreSQL store of its own; prints the server CPU of each.',
+};
+const values = benchArgs(SCRIPT, {
+  rate: { type: 'string', default: '5000', help: 'op/s offered', number: { min: 1 } },
+  docs: { type: 'string', default: '100', help: 'documents', number: { min: 1 } },
+  clients: { type: 'string', default: '200', help: 'WebSocket clients', number: { min: 1 } },
+  duration: { type: 'string', default: '15', help: 'seconds of load', number: { min: 1 } },
 });
 const DEBOUNCE_MS = 2000;
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

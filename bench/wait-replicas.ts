@@ -11,7 +11,6 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { spawn } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import type { LoadReport } from '../src/loadtest/report';
 import { ReplicatedCluster } from '../test/reliability/replicated-cluster';
 import {
@@ -21,13 +20,18 @@ import {
   stopFlowProcess,
   type FlowProcessHandle,
 } from './cluster-processes';
+import { benchArgs } from './bench-args';
 
-const { values } = parseArgs({
-  options: {
-    runs: { type: 'string', default: '1' },
-    rate: { type: 'string', default: '500' },
-    duration: { type: 'string', default: '15' },
-  },
+const SCRIPT = {
+  name: 'bench/wait-replicas.ts',
+  command: 'npx tsx bench/wait-replicas.ts',
+  about:
+    'Runs the same load with REDIS_WAIT_REPLICAS=0 and =auto, alternating, against 2 gateways + 2 workers on 3 masters with a replica each, and prints the ack latencies of every run.',
+};
+const values = benchArgs(SCRIPT, {
+  runs: { type: 'string', default: '1', help: 'runs of each setting', number: { min: 1 } },
+  rate: { type: 'string', default: '500', help: 'op/s offered', number: { min: 1 } },
+  duration: { type: 'string', default: '15', help: 'seconds of load per run', number: { min: 1 } },
 });
 
 async function loadRun(urls: string[], dir: string, name: string): Promise<LoadReport> {
