@@ -113,6 +113,10 @@ async function startOrStandBy(config: FlowConfig, role: Role, log: Logger): Prom
 
 async function main(argv: string[]): Promise<number> {
   const command = argv[0] ?? 'all';
+  if (command === '--help' || command === '-h' || command === 'help') {
+    console.log(USAGE);
+    return 0;
+  }
   if (command === 'config') {
     printConfig();
     return 0;
@@ -129,7 +133,7 @@ async function main(argv: string[]): Promise<number> {
   if (command === 'docs') return printLiveDocuments();
   if (command === 'queues') return printOrderingQueues(argv.slice(1));
   if (command !== 'all' && command !== 'gateway' && command !== 'worker') {
-    console.error(USAGE);
+    console.error(`flow: unknown command "${command}"\n${USAGE}`);
     return 2;
   }
   const config = loadConfig();
