@@ -1,6 +1,7 @@
 import type { FlowConfig } from '../config';
 import type { Logger } from 'pino';
-import { createRedis, isCluster, readyWithin, RedisKeys, type RedisClient } from '../redis';
+import { isCluster, RedisKeys, type RedisClient } from '../redis';
+import { operatorRedis } from './operator-redis';
 
 /** One document with a live collaboration session in Redis. */
 export interface LiveDocument {
@@ -11,20 +12,14 @@ export interface LiveDocument {
   ttlSeconds: number;
 }
 
-/** How long `flow docs` waits for Redis before it gives up. */
-const CONNECT_WAIT_MS = 5000;
-
 /**
  * Every document with a session in Redis, over every master of a cluster:
  * `redis-cli --scan` or `KEYS` on one node lists only that node's slots.
  * SCAN, not KEYS, so that a large Redis is not blocked meanwhile.
  */
 export async function listLiveDocuments(config: FlowConfig, log: Logger): Promise<LiveDocument[]> {
-  const client = createRedis(config, log, 'docs-listing', { lazyConnect: false });
+  const client = await operatorRedis(config, log, 'docs-listing');
   try {
-    if (!(await readyWithin(client, CONNECT_WAIT_MS))) {
-      throw new Error(`no answer from Redis within ${CONNECT_WAIT_MS / 1000} s`);
-    }
     const nodes: RedisClient[] = isCluster(client) ? client.nodes('master') : [client];
     const pattern = `${sessionPrefix(config)}*`;
     const keys: string[] = [];

@@ -1,9 +1,10 @@
 import type { Logger } from 'pino';
 import type { FlowConfig } from '../config';
-import { createRedis, type RedisClient } from '../redis/connection';
+import type { RedisClient } from '../redis/connection';
 import { READY_SHARDS, type OrderingKeys } from '../redis/ordering-keys';
 import { RedisKeys } from '../redis/keys';
 import { openDocumentQueue } from '../services/event-ordering/document-queue';
+import { operatorRedis } from './operator-redis';
 
 /** One document's queue as an operator sees it. */
 interface QueueLine {
@@ -26,7 +27,7 @@ export async function printQueues(
   docs: readonly string[],
   top = 20,
 ): Promise<void> {
-  const redis = createRedis(config, log, 'queues');
+  const redis = await operatorRedis(config, log, 'queues');
   const keys = new RedisKeys(config.redis.keyPrefix).ordering;
   try {
     if (docs.length > 0) {
