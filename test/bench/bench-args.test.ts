@@ -1,35 +1,8 @@
-import { spawn } from 'node:child_process';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { runTsx } from '../support/run-tsx';
 
-const ROOT = path.resolve(__dirname, '../..');
-
-/**
- * Runs a bench script through tsx, as its header and the docs show. A script
- * that took a wrong command line for a good one would start a benchmark:
- * after 15 s its whole process group (Redis and Flow processes included) is
- * killed, and the run counts as failed.
- */
-function run(script: string, args: string[]): Promise<{ code: number; out: string; err: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
-      cwd: ROOT,
-      detached: true,
-    });
-    const timer = setTimeout(() => {
-      if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
-    }, 15_000);
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (chunk: Buffer) => (out += String(chunk)));
-    child.stderr.on('data', (chunk: Buffer) => (err += String(chunk)));
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? -1, out, err });
-    });
-  });
-}
+/** Runs a bench script as its header and the docs show (npx tsx bench/...). */
+const run = (script: string, args: string[]) => runTsx(script, args);
 
 const SCRIPTS = [
   'bench/cluster.ts',

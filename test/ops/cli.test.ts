@@ -1,31 +1,12 @@
-import { spawn } from 'node:child_process';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { runTsx } from '../support/run-tsx';
 
-const ROOT = path.resolve(__dirname, '../..');
-
-function flow(
-  args: string[],
-  env: Record<string, string> = {},
-): Promise<{ code: number; out: string; err: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
-      cwd: ROOT,
-      // Nothing here may start a server; a wrong answer would, on a port of its own.
-      env: { ...process.env, PORT: '0', LOG_LEVEL: 'silent', ...env },
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (chunk: Buffer) => (out += String(chunk)));
-    child.stderr.on('data', (chunk: Buffer) => (err += String(chunk)));
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? -1, out, err });
-    });
+/** `flow ...` from the sources; nothing here may start a server (a wrong answer would, on a port of its own). */
+const flow = (args: string[], env: Record<string, string> = {}) =>
+  runTsx('src/cli.ts', args, {
+    env: { PORT: '0', LOG_LEVEL: 'silent', ...env },
+    timeoutMs: 20_000,
   });
-}
 
 describe('flow', () => {
   it.each(['--help', '-h', 'help'])(
