@@ -1,4 +1,4 @@
-import type { TemplatedApp, us_listen_socket, WebSocket } from 'uWebSockets.js';
+import type { HttpResponse, TemplatedApp, us_listen_socket, WebSocket } from 'uWebSockets.js';
 import { CLIENT_ID_PATTERN, CloseCodes } from '../protocol';
 import type { ClientIdClaim } from '../services/client-ids/client-id-registry';
 import type { GatewayHub } from '../realtime/hub';
@@ -9,7 +9,7 @@ import { SingleProcessBusyError, StartupError } from '../config/startup-error';
 import { loadUws } from './uws';
 import { UwsClientSocket, type SocketData } from './uws-socket';
 import { randomBytes } from 'node:crypto';
-import { upgradeRefusal } from './upgrade-refusal';
+import { upgradeRefusal, type UpgradeRefusal } from './upgrade-refusal';
 import { LateUpgrades } from './late-upgrade';
 
 /** Frames up to this many times the limit are read and answered TOO_LARGE; larger ones uWS drops at once. */
@@ -62,11 +62,28 @@ function asksForUpgrade(connection: string): boolean {
   return connection.split(',').some((token) => token.trim().toLowerCase() === 'upgrade');
 }
 
-const NOT_AN_UPGRADE = {
+const NOT_AN_UPGRADE: UpgradeRefusal = {
+  status: '400 Bad Request',
   error: 'BAD_REQUEST',
   message:
     'a WebSocket handshake needs the header "Connection: Upgrade"; connect with a WebSocket client',
 };
+
+const BAD_CLIENT_ID: UpgradeRefusal = {
+  status: '400 Bad Request',
+  error: 'BAD_REQUEST',
+  message: '"client" must be 1-64 characters of A-Z a-z 0-9 _ -',
+};
+
+/** Answers the upgrade request with its refusal: the status, and `{error, message}` as JSON. */
+function refuseUpgrade(res: HttpResponse, { status, error, message }: UpgradeRefusal): void {
+  res.cork(() =>
+    res
+      .writeStatus(status)
+      .writeHeader('content-type', 'application/json')
+      .end(JSON.stringify({ error, message })),
+  );
+}
 
 function newClientId(): string {
   return randomBytes(12).toString('base64url');
@@ -150,21 +167,12 @@ export class GatewayServer {
           aborted = true;
         });
         if (!asksForUpgrade(req.getHeader('connection'))) {
-          res.cork(() =>
-            res
-              .writeStatus('400 Bad Request')
-              .writeHeader('content-type', 'application/json')
-              .end(JSON.stringify(NOT_AN_UPGRADE)),
-          );
+          refuseUpgrade(res, NOT_AN_UPGRADE);
           return;
         }
         const requested = query.get('client');
         if (requested !== null && !CLIENT_ID_PATTERN.test(requested)) {
-          res.cork(() =>
-            res
-              .writeStatus('400 Bad Request')
-              .end('"client" must be 1-64 characters of A-Z a-z 0-9 _ -'),
-          );
+          refuseUpgrade(res, BAD_CLIENT_ID);
           return;
         }
         options
@@ -187,12 +195,7 @@ export class GatewayServer {
             if (aborted) return;
             const refusal = upgradeRefusal(err);
             if (refusal.error === 'INTERNAL') context.log.error({ err }, 'upgrade failed');
-            res.cork(() =>
-              res
-                .writeStatus(refusal.status)
-                .writeHeader('content-type', 'application/json')
-                .end(JSON.stringify({ error: refusal.error, message: refusal.message })),
-            );
+            refuseUpgrade(res, refusal);
           });
       },
       open: (ws: WebSocket<SocketData>) => upgrades.open(ws),

@@ -117,12 +117,12 @@ class RawClient {
   }
 }
 
-async function handshake(connection: string): Promise<{ head: string; body: string }> {
+async function handshake(connection: string, query = ''): Promise<{ head: string; body: string }> {
   const token = await hs256({ docs: { '*': 'write' } });
   return new Promise((resolve, reject) => {
     const socket = connect(server.port, '127.0.0.1', () =>
       socket.write(
-        `GET /ws?token=${token} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n` +
+        `GET /ws?token=${token}${query} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n` +
           `Connection: ${connection}\r\nSec-WebSocket-Version: 13\r\n` +
           'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
       ),
@@ -171,6 +171,16 @@ describe('a connection upgraded after the token check', () => {
       error: 'BAD_REQUEST',
       message:
         'a WebSocket handshake needs the header "Connection: Upgrade"; connect with a WebSocket client',
+    });
+  });
+
+  it('is refused with 400 and a JSON body, like every refusal, when the client id breaks its rule', async () => {
+    const { head, body } = await handshake('Upgrade', '&client=no%20spaces');
+    expect(head).toMatch(/^HTTP\/1\.1 400 /);
+    expect(head.toLowerCase()).toContain('content-type: application/json');
+    expect(JSON.parse(body)).toEqual({
+      error: 'BAD_REQUEST',
+      message: '"client" must be 1-64 characters of A-Z a-z 0-9 _ -',
     });
   });
 });
