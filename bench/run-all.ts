@@ -32,6 +32,7 @@ import {
 } from './cluster-bench';
 import { ROOT, buildIfNeeded, startFlowProcess, stopFlowProcess } from './cluster-processes';
 import { clusterScenarios } from './cluster';
+import { benchArgs } from './bench-args';
 
 const SCENARIOS = {
   docs: [1, 100, 10_000],
@@ -135,6 +136,16 @@ function markdown(input: {
 const KEPT_HEADING = '## Other measurements';
 
 async function main(): Promise<void> {
+  // No options: the scenarios are the standard ones (bench:cluster takes options).
+  benchArgs(
+    {
+      name: 'bench',
+      command: 'npm run bench --',
+      about:
+        'Runs the standard scenarios (one in-memory process, then BullMQ and in-process ordering on a 3-node Redis Cluster of its own) and writes BENCHMARKS.md. Its scenarios take no options; npm run bench:cluster -- --help lists those of the cluster part alone.',
+    },
+    {},
+  );
   const log = (line: string) => process.stderr.write(`${line}\n`);
   buildIfNeeded(log);
   const started = new Date();

@@ -5,6 +5,7 @@ import { runTsx } from '../support/run-tsx';
 const run = (script: string, args: string[]) => runTsx(script, args);
 
 const SCRIPTS = [
+  'bench/run-all.ts',
   'bench/cluster.ts',
   'bench/reload.ts',
   'bench/soak.ts',
