@@ -93,14 +93,9 @@ export function usage(
 ): string {
   const lines = Object.entries(options).map(([name, option]) => {
     const flag = option.type === 'string' ? `--${name} ${option.number ? 'N' : 'X'}` : `--${name}`;
-    const fallback =
-      option.default === undefined || option.default === false || option.default === ''
-        ? ''
-        : Array.isArray(option.default)
-          ? option.default.length > 0
-            ? ` (default ${option.default.join(' ')})`
-            : ''
-          : ` (default ${String(option.default)})`;
+    // An empty list, an empty string or a false switch says nothing worth a "(default ...)".
+    const shown = [option.default].flat().filter((v) => v !== undefined && v !== false && v !== '');
+    const fallback = shown.length > 0 ? ` (default ${shown.join(' ')})` : '';
     return { flag, text: `${option.help}${option.multiple ? ' (repeatable)' : ''}${fallback}` };
   });
   const width = Math.max(...lines.map((l) => l.flag.length), '--help'.length) + 2;

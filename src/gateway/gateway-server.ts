@@ -1,4 +1,4 @@
-import type { HttpResponse, TemplatedApp, us_listen_socket, WebSocket } from 'uWebSockets.js';
+import type { TemplatedApp, us_listen_socket, WebSocket } from 'uWebSockets.js';
 import { CLIENT_ID_PATTERN, CloseCodes } from '../protocol';
 import type { ClientIdClaim } from '../services/client-ids/client-id-registry';
 import type { GatewayHub } from '../realtime/hub';
@@ -9,7 +9,13 @@ import { SingleProcessBusyError, StartupError } from '../config/startup-error';
 import { loadUws } from './uws';
 import { UwsClientSocket, type SocketData } from './uws-socket';
 import { randomBytes } from 'node:crypto';
-import { upgradeRefusal, type UpgradeRefusal } from './upgrade-refusal';
+import {
+  BAD_CLIENT_ID,
+  NOT_AN_UPGRADE,
+  asksForUpgrade,
+  refuseUpgrade,
+  upgradeRefusal,
+} from './upgrade-refusal';
 import { LateUpgrades } from './late-upgrade';
 
 /** Frames up to this many times the limit are read and answered TOO_LARGE; larger ones uWS drops at once. */
@@ -51,38 +57,6 @@ export interface GatewayServerOptions {
   claimClient(client: string, user: string | null): Promise<ClientIdClaim>;
   /** Gives back a claim whose upgrade was abandoned. */
   releaseClient(claim: ClientIdClaim): void;
-}
-
-/**
- * RFC 6455 asks for "Connection: Upgrade" (browsers may add keep-alive).
- * Without it uWS would take the request for "Connection: close" and drop
- * the socket right after the upgrade; refusing says why instead.
- */
-function asksForUpgrade(connection: string): boolean {
-  return connection.split(',').some((token) => token.trim().toLowerCase() === 'upgrade');
-}
-
-const NOT_AN_UPGRADE: UpgradeRefusal = {
-  status: '400 Bad Request',
-  error: 'BAD_REQUEST',
-  message:
-    'a WebSocket handshake needs the header "Connection: Upgrade"; connect with a WebSocket client',
-};
-
-const BAD_CLIENT_ID: UpgradeRefusal = {
-  status: '400 Bad Request',
-  error: 'BAD_REQUEST',
-  message: '"client" must be 1-64 characters of A-Z a-z 0-9 _ -',
-};
-
-/** Answers the upgrade request with its refusal: the status, and `{error, message}` as JSON. */
-function refuseUpgrade(res: HttpResponse, { status, error, message }: UpgradeRefusal): void {
-  res.cork(() =>
-    res
-      .writeStatus(status)
-      .writeHeader('content-type', 'application/json')
-      .end(JSON.stringify({ error, message })),
-  );
 }
 
 function newClientId(): string {

@@ -1,3 +1,4 @@
+import type { HttpResponse } from 'uWebSockets.js';
 import { ProtocolError } from '../protocol';
 import { ClientIdOwnedError } from '../realtime/client-id-guard';
 
@@ -20,4 +21,36 @@ export function upgradeRefusal(err: unknown): UpgradeRefusal {
     error: 'INTERNAL',
     message: 'internal error; see the server log',
   };
+}
+
+/**
+ * RFC 6455 asks for "Connection: Upgrade" (browsers may add keep-alive).
+ * Without it uWS would take the request for "Connection: close" and drop
+ * the socket right after the upgrade; refusing says why instead.
+ */
+export function asksForUpgrade(connection: string): boolean {
+  return connection.split(',').some((token) => token.trim().toLowerCase() === 'upgrade');
+}
+
+export const NOT_AN_UPGRADE: UpgradeRefusal = {
+  status: '400 Bad Request',
+  error: 'BAD_REQUEST',
+  message:
+    'a WebSocket handshake needs the header "Connection: Upgrade"; connect with a WebSocket client',
+};
+
+export const BAD_CLIENT_ID: UpgradeRefusal = {
+  status: '400 Bad Request',
+  error: 'BAD_REQUEST',
+  message: '"client" must be 1-64 characters of A-Z a-z 0-9 _ -',
+};
+
+/** Answers the upgrade request with its refusal: the status, and `{error, message}` as JSON. */
+export function refuseUpgrade(res: HttpResponse, { status, error, message }: UpgradeRefusal): void {
+  res.cork(() =>
+    res
+      .writeStatus(status)
+      .writeHeader('content-type', 'application/json')
+      .end(JSON.stringify({ error, message })),
+  );
 }
