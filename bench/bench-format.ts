@@ -101,6 +101,32 @@ export function cpuNotes(results: readonly ScenarioResult[]): string[] {
     );
 }
 
+/**
+ * Redis commands per acked op over the window, the busiest first, for the
+ * notes under a table (commands run inside scripts are counted as well).
+ */
+export function redisCallNotes(results: readonly ScenarioResult[]): string[] {
+  const notes: string[] = [];
+  for (const r of results) {
+    const rep = r.report;
+    if (!rep || !r.redisCalls) continue;
+    const acked = rep.rates.acked * rep.setup.durationS;
+    if (acked <= 0) continue;
+    const perOp = Object.entries(r.redisCalls)
+      .map(([name, calls]) => [name, calls / acked] as const)
+      .sort((a, b) => b[1] - a[1]);
+    const total = perOp.reduce((sum, [, n]) => sum + n, 0);
+    const shown = perOp
+      .filter(([, n]) => n >= 0.05)
+      .map(([name, n]) => `${name} ${n.toFixed(2)}`)
+      .join(', ');
+    notes.push(
+      `${r.mode} ${r.scenario.label}: ${total.toFixed(2)} Redis calls per acked op (${shown})`,
+    );
+  }
+  return notes;
+}
+
 export function textTable(header: readonly string[], body: readonly string[][]): string {
   const widths = header.map((h, i) =>
     Math.max(h.length, ...body.map((row) => (row[i] ?? '').length)),

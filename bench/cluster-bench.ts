@@ -13,6 +13,7 @@ import type { RedisEndpoint } from '../test/support/redis-types';
 import {
   ROOT,
   countRedisConnections,
+  cpuProfileArgs,
   startFlowProcess,
   stopFlowProcess,
   type ConnectionCount,
@@ -25,6 +26,7 @@ import {
   sampleMachineCpu,
   type CpuSample,
 } from './process-cpu';
+import { callsBetween, sampleCommandCalls, type CommandCalls } from './redis-commands';
 
 /** bullmq: 2 gateways + 2 workers, USE_REDIS_EVENT_ORDERING=true; inproc: 2 gateways applying in-process. */
 export type ClusterMode = 'bullmq' | 'inproc';
@@ -58,6 +60,8 @@ export interface ScenarioResult {
   cpuMs?: CpuSample;
   /** The share of the whole machine's CPU busy over the measured window, 0 to 1. */
   machineBusy?: number;
+  /** Redis commands run over the measured window, by name (INFO commandstats of every node). */
+  redisCalls?: CommandCalls;
 }
 
 export const MODE_FLAGS: Record<ClusterMode, Record<string, string>> = {
@@ -159,6 +163,7 @@ export async function runScenario(
   let connections: ConnectionCount[] | undefined;
   let cpuMs: CpuSample | undefined;
   let machineBusy: number | undefined;
+  let redisCalls: CommandCalls | undefined;
   const countNow = Boolean(counted && scenario.countConnections);
   if (countNow || Object.keys(cpuGroups).length > 0) {
     // The load starts after setup (joins); "joined" on stderr marks it.
@@ -170,6 +175,7 @@ export async function runScenario(
     await sleep(scenario.rampUpS * 1000);
     const windowStart = sampleCpu(cpuGroups);
     const machineStart = sampleMachineCpu();
+    const callsStart = counted ? await sampleCommandCalls(counted.nodes).catch(() => null) : null;
     const windowEnd = Date.now() + scenario.durationS * 1000;
     await sleep((scenario.durationS / 2) * 1000);
     if (counted && countNow && child.exitCode === null) {
@@ -184,6 +190,8 @@ export async function runScenario(
     if (child.exitCode === null) {
       cpuMs = cpuBetween(windowStart, sampleCpu(cpuGroups));
       machineBusy = machineBusyBetween(machineStart, sampleMachineCpu());
+      const callsEnd = counted && callsStart ? await sampleCommandCalls(counted.nodes) : null;
+      if (callsStart && callsEnd) redisCalls = callsBetween(callsStart, callsEnd);
     }
   }
   const exitCode = await exited;
@@ -203,6 +211,7 @@ export async function runScenario(
     ...(connections ? { connections } : {}),
     ...(cpuMs ? { cpuMs } : {}),
     ...(machineBusy !== undefined ? { machineBusy } : {}),
+    ...(redisCalls ? { redisCalls } : {}),
   };
 }
 
@@ -211,6 +220,8 @@ export interface ClusterBenchOptions {
   scenarios: Scenario[];
   resultDir: string;
   log: (line: string) => void;
+  /** Write a CPU profile of every Flow process to this directory (cpuProfileArgs). */
+  cpuProfileDir?: string;
 }
 
 export interface ClusterBenchResult {
@@ -251,14 +262,19 @@ export async function runClusterBench(options: ClusterBenchOptions): Promise<Clu
         .map(([k, v]) => `${k}=${v}`)
         .join(' ');
       const logDir = path.join(resultDir, 'logs');
+      const nodeArgs = options.cpuProfileDir ? cpuProfileArgs(options.cpuProfileDir) : [];
       const gateways = await Promise.all(
-        [1, 2].map((i) => startFlowProcess(`${mode}-gateway-${i}`, 'gateway', env, logDir)),
+        [1, 2].map((i) =>
+          startFlowProcess(`${mode}-gateway-${i}`, 'gateway', env, logDir, nodeArgs),
+        ),
       );
       running.push(...gateways);
       const workers =
         mode === 'bullmq'
           ? await Promise.all(
-              [1, 2].map((i) => startFlowProcess(`${mode}-worker-${i}`, 'worker', env, logDir)),
+              [1, 2].map((i) =>
+                startFlowProcess(`${mode}-worker-${i}`, 'worker', env, logDir, nodeArgs),
+              ),
             )
           : [];
       running.push(...workers);

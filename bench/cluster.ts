@@ -16,7 +16,15 @@
 import path from 'node:path';
 import { machineInfo } from '../src/loadtest/machine';
 import { benchArgs, benchUsageError } from './bench-args';
-import { COLUMNS, aims, connectionNotes, cpuNotes, rows, textTable } from './bench-format';
+import {
+  COLUMNS,
+  aims,
+  connectionNotes,
+  cpuNotes,
+  redisCallNotes,
+  rows,
+  textTable,
+} from './bench-format';
 import { runClusterBench, type ClusterMode, type Scenario } from './cluster-bench';
 import { ROOT, buildIfNeeded } from './cluster-processes';
 
@@ -84,6 +92,7 @@ const SCRIPT = {
 
 export function parseClusterArgs(argv: string[]): ClusterScenarioOptions & {
   modes: ClusterMode[];
+  cpuProfileDir?: string;
 } {
   const values = benchArgs(
     SCRIPT,
@@ -128,6 +137,10 @@ export function parseClusterArgs(argv: string[]): ClusterScenarioOptions & {
         default: [],
         help: '"<seconds>s:<command>" run during every load test',
       },
+      'cpu-prof': {
+        type: 'string',
+        help: 'write a CPU profile of every Flow process to this directory when it stops',
+      },
     },
     argv,
   );
@@ -150,6 +163,7 @@ export function parseClusterArgs(argv: string[]): ClusterScenarioOptions & {
     peakRate: Number(values['peak-rate']),
     durationS: Number(values.duration),
     faults: values.fault,
+    ...(values['cpu-prof'] ? { cpuProfileDir: values['cpu-prof'] } : {}),
   };
 }
 
@@ -164,6 +178,7 @@ async function main(): Promise<void> {
     scenarios: clusterScenarios(args),
     resultDir: path.join(ROOT, 'bench-results', `cluster-${stamp}`),
     log,
+    ...(args.cpuProfileDir ? { cpuProfileDir: args.cpuProfileDir } : {}),
   });
   console.log(
     `\nFlow cluster benchmark, ${new Date().toISOString()}: ${machine.cores} cores (${machine.cpuModel}), ` +
@@ -174,6 +189,8 @@ async function main(): Promise<void> {
   }
   console.log(`\n${textTable(COLUMNS, rows(results))}\n`);
   for (const note of cpuNotes(results)) console.log(note);
+  console.log('');
+  for (const note of redisCallNotes(results)) console.log(note);
   console.log('');
   for (const note of connectionNotes(results)) console.log(note);
   console.log('');

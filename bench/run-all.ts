@@ -19,6 +19,7 @@ import {
   aims,
   connectionNotes,
   cpuNotes,
+  redisCallNotes,
   markdownTable,
   rows,
   textTable,
@@ -104,6 +105,8 @@ function markdown(input: {
   for (const line of aims(results)) out.push(`- ${line}`);
   out.push('', '### CPU of the server processes over each measured window', '');
   for (const note of cpuNotes(results)) out.push(`- ${note}`);
+  out.push('', '### Redis commands per acked op over each measured window', '');
+  for (const note of redisCallNotes(results)) out.push(`- ${note}`);
   out.push('', '### Redis connections held by each process at the largest document count', '');
   for (const note of connectionNotes(results)) out.push(`- ${note}`);
   out.push('', '## How the figures are measured', '');
@@ -116,6 +119,7 @@ function markdown(input: {
     '- Runs on a shared 2-core machine vary from one run to the next, the tail latencies most: compare runs made under similar load averages.',
     '- Server CPU: user + system time of every Flow process and redis-server the benchmark started (`/proc/<pid>/stat`), read at the start and the end of the measured window, divided by the ops acked (and the deliveries made) in it. The load tester is not included (see "generator CPU").',
     '- "machine CPU busy" is the share of both cores busy over the window (`/proc/stat`): everything on the machine, the generator included. Near 100%, the setup ran out of CPU: its latencies include the wait for a core, and its rates are what this machine can give, not what the setup could do with CPU to spare. Each aim line about latency names it.',
+    '- Redis commands: `INFO commandstats` of every cluster node at the start and the end of the measured window, divided by the ops acked in it. Commands that Lua scripts run are counted under their own names besides the `evalsha` that ran them.',
     '- Redis connections are the established TCP connections from each process to the cluster nodes (`/proc/<pid>/fd` and `/proc/net/tcp`), named by `CLIENT LIST` on every node.',
     `- Server limits raised for the load: ${Object.entries(BENCH_LIMITS)
       .map(([k, v]) => `\`${k}=${v}\``)

@@ -1,0 +1,56 @@
+/**
+ * Redis commands run over a measured window, from INFO commandstats of every
+ * cluster node: what each acked op costs Redis in calls, whatever the
+ * machine's load (CPU figures vary from run to run; call counts do not).
+ * Commands a Lua script runs are counted too, under their own names, besides
+ * the EVALSHA that ran them.
+ */
+import { Redis } from 'ioredis';
+import type { RedisEndpoint } from '../test/support/redis-types';
+
+/** Calls per command name, summed over the nodes. */
+export type CommandCalls = Record<string, number>;
+
+/** Reads `cmdstat_<name>:calls=<n>,...` lines; other lines are ignored. */
+export function parseCommandStats(info: string): CommandCalls {
+  const calls: CommandCalls = {};
+  for (const line of info.split('\n')) {
+    const match = /^cmdstat_([^:]+):calls=(\d+)/.exec(line.trim());
+    if (match) calls[match[1] as string] = Number(match[2]);
+  }
+  return calls;
+}
+
+export async function sampleCommandCalls(nodes: readonly RedisEndpoint[]): Promise<CommandCalls> {
+  const total: CommandCalls = {};
+  await Promise.all(
+    nodes.map(async ({ host, port }) => {
+      const redis = new Redis({ host, port, lazyConnect: true, maxRetriesPerRequest: 1 });
+      try {
+        await redis.connect();
+        const calls = parseCommandStats(await redis.info('commandstats'));
+        for (const [name, n] of Object.entries(calls)) total[name] = (total[name] ?? 0) + n;
+      } finally {
+        redis.disconnect();
+      }
+    }),
+  );
+  return total;
+}
+
+/**
+ * What the sampler's own connections send (the ready check's INFO, the
+ * client name), left out: Flow's processes send neither under load.
+ */
+const SAMPLER_COMMANDS = new Set(['info', 'client|setinfo', 'client|setname']);
+
+/** Calls made between two samples, by command. */
+export function callsBetween(before: CommandCalls, after: CommandCalls): CommandCalls {
+  const out: CommandCalls = {};
+  for (const [name, n] of Object.entries(after)) {
+    if (SAMPLER_COMMANDS.has(name)) continue;
+    const made = n - (before[name] ?? 0);
+    if (made > 0) out[name] = made;
+  }
+  return out;
+}
