@@ -25,6 +25,8 @@ export interface DocumentRunnerDeps {
   leaseMs: number;
   log: Logger;
   stopping: () => boolean;
+  /** Whether other documents wait for a slot of this worker: a turn then ends without waiting for more. */
+  othersWaiting: () => boolean;
   /** Loads a durable document Redis has no session of from the document store. */
   restore?: (doc: string) => Promise<void>;
 }
@@ -124,10 +126,13 @@ export async function runDocument(
           );
         } else await sent;
       }
-      if (ids.length === 0 && taken.jobs > 0 && batches > 1) {
+      if (ids.length === 0 && taken.jobs > 0 && batches > 1 && !deps.othersWaiting()) {
         // A busy document (more than one batch this turn): its gateways'
         // next batch is usually a round trip away. Look again shortly
         // instead of ending the turn, so that it stays with this worker.
+        // Not while other documents wait for the slot: a worker behind
+        // sees many two-batch turns (ops that came while their document
+        // waited), and each wait would hold a slot idle and cost a take.
         await new Promise((resolve) => setTimeout(resolve, LINGER_MS));
         continue;
       }

@@ -155,12 +155,16 @@ export class OrderingWorker {
         );
         // A document another worker answers is left to it while its mark is
         // fresh: under load marks live long enough for every poll to see
-        // them, and taking them here would only race that worker.
+        // them, and taking them here would only race that worker. Old marks
+        // too while this worker's own documents wait for a slot: it is
+        // behind itself, and when both are behind, taking each other's
+        // documents spends a take on every collision (a worker that died
+        // leaves the roster when its heartbeat goes stale).
         const freshSince = now - (this.options.roster?.graceMs ?? 0);
         for (let i = 0; i + 1 < marks.length; i += 2) {
           const doc = marks[i] as string;
           const score = Number(marks[i + 1]);
-          if (score > freshSince && !this.answers(doc)) continue;
+          if ((score > freshSince || this.backlog.size > 0) && !this.answers(doc)) continue;
           this.offer(doc, { score });
         }
       }
@@ -236,6 +240,7 @@ export class OrderingWorker {
         leaseMs,
         log,
         stopping: () => this.closing,
+        othersWaiting: () => this.backlog.size > 0,
         ...(this.options.restore ? { restore: this.options.restore } : {}),
         publish: async (d, outcomes, submissions, applied) => {
           // Jobs without op messages (unreadable data) leave nothing to tell anyone.

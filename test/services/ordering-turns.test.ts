@@ -23,6 +23,8 @@ function fixture(target: 'single' | 'cluster'): OrderingFixture {
   return made;
 }
 
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
 /** One op to each document; waits until each is applied, then a little for any late take. */
 async function applyOneOpEach(
   gateway: { submit: (sub: ReturnType<typeof submission>) => Promise<void> },
@@ -70,6 +72,35 @@ describe.each(['single', 'cluster'] as const)('Worker turns on %s Redis', (targe
       await applyOneOpEach(gateway, log, docs);
       // Without the wake-up's job id, a turn takes once to learn the waiting ids, then again.
       expect(docs.map(takes.ofDoc)).toEqual([1, 1, 1]);
+    } finally {
+      takes.restore();
+    }
+  });
+
+  it('ends a turn of several batches at once while another document waits for its slot', async () => {
+    const f = fixture(target);
+    const log = new OutcomeLog();
+    await f.worker(log, { pollMs: 60_000, leaseMs: 30_000, concurrency: 1 });
+    const gateway = f.gateway();
+    const busy = randomDocId('busy');
+    const waiting = randomDocId('waiting');
+    // The first take lasts 300 ms: a second job of `busy` and the op of `waiting` arrive meanwhile.
+    const takes = spyTakes(300);
+    try {
+      await gateway.submit(submission(busy, 'a', 1));
+      await sleep(50);
+      await gateway.submit(submission(busy, 'a', 2));
+      await gateway.submit(submission(waiting, 'b', 1));
+      await waitFor(
+        () => log.applied(busy).length === 2 && log.applied(waiting).length === 1,
+        5000,
+        'all applied',
+      );
+      await sleep(200);
+      // One take per job, and one more look after the unmark found the
+      // mark moved (by the second add). A turn that waited for more work
+      // before ending would take once more, with `waiting` kept from the slot.
+      expect(takes.ofDoc(busy)).toBe(3);
     } finally {
       takes.restore();
     }
@@ -142,6 +173,39 @@ describe.each(['single', 'cluster'] as const)('Worker turns on %s Redis', (targe
         await gateway.submit(submission(doc, 'a', 1));
         await waitFor(() => firstLog.applied(doc).length === 1, 3000, 'applied by w1');
         expect(secondLog.applied(doc)).toEqual([]);
+      } finally {
+        takes.restore();
+      }
+    });
+
+    it("leaves even old marks of another worker's documents alone while its own wait for a slot", async () => {
+      const f = fixture(target);
+      const log = new OutcomeLog();
+      // w2 never runs: the marks of its documents grow old, and w1's polls see them.
+      const live = ['w1', 'w2'];
+      const worker = await f.worker(log, {
+        pollMs: 50,
+        leaseMs: 30_000,
+        concurrency: 1,
+        roster: rosterOf('w1', live, 100),
+      });
+      const gateway = f.gateway();
+      const own = await docPreferredTo('w1', live);
+      const ownNext = await docPreferredTo('w1', live);
+      const others = await docPreferredTo('w2', live);
+      // The first turn (own) lasts 800 ms; ownNext waits for the slot meanwhile.
+      const takes = spyTakes(800);
+      try {
+        await gateway.submit(submission(own, 'a', 1));
+        await sleep(50);
+        await gateway.submit(submission(ownNext, 'a', 1));
+        await gateway.submit(submission(others, 'b', 1));
+        // Several polls while the slot is busy, the mark of `others` past the grace.
+        await sleep(500);
+        expect(worker.backlogSize).toBe(1);
+        // Once its own documents are done, the worker takes the other's.
+        await waitFor(() => log.applied(others).length === 1, 5000, 'applied after the backlog');
+        expect(log.applied(ownNext)).toHaveLength(1);
       } finally {
         takes.restore();
       }
