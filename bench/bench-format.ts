@@ -196,7 +196,7 @@ export function aims(results: readonly ScenarioResult[]): string[] {
       // Keeping up: nearly every offered op acked in the window, and no tail of seconds.
       const keptUp = (rep?.rates.acked ?? 0) >= 0.98 * (rep?.rates.offered ?? Infinity);
       lines.push(
-        `${mode}: ${n0(r.scenario.docs)} documents at ${n0(r.scenario.rate)} op/s keep up with p99 ack <= 100 ms: ` +
+        `${mode}: ${n0(r.scenario.docs)} documents at ${n0(r.scenario.rate)} op/s keep up with p99 ack <= 100 ms (${r.scenario.label}): ` +
           `${keptUp && p99 <= 100 ? 'met' : 'NOT met'}, acked ${n0(rep?.rates.acked)} of ${n0(rep?.rates.offered)} op/s offered, ` +
           `in flight ${n0(rep?.totals.inFlightAtWindowStart)} -> ${n0(rep?.totals.inFlightAtWindowEnd)}, p99 ${ms(p99)} ms${onMachine(r)}`,
       );

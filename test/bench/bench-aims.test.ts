@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { aims, cpuRatioAim, rows, COLUMNS } from '../../bench/bench-format';
+import { clusterScenarios } from '../../bench/cluster';
 import type { ScenarioResult } from '../../bench/cluster-bench';
 import { machineBusyBetween, sampleMachineCpu } from '../../bench/process-cpu';
 import type { LoadReport } from '../../src/loadtest/report';
@@ -79,9 +80,9 @@ describe('benchmark aims', () => {
     });
     const slow = result('bullmq', 10_000, 2000, { acked: 2000, p99: 150, cpuMs: 9000 });
     const line = (r: ScenarioResult) => aims([r]).find((l) => l.includes('keep up')) ?? '';
-    expect(line(fast)).toContain('keep up with p99 ack <= 100 ms: met');
+    expect(line(fast)).toContain('keep up with p99 ack <= 100 ms (10000-docs): met');
     expect(line(behind)).toBe(
-      'bullmq: 10,000 documents at 2,000 op/s keep up with p99 ack <= 100 ms: NOT met, acked 1,772 of 2,000 op/s offered, in flight 201 -> 1,547, p99 95.0 ms; machine CPU 97% busy',
+      'bullmq: 10,000 documents at 2,000 op/s keep up with p99 ack <= 100 ms (10000-docs): NOT met, acked 1,772 of 2,000 op/s offered, in flight 201 -> 1,547, p99 95.0 ms; machine CPU 97% busy',
     );
     expect(line(slow)).toContain('NOT met');
   });
@@ -106,5 +107,26 @@ describe('machine CPU', () => {
     expect(busy).toBeLessThanOrEqual(1);
     expect(machineBusyBetween({ busy: 5, total: 10 }, { busy: 8, total: 14 })).toBe(0.75);
     expect(machineBusyBetween(null, start)).toBeUndefined();
+  });
+});
+
+describe('the cluster scenarios', () => {
+  it('measure 10,000 documents twice: going live, and once every membership has sent', () => {
+    const scenarios = clusterScenarios({
+      docs: [100, 10_000],
+      rate: 5000,
+      manyDocsRate: 2000,
+      peakRate: 0,
+      durationS: 6,
+    });
+    expect(scenarios.map((s) => s.label)).toEqual(['100-docs', '10000-docs', '10000-docs-warm']);
+    // 20,000 memberships over 2 threads at 1,000 op/s each: a ramp from 0 sends 10,000 in 20 s.
+    expect(scenarios[2]).toMatchObject({
+      docs: 10_000,
+      members: 2,
+      threads: 2,
+      rate: 2000,
+      rampUpS: 20,
+    });
   });
 });
