@@ -26,7 +26,8 @@ import {
   rows,
   textTable,
 } from './bench-format';
-import { runClusterBench, type ClusterMode, type Scenario } from './cluster-bench';
+import { runClusterBench, type Scenario } from './cluster-bench';
+import type { ClusterMode } from './cluster-modes';
 import { ROOT, buildIfNeeded } from './cluster-processes';
 
 export interface ClusterScenarioOptions {

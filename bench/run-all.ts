@@ -24,13 +24,8 @@ import {
   rows,
   textTable,
 } from './bench-format';
-import {
-  BENCH_LIMITS,
-  MODE_TITLES,
-  runClusterBench,
-  runScenario,
-  type ScenarioResult,
-} from './cluster-bench';
+import { runClusterBench, runScenario, type ScenarioResult } from './cluster-bench';
+import { BENCH_LIMITS, MODE_TITLES } from './cluster-modes';
 import { ROOT, buildIfNeeded, startFlowProcess, stopFlowProcess } from './cluster-processes';
 import { clusterScenarios } from './cluster';
 import { benchArgs } from './bench-args';
