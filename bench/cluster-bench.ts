@@ -158,7 +158,9 @@ export async function runScenario(
     if (child.exitCode === null) {
       cpuMs = cpuBetween(windowStart, sampleCpu(cpuGroups));
       machineBusy = machineBusyBetween(machineStart, sampleMachineCpu());
-      const callsEnd = counted && callsStart ? await sampleCommandCalls(counted.nodes) : null;
+      // A node down at the end (a fault run) leaves the figure out, not the run.
+      const callsEnd =
+        counted && callsStart ? await sampleCommandCalls(counted.nodes).catch(() => null) : null;
       if (callsStart && callsEnd) redisCalls = callsBetween(callsStart, callsEnd);
     }
   }
