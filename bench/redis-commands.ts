@@ -25,7 +25,18 @@ export async function sampleCommandCalls(nodes: readonly RedisEndpoint[]): Promi
   const total: CommandCalls = {};
   await Promise.all(
     nodes.map(async ({ host, port }) => {
-      const redis = new Redis({ host, port, lazyConnect: true, maxRetriesPerRequest: 1 });
+      // Bounded: a node stopped by a fault run must not hold the bench up.
+      const redis = new Redis({
+        host,
+        port,
+        lazyConnect: true,
+        maxRetriesPerRequest: 1,
+        connectTimeout: 2000,
+        commandTimeout: 2000,
+        retryStrategy: () => null,
+      });
+      // The failure reaches the caller as the rejection below.
+      redis.on('error', () => undefined);
       try {
         await redis.connect();
         const calls = parseCommandStats(await redis.info('commandstats'));
