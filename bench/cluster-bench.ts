@@ -26,7 +26,7 @@ import {
   sampleMachineCpu,
   type CpuSample,
 } from './process-cpu';
-import { callsBetween, sampleCommandCalls, type CommandCalls } from './redis-commands';
+import { statsBetween, sampleCommandCalls, type CommandCalls } from './redis-commands';
 import { BENCH_LIMITS, MODE_FLAGS, MODE_TITLES, type ClusterMode } from './cluster-modes';
 
 export interface Scenario {
@@ -161,7 +161,7 @@ export async function runScenario(
       // A node down at the end (a fault run) leaves the figure out, not the run.
       const callsEnd =
         counted && callsStart ? await sampleCommandCalls(counted.nodes).catch(() => null) : null;
-      if (callsStart && callsEnd) redisCalls = callsBetween(callsStart, callsEnd);
+      if (callsStart && callsEnd) redisCalls = statsBetween(callsStart, callsEnd);
     }
   }
   const exitCode = await exited;

@@ -28,6 +28,7 @@ import { OrderingKeys } from '../src/redis/ordering-keys';
 import { OrderingWorker } from '../src/worker/ordering-worker';
 import { processCpuMs } from './process-cpu';
 import { benchArgs } from './bench-args';
+import { parseCommandStats, statsBetween, type CommandCalls } from './redis-commands';
 
 const SCRIPT = {
   name: 'bench/ordering-commands.ts',
@@ -59,27 +60,10 @@ const GAP_MS = Number(values.gap);
 const log = pino({ level: 'silent' });
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Calls per command, and microseconds per command under `usec:` + name. */
-async function commandStats(redis: Redis): Promise<Map<string, number>> {
+/** Calls and microseconds per command, as INFO commandstats gives them now. */
+async function commandStats(redis: Redis): Promise<{ calls: CommandCalls; usec: CommandCalls }> {
   const info = await redis.info('commandstats');
-  const out = new Map<string, number>();
-  for (const line of info.split('\n')) {
-    const m = /^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/.exec(line);
-    if (m?.[1] && m[2] && m[3]) {
-      out.set(m[1], Number(m[2]));
-      out.set(`usec:${m[1]}`, Number(m[3]));
-    }
-  }
-  return out;
-}
-
-function delta(before: Map<string, number>, after: Map<string, number>): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const [name, calls] of after) {
-    const d = calls - (before.get(name) ?? 0);
-    if (d > 0 && name !== 'info') out.set(name, d);
-  }
-  return out;
+  return { calls: parseCommandStats(info), usec: parseCommandStats(info, 'usec') };
 }
 
 const op = (doc: string, cseq: number): OpSubmission => ({
@@ -188,8 +172,9 @@ async function run(
   const elapsed = Date.now() - started;
   const cpuMs = (processCpuMs(process.pid) ?? 0) + (processCpuMs(redisPid) ?? 0) - cpuBefore;
   const redisMs = (processCpuMs(redisPid) ?? 0) - redisBefore;
-  const stats = delta(before, await commandStats(admin));
-  const calls = [...stats].filter(([name]) => !name.startsWith('usec:'));
+  const after = await commandStats(admin);
+  const calls = Object.entries(statsBetween(before.calls, after.calls));
+  const usec = Object.entries(statsBetween(before.usec, after.usec));
   const commands = calls.reduce((a, [, n]) => a + n, 0);
   for (const close of closers) await close();
   await gatewayRedis.close();
@@ -200,11 +185,10 @@ async function run(
     .filter(([, n]) => n / total >= 0.05)
     .map(([name, n]) => `${name} ${(n / total).toFixed(3)}`)
     .join(', ');
-  const slowest = [...stats]
-    .filter(([name]) => name.startsWith('usec:'))
+  const slowest = usec
     .sort((a, b) => b[1] - a[1])
     .slice(0, 5)
-    .map(([name, usec]) => `${name.slice(5)} ${(usec / total).toFixed(1)}`)
+    .map(([name, us]) => `${name} ${(us / total).toFixed(1)}`)
     .join(', ');
   console.log(
     `${mode} auto-pipelining ${autoPipelining ? 'on ' : 'off'}: ${applied}/${total} ops in ${elapsed} ms; ` +

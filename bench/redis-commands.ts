@@ -8,17 +8,20 @@
 import { Redis } from 'ioredis';
 import type { RedisEndpoint } from '../test/support/redis-types';
 
-/** Calls per command name, summed over the nodes. */
+/** One figure per command name (calls, or microseconds), summed over the nodes. */
 export type CommandCalls = Record<string, number>;
 
-/** Reads `cmdstat_<name>:calls=<n>,...` lines; other lines are ignored. */
-export function parseCommandStats(info: string): CommandCalls {
-  const calls: CommandCalls = {};
+/**
+ * Reads `cmdstat_<name>:calls=<n>,usec=<n>,...` lines (other lines are
+ * ignored): each command's calls, or the microseconds Redis spent in it.
+ */
+export function parseCommandStats(info: string, figure: 'calls' | 'usec' = 'calls'): CommandCalls {
+  const out: CommandCalls = {};
   for (const line of info.split('\n')) {
-    const match = /^cmdstat_([^:]+):calls=(\d+)/.exec(line.trim());
-    if (match) calls[match[1] as string] = Number(match[2]);
+    const match = /^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/.exec(line.trim());
+    if (match) out[match[1] as string] = Number(figure === 'calls' ? match[2] : match[3]);
   }
-  return calls;
+  return out;
 }
 
 export async function sampleCommandCalls(nodes: readonly RedisEndpoint[]): Promise<CommandCalls> {
@@ -55,8 +58,8 @@ export async function sampleCommandCalls(nodes: readonly RedisEndpoint[]): Promi
  */
 const SAMPLER_COMMANDS = new Set(['info', 'client|setinfo', 'client|setname']);
 
-/** Calls made between two samples, by command. */
-export function callsBetween(before: CommandCalls, after: CommandCalls): CommandCalls {
+/** What was added between two samples (calls or microseconds), by command. */
+export function statsBetween(before: CommandCalls, after: CommandCalls): CommandCalls {
   const out: CommandCalls = {};
   for (const [name, n] of Object.entries(after)) {
     if (SAMPLER_COMMANDS.has(name)) continue;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ScenarioResult } from '../../bench/cluster-bench';
 import { redisCallNotes } from '../../bench/bench-format';
-import { callsBetween, parseCommandStats } from '../../bench/redis-commands';
+import { statsBetween, parseCommandStats } from '../../bench/redis-commands';
 
 /** How the cluster bench turns INFO commandstats into Redis calls per acked op. */
 
@@ -24,10 +24,14 @@ describe('Redis calls per op in the cluster bench', () => {
     });
   });
 
+  it('reads the microseconds of each command too', () => {
+    expect(parseCommandStats(INFO, 'usec')).toMatchObject({ evalsha: 900, spublish: 80 });
+  });
+
   it("counts the calls made between two samples, without the sampler's own", () => {
     const before = { evalsha: 100, spublish: 40, info: 5, 'client|setinfo': 1 };
     const after = { evalsha: 160, spublish: 70, info: 9, 'client|setinfo': 2, zadd: 3 };
-    expect(callsBetween(before, after)).toEqual({ evalsha: 60, spublish: 30, zadd: 3 });
+    expect(statsBetween(before, after)).toEqual({ evalsha: 60, spublish: 30, zadd: 3 });
   });
 
   it('prints calls per acked op, the most frequent first, leaving out those under 0.05', () => {
