@@ -30,6 +30,7 @@ function result(
     },
     latencyMs: { ack: latency, fanout: latency, sendLag: latency },
     generator: { cpuCores: 0.3, clientBound: false },
+    machine: { cores: 2 },
     check: { ok: true, total: 0, counts: {} },
   } as unknown as LoadReport;
   return {
@@ -82,9 +83,30 @@ describe('benchmark aims', () => {
     const line = (r: ScenarioResult) => aims([r]).find((l) => l.includes('keep up')) ?? '';
     expect(line(fast)).toContain('keep up with p99 ack <= 100 ms (10000-docs): met');
     expect(line(behind)).toBe(
-      'bullmq: 10,000 documents at 2,000 op/s keep up with p99 ack <= 100 ms (10000-docs): NOT met, acked 1,772 of 2,000 op/s offered, in flight 201 -> 1,547, p99 95.0 ms; machine CPU 97% busy',
+      'bullmq: 10,000 documents at 2,000 op/s keep up with p99 ack <= 100 ms (10000-docs): NOT met, acked 1,772 of 2,000 op/s offered, in flight 201 -> 1,547, p99 95.0 ms; machine CPU 97% busy; at 846.5 CPU ms per 1,000 acked ops, 2,000 op/s needs 1.69 cores for the server and Redis, and the generator used 0.30: 1.99 of the 2 cores',
     );
     expect(line(slow)).toContain('NOT met');
+  });
+
+  it('says how many cores a missed rate or latency aim needs at the measured CPU per op', () => {
+    // 12,000 ops acked in 6 s at 9,000 CPU ms: 750 ms per 1,000 ops, 1.5 cores at 2,000 op/s.
+    const behind = result('bullmq', 10_000, 2000, {
+      acked: 2000,
+      p99: 150,
+      cpuMs: 9000,
+      busy: 0.99,
+    });
+    expect(aims([behind]).find((l) => l.includes('keep up'))).toContain(
+      'p99 150.0 ms; machine CPU 99% busy; at 750.0 CPU ms per 1,000 acked ops, 2,000 op/s needs 1.50 cores for the server and Redis, and the generator used 0.30: 1.80 of the 2 cores',
+    );
+    // The peak: 66,000 ops acked at 9,000 CPU ms, 136.4 ms per 1,000; 20,000 op/s needs 2.73 cores.
+    const peak = result('bullmq', 100, 20_000, { acked: 11_000, p99: 3000, cpuMs: 9000 });
+    expect(aims([peak]).find((l) => l.includes('>= 20,000'))).toContain(
+      'at 136.4 CPU ms per 1,000 acked ops, 20,000 op/s needs 2.73 cores for the server and Redis, and the generator used 0.30: 3.03 of the 2 cores',
+    );
+    // A met aim needs no arithmetic.
+    const fast = result('bullmq', 10_000, 2000, { acked: 2000, p99: 40, cpuMs: 9000 });
+    expect(aims([fast]).find((l) => l.includes('keep up'))).not.toContain('cores');
   });
 
   it('shows how busy the machine was in the table', () => {
